@@ -1,0 +1,130 @@
+"""Settings: one typed object, read once from ``FAIRDRAW_*`` environment variables.
+
+Every field is documented in ``docs/operations.md``; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fairdraw.domain.errors import FairdrawError
+
+# Secrets that appear in examples and tutorials; starting with one would make every
+# session cookie and entry reference forgeable by anyone who read the same example.
+KNOWN_PLACEHOLDER_SECRETS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "secret",
+        "secret-key",
+        "your-secret-key",
+        "insecure",
+        "development",
+        "dev",
+        "test",
+        "fairdraw",
+        "please-change-me",
+    }
+)
+MIN_SECRET_LENGTH = 32
+SECRET_FILE_NAME = "secret_key"
+
+
+class ConfigError(FairdrawError):
+    code = "config_error"
+    title = "fairdraw is not configured correctly"
+
+
+class Settings(BaseSettings):
+    """fairdraw's settings. Environment variables are the field names, upper-cased,
+    with the ``FAIRDRAW_`` prefix (``redis_url`` → ``FAIRDRAW_REDIS_URL``)."""
+
+    model_config = SettingsConfigDict(env_prefix="FAIRDRAW_", extra="ignore")
+
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis/Valkey URL (redis://, rediss://, unix://). Unset: embedded store.",
+    )
+    data_dir: Path = Field(default=Path("var"), description="Embedded store data and secret.")
+    key_prefix: str = Field(default="fairdraw:", min_length=1, description="Prefix of every key.")
+    store_binary: str | None = Field(
+        default=None, description="Path of the valkey-server/redis-server for the embedded store."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signing and hashing key; at least 32 characters."
+    )
+    admin_username: str = Field(default="admin", description="Admin created on first start.")
+    admin_password: SecretStr | None = Field(
+        default=None, description="If set, the admin account is created on first start."
+    )
+    github_api_url: str = Field(default="https://api.github.com", description="GitHub API base.")
+    github_token: SecretStr | None = Field(default=None, description="GitHub token (optional).")
+    github_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
+    github_cache_seconds: Annotated[int, Field(ge=1)] = 3600
+    session_idle_seconds: Annotated[int, Field(ge=60)] = 8 * 3600
+    cookie_secure: bool | None = Field(
+        default=None, description="Force the Secure cookie flag; unset: only over HTTPS."
+    )
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _prefix_has_no_braces(cls, value: str) -> str:
+        if "{" in value or "}" in value:
+            raise ValueError("the key prefix must not contain { or } (they mark hash tags)")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when fairdraw runs its own private store."""
+        return not self.redis_url
+
+    def secret_bytes(self) -> bytes:
+        """The secret key as bytes; raises ConfigError if missing or unsafe."""
+        if self.secret_key is None:
+            raise ConfigError(
+                "FAIRDRAW_SECRET_KEY is not set; generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        value = self.secret_key.get_secret_value()
+        check_secret(value)
+        return value.encode()
+
+
+def check_secret(value: str) -> None:
+    """Refuse placeholder and short secrets."""
+    if value.strip().lower() in KNOWN_PLACEHOLDER_SECRETS:
+        raise ConfigError("FAIRDRAW_SECRET_KEY is a known placeholder; set a random secret")
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"FAIRDRAW_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters long"
+        )
+
+
+def ensure_secret_key(settings: Settings) -> Settings:
+    """Return settings with a secret key, creating one in the data directory in embedded mode.
+
+    With an external store the operator must provide ``FAIRDRAW_SECRET_KEY`` (several app
+    servers must share it); with the embedded store a random key is generated on first
+    start and kept, readable by the owner only, beside the data.
+    """
+    if settings.secret_key is not None:
+        check_secret(settings.secret_key.get_secret_value())
+        return settings
+    if not settings.embedded:
+        settings.secret_bytes()  # raises the explanatory ConfigError
+    path = settings.data_dir / SECRET_FILE_NAME
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    value = path.read_text().strip()
+    check_secret(value)
+    return settings.model_copy(update={"secret_key": SecretStr(value)})

@@ -1,0 +1,147 @@
+"""The error tree of fairdraw.
+
+Every error a user can cause is a :class:`FairdrawError` subclass that carries its HTTP
+status and a stable machine-readable ``code``. The web layer renders them once, as RFC 9457
+problem+json for the API and as a page for the browser; routes never build HTTP errors.
+
+::
+
+    FairdrawError (500, internal)
+     ├── InvalidInput (422, invalid_input)         a field failed validation
+     ├── NotAuthenticated (401, not_authenticated)
+     ├── Forbidden (403, forbidden)
+     │    └── CsrfFailed (403, csrf_failed)
+     ├── NotFound (404, not_found)
+     │    ├── DrawNotFound (404, draw_not_found)
+     │    └── GitHubUserNotFound (404, github_user_not_found)
+     ├── Conflict (409, conflict)
+     │    ├── InvalidTransition (409, invalid_transition)
+     │    ├── DrawNotOpen (409, draw_not_open)
+     │    ├── DeadlinePassed (409, deadline_passed)
+     │    ├── AlreadyEntered (409, already_entered)
+     │    └── UserExists (409, user_exists)
+     ├── RateLimited (429, rate_limited)
+     └── Unavailable (503, unavailable)
+          └── GitHubUnavailable (503, github_unavailable)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class FairdrawError(Exception):
+    """Base of every error fairdraw reports to a user."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal"
+    title: ClassVar[str] = "Something went wrong"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        self.detail = detail or self.title
+        self.extra: dict[str, Any] = extra
+        super().__init__(self.detail)
+
+
+class InvalidInput(FairdrawError):
+    """One or more fields are invalid; ``errors`` maps a field path to its message."""
+
+    status = 422
+    code = "invalid_input"
+    title = "Some fields are invalid"
+
+    def __init__(self, errors: Mapping[str, str], detail: str | None = None) -> None:
+        self.errors = dict(errors)
+        super().__init__(detail or "; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class NotAuthenticated(FairdrawError):
+    status = 401
+    code = "not_authenticated"
+    title = "Please log in"
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+    title = "Wrong username or password"
+
+
+class Forbidden(FairdrawError):
+    status = 403
+    code = "forbidden"
+    title = "You are not allowed to do that"
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    title = "The form expired or came from another site; reload the page and try again"
+
+
+class NotFound(FairdrawError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class DrawNotFound(NotFound):
+    code = "draw_not_found"
+    title = "No such draw"
+
+
+class GitHubUserNotFound(NotFound):
+    code = "github_user_not_found"
+    title = "No such GitHub user"
+
+
+class Conflict(FairdrawError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    title = "The draw is not in a state that allows this"
+
+
+class DrawNotOpen(Conflict):
+    code = "draw_not_open"
+    title = "This draw is not open for entries"
+
+
+class DeadlinePassed(DrawNotOpen):
+    code = "deadline_passed"
+    title = "The entry deadline has passed"
+
+
+class AlreadyEntered(Conflict):
+    code = "already_entered"
+    title = "Already entered"
+
+
+class UserExists(Conflict):
+    code = "user_exists"
+    title = "That username is taken"
+
+
+class RateLimited(FairdrawError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests; try again shortly"
+
+
+class Unavailable(FairdrawError):
+    status = 503
+    code = "unavailable"
+    title = "Temporarily unavailable; try again"
+
+
+class GitHubUnavailable(Unavailable):
+    code = "github_unavailable"
+    title = "Could not check GitHub, try again"
+
+
+class StoreError(Unavailable):
+    code = "store_unavailable"
+    title = "The store is unavailable; try again"

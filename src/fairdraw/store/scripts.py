@@ -1,0 +1,65 @@
+"""Lua scripts: loaded once from ``store/lua/*.lua``, called by SHA.
+
+Each script is one atomic operation. A script answers a list whose first element is
+``"ok"`` or a stable error code; :func:`raise_for` turns an error code into the domain
+error, in this one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from fairdraw.domain import errors
+
+# Script error code → domain error. Codes are the first element of a script's reply.
+SCRIPT_ERRORS: dict[str, type[errors.FairdrawError]] = {
+    "draw_not_found": errors.DrawNotFound,
+    "invalid_transition": errors.InvalidTransition,
+    "draw_not_open": errors.DrawNotOpen,
+    "deadline_passed": errors.DeadlinePassed,
+    "user_exists": errors.UserExists,
+}
+
+
+def script_source(name: str) -> str:
+    """The text of ``store/lua/<name>.lua``."""
+    return resources.files("fairdraw.store").joinpath("lua", f"{name}.lua").read_text()
+
+
+class Scripts:
+    """The registered scripts of one client, by name."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._scripts: dict[str, AsyncScript] = {}
+
+    def _script(self, name: str) -> AsyncScript:
+        script = self._scripts.get(name)
+        if script is None:
+            # register_script runs EVALSHA and reloads the script on NOSCRIPT.
+            script = self._redis.register_script(script_source(name))
+            self._scripts[name] = script
+        return script
+
+    async def call(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> list[Any]:
+        """Run a script and return its reply after the status element, raising on error codes."""
+        reply = await self._script(name)(keys=list(keys), args=list(args))
+        return raise_for(reply)
+
+
+def raise_for(reply: Any) -> list[Any]:
+    """Strip the ``"ok"`` status of a script reply, or raise the error it names."""
+    if not isinstance(reply, list) or not reply:
+        raise errors.FairdrawError(f"unexpected script reply {reply!r}")
+    status = reply[0]
+    if status == "ok":
+        return list(reply[1:])
+    error = SCRIPT_ERRORS.get(status)
+    if error is None:
+        raise errors.FairdrawError(f"unknown script status {status!r}")
+    raise error()
