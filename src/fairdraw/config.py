@@ -33,7 +33,7 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
     }
 )
 MIN_SECRET_LENGTH = 32
-SECRET_FILE_NAME = "secret_key"
+SECRET_FILE_NAME = "secret_key"  # noqa: S105 (a file name, not a secret)
 
 
 class ConfigError(FairdrawError):

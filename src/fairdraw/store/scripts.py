@@ -23,6 +23,8 @@ SCRIPT_ERRORS: dict[str, type[errors.FairdrawError]] = {
     "draw_not_open": errors.DrawNotOpen,
     "deadline_passed": errors.DeadlinePassed,
     "user_exists": errors.UserExists,
+    "draw_exists": errors.Conflict,
+    "seal_mismatch": errors.Conflict,
 }
 
 

@@ -1,0 +1,72 @@
+# fairdraw — one entry point for development and CI.
+#
+#   make run     serve http://127.0.0.1:8000 with the embedded store (ARGS=... passed on)
+#   make test    the test suite (PYTEST_ARGS=... passed on)
+#   make lint    ruff check, ruff format --check, mypy --strict
+#   make fmt     format and autofix
+#   make bench   every bench/bench_*.py in turn
+#   make clean   build artefacts and caches (never var/, never .venv)
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ARGS ?=
+PYTEST_ARGS ?=
+
+# Installs are redone only when pyproject.toml is newer than their stamp; the package
+# itself is installed editable, so source changes never need a reinstall.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint fmt bench clean venv deps dev-deps
+
+run: $(RUN_STAMP)
+	exec $(BIN)/fairdraw serve $(ARGS)
+
+# pytest exits 5 when it collected no test: that is a broken selection, not a pass.
+test: $(DEV_STAMP)
+	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
+	exit $$status
+
+# Every checker runs even when an earlier one fails, so one run shows every problem.
+lint: $(DEV_STAMP)
+	@status=0; \
+	echo "+ ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "+ ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
+	echo "+ mypy"; $(BIN)/mypy || status=1; \
+	exit $$status
+
+fmt: $(DEV_STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(RUN_STAMP)
+	@set -e; found=0; \
+	for script in bench/bench_*.py; do \
+		[ -e "$$script" ] || continue; \
+		found=1; echo "+ $$script"; $(BIN)/python "$$script"; \
+	done; \
+	if [ $$found -eq 0 ]; then echo "make bench: no bench/bench_*.py, nothing to run"; fi
+
+clean:
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov
+	find . -path ./$(VENV) -prune -o -path ./var -prune -o -path ./.git -prune -o \
+		\( -name __pycache__ -o -name '*.egg-info' \) -type d -print -exec rm -rf {} +
+
+venv: $(BIN)/python
+deps: $(RUN_STAMP)
+dev-deps: $(DEV_STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { \
+		echo "could not create $(VENV); on Debian: apt-get install python3-venv" >&2; \
+		rm -rf $(VENV); exit 1; }
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+	touch $@

@@ -1,0 +1,5 @@
+"""``python -m fairdraw``."""
+
+from fairdraw.cli import main
+
+main()

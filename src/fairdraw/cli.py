@@ -1,0 +1,205 @@
+"""The ``fairdraw`` command: serve, admin, verify. A thin shell over the services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from fairdraw.config import ConfigError, Settings, ensure_secret_key
+from fairdraw.domain.accounts import Role
+from fairdraw.domain.errors import FairdrawError
+from fairdraw.domain.proof import verify_bundle
+from fairdraw.services.accounts import AccountService
+from fairdraw.store.accounts import AccountStore
+from fairdraw.store.connection import connect
+from fairdraw.store.embedded import EmbeddedStore
+from fairdraw.store.keys import Keys
+
+app = typer.Typer(help="fairdraw: provably fair prize draws.", no_args_is_help=True)
+admin_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+log = logging.getLogger("fairdraw")
+
+
+def fail(message: str) -> typer.Exit:
+    typer.secho(f"fairdraw: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=2)
+
+
+def load_settings() -> Settings:
+    try:
+        return ensure_secret_key(Settings())
+    except (ConfigError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+
+
+@contextmanager
+def store_for(settings: Settings) -> Iterator[Settings]:
+    """Settings pointing at a running store: the configured one, the embedded store a
+    running ``fairdraw serve`` already supervises, or one started for this command."""
+    if settings.redis_url:
+        yield settings
+        return
+    store = EmbeddedStore(settings.data_dir, binary=settings.store_binary)
+    if store.socket_path.exists() and _answers(store.url):
+        yield settings.model_copy(update={"redis_url": store.url})
+        return
+    try:
+        url = store.start()
+    except FairdrawError as exc:
+        raise fail(exc.detail) from exc
+    try:
+        yield settings.model_copy(update={"redis_url": url})
+    finally:
+        store.stop()
+
+
+def _answers(url: str) -> bool:
+    async def ping() -> bool:
+        redis = connect(url)
+        try:
+            return bool(await redis.ping())
+        except Exception:
+            return False
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(ping())
+
+
+def account_service(settings: Settings) -> tuple[AccountService, object]:
+    assert settings.redis_url
+    redis = connect(settings.redis_url)
+    store = AccountStore(redis, Keys(settings.key_prefix), settings.secret_bytes())
+    return AccountService(store, idle_seconds=settings.session_idle_seconds), redis
+
+
+async def bootstrap(settings: Settings) -> None:
+    """First-start chores: check the store answers, create the admin from
+    ``FAIRDRAW_ADMIN_PASSWORD``, and say how to create one otherwise."""
+    accounts, redis = account_service(settings)
+    try:
+        if settings.admin_password is not None:
+            created = await accounts.ensure_admin(
+                settings.admin_username, settings.admin_password.get_secret_value()
+            )
+            if created:
+                typer.echo(f"Created the administrator {settings.admin_username!r}.")
+        if not await accounts.any_admin():
+            typer.secho(
+                "No administrator yet. Create one with:  fairdraw admin create USERNAME"
+                "  (or set FAIRDRAW_ADMIN_PASSWORD before starting)",
+                fg=typer.colors.YELLOW,
+            )
+    finally:
+        await redis.aclose()  # type: ignore[attr-defined]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve fairdraw over HTTP (starting the embedded store unless FAIRDRAW_REDIS_URL is set)."""
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    with store_for(settings) as ready:
+        try:
+            asyncio.run(bootstrap(ready))
+        except FairdrawError as exc:
+            raise fail(exc.detail) from exc
+        assert ready.redis_url
+        assert ready.secret_key
+        # Workers read their settings from the environment; hand them what was resolved.
+        os.environ["FAIRDRAW_REDIS_URL"] = ready.redis_url
+        os.environ["FAIRDRAW_SECRET_KEY"] = ready.secret_key.get_secret_value()
+        typer.echo(f"fairdraw is serving http://{host}:{port}  (Ctrl-C stops it)")
+        uvicorn.run(
+            "fairdraw.web.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level.lower(),
+            proxy_headers=False,
+        )
+
+
+@admin_app.command("create")
+def admin_create(
+    username: Annotated[str, typer.Argument(help="The new administrator's username.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="FAIRDRAW_NEW_PASSWORD",
+            help="Prompted for when not given (or FAIRDRAW_NEW_PASSWORD).",
+        ),
+    ],
+    role: Annotated[Role, typer.Option(help="Role of the new account.")] = Role.admin,
+) -> None:
+    """Create an account (an administrator unless --role says otherwise)."""
+    settings = load_settings()
+    with store_for(settings) as ready:
+
+        async def create() -> str:
+            accounts, redis = account_service(ready)
+            try:
+                user = await accounts.create_user(username, password, role=role)
+                return user.username
+            finally:
+                await redis.aclose()  # type: ignore[attr-defined]
+
+        try:
+            name = asyncio.run(create())
+        except FairdrawError as exc:
+            raise fail(exc.detail) from exc
+    typer.echo(f"Created {role.value} {name!r}. Log in at /login.")
+
+
+@app.command()
+def verify(
+    bundle: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Proof bundle JSON.")],
+    entries: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Entries file.")],
+) -> None:
+    """Re-run a draw offline from its proof bundle and entries file: PASS, or the failed check."""
+    try:
+        data = json.loads(bundle.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        typer.echo(f"FAIL format: the bundle is not JSON ({exc})")
+        raise typer.Exit(code=1) from exc
+    report = verify_bundle(data, entries.read_text(encoding="utf-8"))
+    for check in report.checks:
+        mark = "ok  " if check.ok else "FAIL"
+        typer.echo(f"{mark} {check.name}: {check.detail}")
+    if report.ok:
+        typer.secho("PASS", fg=typer.colors.GREEN)
+        return
+    failed = report.first_failure
+    assert failed is not None
+    typer.secho(f"FAIL {failed.name}: {failed.detail}", fg=typer.colors.RED)
+    raise typer.Exit(code=1)
+
+
+def main() -> None:
+    app(prog_name="fairdraw")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

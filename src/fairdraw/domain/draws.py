@@ -1,0 +1,253 @@
+"""Draws: what an organiser asks for, the lifecycle, and the checks on both.
+
+Lifecycle: ``draft → open → closed → drawn``, and ``cancelled`` from draft, open or
+closed. The store applies each transition atomically; this module states which are legal
+and validates what a user typed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from fairdraw.domain.errors import InvalidInput
+
+TITLE_MAX = 120
+DESCRIPTION_MAX = 5000
+PRIZE_NAME_MAX = 100
+PRIZES_MAX = 100
+QUANTITY_MAX = 1000
+DURATION_MAX_MS = 366 * 24 * 3600 * 1000
+# "90m", "2h", "1h30m", "1d", "45s": the entry window, counted from when the draw opens.
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
+
+
+class DrawKind(StrEnum):
+    giveaway = "giveaway"
+    raffle = "raffle"
+    lottery = "lottery"
+
+
+class DrawStatus(StrEnum):
+    draft = "draft"
+    open = "open"
+    closed = "closed"
+    drawn = "drawn"
+    cancelled = "cancelled"
+
+
+# status → the statuses it may move to.
+TRANSITIONS: Mapping[DrawStatus, frozenset[DrawStatus]] = {
+    DrawStatus.draft: frozenset({DrawStatus.open, DrawStatus.cancelled}),
+    DrawStatus.open: frozenset({DrawStatus.closed, DrawStatus.cancelled}),
+    DrawStatus.closed: frozenset({DrawStatus.drawn, DrawStatus.cancelled}),
+    DrawStatus.drawn: frozenset(),
+    DrawStatus.cancelled: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Prize:
+    name: str
+    quantity: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "quantity": self.quantity}
+
+
+@dataclass(frozen=True)
+class NewDraw:
+    """A validated request to create a draw."""
+
+    title: str
+    description: str
+    prizes: tuple[Prize, ...]
+    deadline_ms: int | None = None
+    duration_ms: int | None = None
+    kind: DrawKind = DrawKind.giveaway
+
+    @property
+    def slot_count(self) -> int:
+        return sum(p.quantity for p in self.prizes)
+
+
+@dataclass(frozen=True)
+class Seal:
+    root: str
+    entry_count: int
+    sealed_ms: int
+
+
+@dataclass(frozen=True)
+class WinnerView:
+    """A winner as shown on the results page: stored with the result, never refetched."""
+
+    slot: int
+    prize: str
+    index: int
+    ref: str
+    login: str
+    name: str
+    avatar_url: str | None
+    html_url: str | None
+
+
+@dataclass(frozen=True)
+class DrawResult:
+    bundle: dict[str, Any]
+    winners: tuple[WinnerView, ...]
+    alternates: tuple[WinnerView, ...]
+    unawarded: tuple[str, ...]
+    drawn_ms: int
+
+
+@dataclass(frozen=True)
+class Draw:
+    id: str
+    kind: DrawKind
+    title: str
+    description: str
+    prizes: tuple[Prize, ...]
+    status: DrawStatus
+    created_ms: int
+    created_by: str
+    entry_count: int = 0
+    deadline_ms: int | None = None
+    duration_ms: int | None = None
+    opened_ms: int | None = None
+    closed_ms: int | None = None
+    commitment: str | None = None
+    seal: Seal | None = None
+    result: DrawResult | None = field(default=None, repr=False)
+
+    @property
+    def slot_count(self) -> int:
+        return sum(p.quantity for p in self.prizes)
+
+    def deadline_passed(self, now_ms: int) -> bool:
+        return self.deadline_ms is not None and now_ms >= self.deadline_ms
+
+    def accepting_entries(self, now_ms: int) -> bool:
+        return self.status is DrawStatus.open and not self.deadline_passed(now_ms)
+
+    def closable(self, now_ms: int) -> bool:
+        return self.status is DrawStatus.open
+
+    def drawable(self, now_ms: int) -> bool:
+        """Closed, or open with its deadline passed (drawing then closes it first)."""
+        return self.status is DrawStatus.closed or (
+            self.status is DrawStatus.open and self.deadline_passed(now_ms)
+        )
+
+
+def parse_prizes(raw: Sequence[Mapping[str, Any]]) -> tuple[tuple[Prize, ...], dict[str, str]]:
+    """Validate a prize list; return the prizes and field errors keyed ``prizes.N.field``."""
+    errors: dict[str, str] = {}
+    prizes: list[Prize] = []
+    seen: set[str] = set()
+    if not raw:
+        errors["prizes"] = "Add at least one prize"
+    if len(raw) > PRIZES_MAX:
+        errors["prizes"] = f"At most {PRIZES_MAX} prizes"
+    for i, item in enumerate(raw[:PRIZES_MAX]):
+        name = str(item.get("name") or "").strip()
+        quantity_raw = item.get("quantity", 1)
+        if not name:
+            errors[f"prizes.{i}.name"] = "Give the prize a name"
+        elif len(name) > PRIZE_NAME_MAX:
+            errors[f"prizes.{i}.name"] = f"At most {PRIZE_NAME_MAX} characters"
+        elif name.casefold() in seen:
+            errors[f"prizes.{i}.name"] = "Prize names must be unique"
+        seen.add(name.casefold())
+        try:
+            quantity = (
+                int(str(quantity_raw).strip())
+                if not isinstance(quantity_raw, int)
+                else quantity_raw
+            )
+        except ValueError:
+            errors[f"prizes.{i}.quantity"] = "Quantity must be a whole number"
+            continue
+        if isinstance(quantity_raw, bool) or not 1 <= quantity <= QUANTITY_MAX:
+            errors[f"prizes.{i}.quantity"] = f"Quantity must be between 1 and {QUANTITY_MAX}"
+            continue
+        prizes.append(Prize(name=name, quantity=quantity))
+    return tuple(prizes), errors
+
+
+def parse_duration(text: str) -> int:
+    """``"1h30m"`` → milliseconds; raises ValueError on anything else or a zero duration."""
+    match = _DURATION.match(text)
+    if not match or not any(match.groups()):
+        raise ValueError(text)
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    ms = (((days * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000
+    if ms <= 0:
+        raise ValueError(text)
+    return ms
+
+
+def parse_deadline(text: str) -> int:
+    """An ISO 8601 time → epoch milliseconds; a time without an offset is UTC."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def validate_new_draw(
+    *,
+    title: str,
+    description: str,
+    prizes: Sequence[Mapping[str, Any]],
+    deadline: str | None,
+    duration: str | None,
+    now_ms: int,
+) -> NewDraw:
+    """Check everything the organiser typed; raise InvalidInput listing every bad field."""
+    errors: dict[str, str] = {}
+    title = title.strip()
+    description = description.strip()
+    if not title:
+        errors["title"] = "Give the draw a title"
+    elif len(title) > TITLE_MAX:
+        errors["title"] = f"At most {TITLE_MAX} characters"
+    if len(description) > DESCRIPTION_MAX:
+        errors["description"] = f"At most {DESCRIPTION_MAX} characters"
+    parsed_prizes, prize_errors = parse_prizes(prizes)
+    errors.update(prize_errors)
+    deadline_ms: int | None = None
+    duration_ms: int | None = None
+    deadline = (deadline or "").strip() or None
+    duration = (duration or "").strip() or None
+    if deadline and duration:
+        errors["deadline"] = "Give a deadline or a duration, not both"
+    elif deadline:
+        try:
+            deadline_ms = parse_deadline(deadline)
+        except ValueError:
+            errors["deadline"] = "Use a date and time such as 2026-12-24T18:00 (UTC)"
+        else:
+            if deadline_ms <= now_ms:
+                errors["deadline"] = "The deadline must be in the future"
+    elif duration:
+        try:
+            duration_ms = parse_duration(duration)
+        except ValueError:
+            errors["duration"] = "Use a duration such as 30m, 2h, 1h30m or 1d"
+        else:
+            if duration_ms > DURATION_MAX_MS:
+                errors["duration"] = "At most 366 days"
+    if errors:
+        raise InvalidInput(errors)
+    return NewDraw(
+        title=title,
+        description=description,
+        prizes=parsed_prizes,
+        deadline_ms=deadline_ms,
+        duration_ms=duration_ms,
+    )

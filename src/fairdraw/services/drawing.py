@@ -1,0 +1,239 @@
+"""Running draws: create, open, close (and seal), draw winners, publish the proof.
+
+Every function here is one use case. Authorisation happens here, so the API, the pages
+and the CLI cannot disagree about who may do what.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from fairdraw.domain import fairness, proof
+from fairdraw.domain.accounts import User
+from fairdraw.domain.draws import Draw, DrawStatus, Seal, validate_new_draw
+from fairdraw.domain.errors import (
+    FairdrawError,
+    Forbidden,
+    InvalidTransition,
+    NotAuthenticated,
+    NotFound,
+)
+from fairdraw.domain.identity import GitHubProfile
+from fairdraw.services.github import GitHubClient
+from fairdraw.store.draws import DrawStore, LedgerEntry
+
+# Draw ids: 12 characters of RFC 4648 base32 (60 bits), lower case, safe in URLs.
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+_ID_LENGTH = 12
+
+
+def new_draw_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def iso(ms: int) -> str:
+    """Epoch milliseconds as an ISO-8601 UTC time, e.g. 2026-11-22T10:00:00.123Z."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def require_manager(actor: User | None, draw: Draw | None = None) -> User:
+    """The actor if it may manage draws (and this draw); raises otherwise."""
+    if actor is None:
+        raise NotAuthenticated()
+    if not actor.role.can_manage_draws:
+        raise Forbidden("Only managers and administrators can do that")
+    if draw is not None and actor.role.value != "admin" and draw.created_by != actor.username:
+        raise Forbidden("Only this draw's managers and administrators can do that")
+    return actor
+
+
+class DrawingService:
+    """Draw lifecycle use cases over one store."""
+
+    def __init__(
+        self,
+        store: DrawStore,
+        github: GitHubClient,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._store = store
+        self._github = github
+        self._clock = clock
+
+    # -- reading -----------------------------------------------------------------------
+    async def get(self, draw_id: str) -> Draw:
+        return await self._store.get(draw_id)
+
+    async def list_recent(self, limit: int = 50) -> list[Draw]:
+        return await self._store.list_recent(limit=limit)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def create(
+        self,
+        actor: User | None,
+        *,
+        title: str,
+        description: str = "",
+        prizes: Sequence[Mapping[str, Any]],
+        deadline: str | None = None,
+        duration: str | None = None,
+        open_now: bool = False,
+    ) -> Draw:
+        user = require_manager(actor)
+        new = validate_new_draw(
+            title=title,
+            description=description,
+            prizes=prizes,
+            deadline=deadline,
+            duration=duration,
+            now_ms=self._clock(),
+        )
+        draw = await self._store.create(new_draw_id(), new, user.username, fairness.new_salt())
+        if open_now:
+            return await self.open(actor, draw.id)
+        return draw
+
+    async def open(self, actor: User | None, draw_id: str) -> Draw:
+        draw = await self._store.get(draw_id)
+        require_manager(actor, draw)
+        seed = fairness.new_seed()
+        await self._store.open(draw_id, seed, fairness.commitment(seed))
+        return await self._store.get(draw_id)
+
+    async def cancel(self, actor: User | None, draw_id: str) -> Draw:
+        require_manager(actor, await self._store.get(draw_id))
+        await self._store.cancel(draw_id)
+        return await self._store.get(draw_id)
+
+    async def close(self, actor: User | None, draw_id: str) -> Draw:
+        """Close the draw and seal its ledger; closing again is harmless."""
+        draw = await self._store.get(draw_id)
+        require_manager(actor, draw)
+        if draw.status is DrawStatus.draft or draw.status is DrawStatus.cancelled:
+            raise InvalidTransition(f"A {draw.status.value} draw cannot be closed")
+        await self._store.close(draw_id)
+        await self._ensure_sealed(await self._store.get(draw_id))
+        return await self._store.get(draw_id)
+
+    async def _ensure_sealed(self, draw: Draw) -> Seal:
+        if draw.seal is not None:
+            return draw.seal
+        refs = await self._store.ledger_refs(draw.id, draw.entry_count)
+        root = fairness.merkle_root(refs).hex()
+        return await self._store.seal(draw.id, root, draw.entry_count)
+
+    async def draw_winners(self, actor: User | None, draw_id: str) -> Draw:
+        """Select and record the winners. Exactly one result is ever recorded: a second
+        call, concurrent or later, returns that same result."""
+        draw = await self._store.get(draw_id)
+        require_manager(actor, draw)
+        if draw.status is DrawStatus.drawn:
+            return draw
+        if draw.status is DrawStatus.open and draw.deadline_passed(self._clock()):
+            await self._store.close(draw_id)
+            draw = await self._store.get(draw_id)
+        if draw.status is DrawStatus.open:
+            raise InvalidTransition("Close the draw before drawing winners")
+        if draw.status is not DrawStatus.closed:
+            raise InvalidTransition(f"A {draw.status.value} draw cannot be drawn")
+        seal = await self._ensure_sealed(draw)
+        seed = await self._store.seed(draw_id)
+        if seed is None or draw.commitment is None:
+            raise InvalidTransition("This draw was never opened")
+        prizes = [(p.name, p.quantity) for p in draw.prizes]
+        alternates = draw.slot_count
+        outcome = fairness.select_winners(
+            bytes.fromhex(seal.root), seed, seal.entry_count, prizes, alternates
+        )
+        picks = [w.index for w in outcome.winners] + list(outcome.alternates)
+        entries = {e.index: e for e in await self._store.entries_at(draw_id, picks)}
+        bundle = proof.build_bundle(
+            draw=bundle_rules(draw, alternates),
+            root=bytes.fromhex(seal.root),
+            entry_count=seal.entry_count,
+            sealed_at=iso(seal.sealed_ms),
+            commitment=draw.commitment,
+            seed=seed,
+            outcome=outcome,
+            refs_of_picks={i: e.ref for i, e in entries.items()},
+            alternates=alternates,
+        )
+        people = {i: await self._profile_of(e) for i, e in entries.items()}
+        winners = {
+            "winners": [
+                {"slot": w.slot, "prize": w.prize, **people[w.index]} for w in outcome.winners
+            ],
+            "alternates": [people[i] for i in outcome.alternates],
+            "unawarded": list(outcome.unawarded),
+        }
+        await self._store.record_result(
+            draw_id, proof.canonical_json(bundle).decode(), json.dumps(winners)
+        )
+        return await self._store.get(draw_id)
+
+    async def _profile_of(self, entry: LedgerEntry) -> dict[str, Any]:
+        """What the results page shows of an entrant, kept with the result so that it
+        keeps working when GitHub is down later."""
+        person: dict[str, Any] = {
+            "index": entry.index,
+            "ref": entry.ref,
+            "login": entry.label,
+            "name": entry.label,
+            "avatar_url": None,
+            "html_url": None,
+        }
+        if not entry.identity.startswith("gh:"):
+            return person
+        profile: GitHubProfile | None = None
+        try:
+            profile = await self._github.lookup(entry.label)
+            if profile.identity != entry.identity:
+                # The login was renamed since the entry; the numeric id is the entrant.
+                profile = await self._github.lookup_by_id(int(entry.identity[3:]))
+        except (FairdrawError, ValueError):
+            profile = None
+        if profile is not None and profile.identity == entry.identity:
+            person.update(
+                login=profile.login,
+                name=profile.display_name,
+                avatar_url=profile.avatar_url,
+                html_url=profile.html_url,
+            )
+        return person
+
+    # -- publishing ----------------------------------------------------------------------
+    async def proof_bundle(self, draw_id: str) -> bytes:
+        draw = await self._store.get(draw_id)
+        if draw.result is None:
+            raise NotFound("The proof is published once the winners are drawn")
+        return proof.canonical_json(draw.result.bundle)
+
+    async def entries_file(self, draw_id: str) -> str:
+        """The sealed ledger's public entries file (index and reference per line)."""
+        draw = await self._store.get(draw_id)
+        if draw.seal is None:
+            raise NotFound("The entries file is published once the draw is closed and sealed")
+        refs = await self._store.ledger_refs(draw_id, draw.seal.entry_count)
+        return proof.entries_file(refs)
+
+
+def bundle_rules(draw: Draw, alternates: int) -> dict[str, Any]:
+    """The draw's rules as the proof bundle states them."""
+    return {
+        "id": draw.id,
+        "kind": draw.kind.value,
+        "title": draw.title,
+        "prizes": [p.to_json() for p in draw.prizes],
+        "alternates": alternates,
+        "one_prize_per_entrant": False,
+    }

@@ -1,0 +1,264 @@
+"""Draws in the store: the only code that reads or writes a draw's keys."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from fairdraw.domain.draws import (
+    Draw,
+    DrawKind,
+    DrawResult,
+    DrawStatus,
+    NewDraw,
+    Prize,
+    Seal,
+    WinnerView,
+)
+from fairdraw.domain.errors import DrawNotFound
+from fairdraw.store.keys import Keys
+from fairdraw.store.scripts import Scripts
+
+LEDGER_CHUNK = 50_000
+SALT_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One line of a draw's ledger."""
+
+    index: int
+    ref: str
+    entered_ms: int
+    identity: str
+    label: str
+
+    @classmethod
+    def parse(cls, index: int, element: str) -> LedgerEntry:
+        ref, entered_ms, identity, label = element.split("\t", 3)
+        return cls(index=index, ref=ref, entered_ms=int(entered_ms), identity=identity, label=label)
+
+
+@dataclass(frozen=True)
+class EntryOutcome:
+    created: bool
+    entry: LedgerEntry
+
+
+@dataclass(frozen=True)
+class Closing:
+    status: DrawStatus
+    entry_count: int
+    closed_ms: int
+
+
+@dataclass(frozen=True)
+class Recorded:
+    recorded: bool
+    bundle_json: str
+    winners_json: str
+    drawn_ms: int
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+def _winner_view(item: dict[str, Any]) -> WinnerView:
+    return WinnerView(
+        slot=int(item.get("slot", -1)),
+        prize=str(item.get("prize", "")),
+        index=int(item["index"]),
+        ref=str(item["ref"]),
+        login=str(item.get("login", "")),
+        name=str(item.get("name", "")),
+        avatar_url=item.get("avatar_url"),
+        html_url=item.get("html_url"),
+    )
+
+
+def draw_from_hash(draw_id: str, fields: dict[str, str], live_count: int) -> Draw:
+    """Build a Draw from its meta hash; ``live_count`` is the ledger length right now."""
+    status = DrawStatus(fields["status"])
+    seal = None
+    if fields.get("root"):
+        seal = Seal(
+            root=fields["root"],
+            entry_count=int(fields["entry_count"]),
+            sealed_ms=int(fields["sealed_ms"]),
+        )
+    result = None
+    if status is DrawStatus.drawn and fields.get("bundle"):
+        result = result_from_json(fields["bundle"], fields["winners"], int(fields["drawn_ms"]))
+    entry_count = _int(fields.get("entry_count"))
+    return Draw(
+        id=draw_id,
+        kind=DrawKind(fields["kind"]),
+        title=fields["title"],
+        description=fields.get("description", ""),
+        prizes=tuple(Prize(p["name"], int(p["quantity"])) for p in json.loads(fields["prizes"])),
+        status=status,
+        created_ms=int(fields["created_ms"]),
+        created_by=fields.get("created_by", ""),
+        entry_count=entry_count if entry_count is not None else live_count,
+        deadline_ms=_int(fields.get("deadline_ms")),
+        duration_ms=_int(fields.get("duration_ms")),
+        opened_ms=_int(fields.get("opened_ms")),
+        closed_ms=_int(fields.get("closed_ms")),
+        commitment=fields.get("commitment"),
+        seal=seal,
+        result=result,
+    )
+
+
+def result_from_json(bundle_json: str, winners_json: str, drawn_ms: int) -> DrawResult:
+    winners = json.loads(winners_json)
+    return DrawResult(
+        bundle=json.loads(bundle_json),
+        winners=tuple(_winner_view(w) for w in winners["winners"]),
+        alternates=tuple(_winner_view(w) for w in winners["alternates"]),
+        unawarded=tuple(winners["unawarded"]),
+        drawn_ms=drawn_ms,
+    )
+
+
+class DrawStore:
+    """Draw persistence: one script per state change, all keys under the draw's hash tag."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._scripts = Scripts(redis)
+        # A draw's salt never changes once created, so entering needs no extra round trip.
+        self._salts: OrderedDict[str, bytes] = OrderedDict()
+
+    async def create(self, draw_id: str, new: NewDraw, created_by: str, salt: bytes) -> Draw:
+        fields: dict[str, str] = {
+            "id": draw_id,
+            "kind": new.kind.value,
+            "title": new.title,
+            "description": new.description,
+            "prizes": json.dumps([p.to_json() for p in new.prizes], ensure_ascii=False),
+            "created_by": created_by,
+            "salt": salt.hex(),
+        }
+        if new.deadline_ms is not None:
+            fields["deadline_ms"] = str(new.deadline_ms)
+        if new.duration_ms is not None:
+            fields["duration_ms"] = str(new.duration_ms)
+        args = [item for pair in fields.items() for item in pair]
+        (created_ms,) = await self._scripts.call(
+            "create_draw", [self._keys.draw_meta(draw_id)], args
+        )
+        # The global index is written after the draw; readers skip ids whose draw is gone.
+        await self._redis.zadd(self._keys.draws_index(), {draw_id: int(created_ms)})
+        return await self.get(draw_id)
+
+    async def get(self, draw_id: str) -> Draw:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._keys.draw_meta(draw_id))
+            pipe.llen(self._keys.ledger(draw_id))
+            fields, count = await pipe.execute()
+        if not fields:
+            raise DrawNotFound()
+        return draw_from_hash(draw_id, fields, int(count))
+
+    async def list_recent(self, limit: int = 50, offset: int = 0) -> list[Draw]:
+        ids = [
+            str(i)
+            for i in await self._redis.zrevrange(
+                self._keys.draws_index(), offset, offset + limit - 1
+            )
+        ]
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for draw_id in ids:
+                pipe.hgetall(self._keys.draw_meta(draw_id))
+                pipe.llen(self._keys.ledger(draw_id))
+            replies = await pipe.execute()
+        draws = []
+        for i, draw_id in enumerate(ids):
+            fields, count = replies[2 * i], replies[2 * i + 1]
+            if fields:
+                draws.append(draw_from_hash(draw_id, fields, int(count)))
+        return draws
+
+    async def open(self, draw_id: str, seed: bytes, commitment: str) -> None:
+        await self._scripts.call(
+            "open_draw", [self._keys.draw_meta(draw_id)], [seed.hex(), commitment]
+        )
+
+    async def salt(self, draw_id: str) -> bytes:
+        """The draw's secret salt for entry references (cached: it never changes)."""
+        salt = self._salts.get(draw_id)
+        if salt is None:
+            value = await self._redis.hget(self._keys.draw_meta(draw_id), "salt")
+            if value is None:
+                raise DrawNotFound()
+            salt = bytes.fromhex(str(value))
+            self._salts[draw_id] = salt
+            if len(self._salts) > SALT_CACHE_SIZE:
+                self._salts.popitem(last=False)
+        return salt
+
+    async def seed(self, draw_id: str) -> bytes | None:
+        value = await self._redis.hget(self._keys.draw_meta(draw_id), "seed")
+        return bytes.fromhex(str(value)) if value else None
+
+    async def enter(self, draw_id: str, identity: str, ref: str, label: str) -> EntryOutcome:
+        created, index, element = await self._scripts.call(
+            "enter", self._keys.draw_keys(draw_id), [identity, ref, label]
+        )
+        return EntryOutcome(created=bool(created), entry=LedgerEntry.parse(int(index), element))
+
+    async def close(self, draw_id: str) -> Closing:
+        status, count, closed_ms = await self._scripts.call(
+            "close_draw", [self._keys.draw_meta(draw_id), self._keys.ledger(draw_id)]
+        )
+        return Closing(DrawStatus(status), int(count), int(closed_ms))
+
+    async def seal(self, draw_id: str, root: str, entry_count: int) -> Seal:
+        root, sealed_ms = await self._scripts.call(
+            "seal_draw", [self._keys.draw_meta(draw_id)], [root, entry_count]
+        )
+        return Seal(root=root, entry_count=entry_count, sealed_ms=int(sealed_ms))
+
+    async def record_result(self, draw_id: str, bundle_json: str, winners_json: str) -> Recorded:
+        recorded, bundle, winners, drawn_ms = await self._scripts.call(
+            "record_result", [self._keys.draw_meta(draw_id)], [bundle_json, winners_json]
+        )
+        return Recorded(bool(recorded), bundle, winners, int(drawn_ms))
+
+    async def cancel(self, draw_id: str) -> None:
+        await self._scripts.call("cancel_draw", [self._keys.draw_meta(draw_id)])
+
+    async def iter_ledger(self, draw_id: str, count: int) -> AsyncIterator[list[str]]:
+        """The first ``count`` ledger elements, in chunks, in index order."""
+        key = self._keys.ledger(draw_id)
+        for start in range(0, count, LEDGER_CHUNK):
+            stop = min(start + LEDGER_CHUNK, count) - 1
+            # decode_responses=True: the client answers str.
+            yield cast(list[str], await self._redis.lrange(key, start, stop))
+
+    async def ledger_refs(self, draw_id: str, count: int) -> list[str]:
+        """The public references of entries 0..count-1."""
+        refs: list[str] = []
+        async for chunk in self.iter_ledger(draw_id, count):
+            refs.extend(element.split("\t", 1)[0] for element in chunk)
+        return refs
+
+    async def entries_at(self, draw_id: str, indexes: Sequence[int]) -> list[LedgerEntry]:
+        if not indexes:
+            return []
+        key = self._keys.ledger(draw_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for index in indexes:
+                pipe.lindex(key, index)
+            elements = await pipe.execute()
+        return [LedgerEntry.parse(i, e) for i, e in zip(indexes, elements, strict=True)]

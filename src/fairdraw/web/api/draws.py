@@ -1,0 +1,154 @@
+"""``/api/v1/draws``: the JSON twin of the draw pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import PlainTextResponse
+
+from fairdraw.domain import errors
+from fairdraw.services.drawing import now_ms
+from fairdraw.web.api.schemas import DrawIn, DrawOut, EntryIn, ReceiptOut, draw_out
+from fairdraw.web.deps import CurrentUser, ServicesDep, check_api_csrf
+from fairdraw.web.problems import problem_responses
+
+router = APIRouter(prefix="/api/v1/draws", tags=["draws"], dependencies=[Depends(check_api_csrf)])
+
+MANAGE = (errors.NotAuthenticated, errors.Forbidden, errors.CsrfFailed)
+ONE_DRAW = (errors.DrawNotFound,)
+
+
+@router.get("", response_model=list[DrawOut], responses=problem_responses())
+async def list_draws(services: ServicesDep) -> list[DrawOut]:
+    """Recent draws, newest first."""
+    now = now_ms()
+    return [draw_out(d, now) for d in await services.drawing.list_recent()]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DrawOut,
+    responses=problem_responses(*MANAGE),
+)
+async def create_draw(body: DrawIn, user: CurrentUser, services: ServicesDep) -> DrawOut:
+    """Create a giveaway (a manager or admin only); ``open: true`` opens it at once."""
+    draw = await services.drawing.create(
+        user,
+        title=body.title,
+        description=body.description,
+        prizes=[p.model_dump() for p in body.prizes],
+        deadline=body.deadline,
+        duration=body.duration,
+        open_now=body.open,
+    )
+    return draw_out(draw, now_ms())
+
+
+@router.get("/{draw_id}", response_model=DrawOut, responses=problem_responses(*ONE_DRAW))
+async def get_draw(draw_id: str, services: ServicesDep) -> DrawOut:
+    return draw_out(await services.drawing.get(draw_id), now_ms())
+
+
+TRANSITION_ERRORS = (*MANAGE, *ONE_DRAW, errors.InvalidTransition, errors.DeadlinePassed)
+
+
+@router.post(
+    "/{draw_id}/open", response_model=DrawOut, responses=problem_responses(*TRANSITION_ERRORS)
+)
+async def open_draw(draw_id: str, user: CurrentUser, services: ServicesDep) -> DrawOut:
+    """Open a draft for entries; fixes and publishes the seed commitment."""
+    return draw_out(await services.drawing.open(user, draw_id), now_ms())
+
+
+@router.post(
+    "/{draw_id}/close", response_model=DrawOut, responses=problem_responses(*TRANSITION_ERRORS)
+)
+async def close_draw(draw_id: str, user: CurrentUser, services: ServicesDep) -> DrawOut:
+    """Close entries and seal the ledger (Merkle root). Closing again is harmless."""
+    return draw_out(await services.drawing.close(user, draw_id), now_ms())
+
+
+@router.post(
+    "/{draw_id}/cancel", response_model=DrawOut, responses=problem_responses(*TRANSITION_ERRORS)
+)
+async def cancel_draw(draw_id: str, user: CurrentUser, services: ServicesDep) -> DrawOut:
+    return draw_out(await services.drawing.cancel(user, draw_id), now_ms())
+
+
+@router.post(
+    "/{draw_id}/draw", response_model=DrawOut, responses=problem_responses(*TRANSITION_ERRORS)
+)
+async def draw_winners(draw_id: str, user: CurrentUser, services: ServicesDep) -> DrawOut:
+    """Draw the winners of a closed draw. Exactly one result is ever recorded; asking
+    again returns it."""
+    return draw_out(await services.drawing.draw_winners(user, draw_id), now_ms())
+
+
+@router.post(
+    "/{draw_id}/entries",
+    status_code=201,
+    response_model=ReceiptOut,
+    responses=problem_responses(
+        *ONE_DRAW,
+        errors.DrawNotOpen,
+        errors.DeadlinePassed,
+        errors.AlreadyEntered,
+        errors.GitHubUserNotFound,
+        errors.GitHubUnavailable,
+        errors.CsrfFailed,
+    ),
+)
+async def enter_draw(draw_id: str, body: EntryIn, services: ServicesDep) -> ReceiptOut:
+    """Enter with a GitHub username. A second entry answers 409 ``already_entered``
+    with the original receipt."""
+    receipt = await services.entering.enter_with_github(draw_id, body.github)
+    return ReceiptOut(**receipt.to_json())  # type: ignore[arg-type]
+
+
+@router.get(
+    "/{draw_id}/winners",
+    response_model=DrawOut,
+    responses=problem_responses(*ONE_DRAW, errors.NotFound),
+)
+async def winners(draw_id: str, services: ServicesDep) -> DrawOut:
+    """The draw with its result; 404 ``not_drawn`` until the winners are drawn."""
+    draw = await services.drawing.get(draw_id)
+    if draw.result is None:
+        raise NotDrawn()
+    return draw_out(draw, now_ms())
+
+
+class NotDrawn(errors.NotFound):
+    code = "not_drawn"
+    title = "The winners have not been drawn yet"
+
+
+@router.get(
+    "/{draw_id}/proof",
+    responses={
+        200: {"content": {"application/json": {}}, "description": "The proof bundle."},
+        **problem_responses(*ONE_DRAW, errors.NotFound),
+    },
+)
+async def proof_bundle(draw_id: str, services: ServicesDep) -> Response:
+    """The proof bundle (canonical JSON) for ``fairdraw verify``."""
+    body = await services.drawing.proof_bundle(draw_id)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="fairdraw-{draw_id}-proof.json"'},
+    )
+
+
+@router.get(
+    "/{draw_id}/entries.txt",
+    response_class=PlainTextResponse,
+    responses=problem_responses(*ONE_DRAW, errors.NotFound),
+)
+async def entries_file(draw_id: str, services: ServicesDep) -> PlainTextResponse:
+    """The sealed ledger: one ``index<TAB>ref`` line per entry."""
+    text = await services.drawing.entries_file(draw_id)
+    return PlainTextResponse(
+        text,
+        headers={"Content-Disposition": f'attachment; filename="fairdraw-{draw_id}-entries.txt"'},
+    )

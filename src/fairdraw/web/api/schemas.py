@@ -1,0 +1,173 @@
+"""The API's request and response bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from fairdraw.domain.draws import Draw, WinnerView
+from fairdraw.services.drawing import iso
+
+
+class PrizeIn(BaseModel):
+    name: str = Field(examples=["Mechanical keyboard"])
+    quantity: int = Field(default=1, examples=[1])
+
+
+class DrawIn(BaseModel):
+    title: str = Field(examples=["Meetup #42 giveaway"])
+    description: str = ""
+    prizes: list[PrizeIn]
+    deadline: str | None = Field(
+        default=None,
+        description="ISO 8601 time after which entries are refused (UTC if no offset).",
+    )
+    duration: str | None = Field(
+        default=None, description="Entry window counted from opening: 30m, 2h, 1h30m, 1d."
+    )
+    open: bool = Field(default=False, description="Open the draw right away.")
+
+
+class EntryIn(BaseModel):
+    github: str = Field(description="GitHub username.", examples=["octocat"])
+
+
+class LoginIn(BaseModel):
+    username: str
+    password: str
+
+
+class SessionOut(BaseModel):
+    username: str
+    role: str
+    csrf_token: str = Field(description="Send as X-CSRF-Token on state-changing calls.")
+
+
+class PrizeOut(BaseModel):
+    name: str
+    quantity: int
+
+
+class SealOut(BaseModel):
+    root: str
+    entry_count: int
+    sealed_at: str
+
+
+class PersonOut(BaseModel):
+    index: int
+    ref: str
+    login: str
+    name: str
+    avatar_url: str | None
+    html_url: str | None
+
+
+class WinnerOut(PersonOut):
+    slot: int
+    prize: str
+
+
+class ResultOut(BaseModel):
+    drawn_at: str
+    winners: list[WinnerOut]
+    alternates: list[PersonOut]
+    unawarded: list[str]
+    seed: str
+    algorithm: str
+
+
+class LinksOut(BaseModel):
+    page: str
+    proof: str | None
+    entries: str | None
+
+
+class DrawOut(BaseModel):
+    id: str
+    kind: str
+    title: str
+    description: str
+    prizes: list[PrizeOut]
+    status: str
+    accepting_entries: bool
+    entry_count: int
+    created_at: str
+    opened_at: str | None
+    deadline: str | None
+    duration_ms: int | None
+    closed_at: str | None
+    commitment: str | None
+    seal: SealOut | None
+    result: ResultOut | None
+    links: LinksOut
+
+
+class ReceiptOut(BaseModel):
+    draw_id: str
+    index: int
+    ref: str
+    entered_at: str
+    github: str
+
+
+def _person(view: WinnerView) -> dict[str, Any]:
+    return {
+        "index": view.index,
+        "ref": view.ref,
+        "login": view.login,
+        "name": view.name,
+        "avatar_url": view.avatar_url,
+        "html_url": view.html_url,
+    }
+
+
+def _maybe_iso(ms: int | None) -> str | None:
+    return iso(ms) if ms is not None else None
+
+
+def draw_out(draw: Draw, now_ms: int) -> DrawOut:
+    result = None
+    if draw.result is not None:
+        result = ResultOut(
+            drawn_at=iso(draw.result.drawn_ms),
+            winners=[
+                WinnerOut(slot=w.slot, prize=w.prize, **_person(w)) for w in draw.result.winners
+            ],
+            alternates=[PersonOut(**_person(a)) for a in draw.result.alternates],
+            unawarded=list(draw.result.unawarded),
+            seed=str(draw.result.bundle["seed"]),
+            algorithm=str(draw.result.bundle["algorithm"]),
+        )
+    seal = None
+    if draw.seal is not None:
+        seal = SealOut(
+            root=draw.seal.root,
+            entry_count=draw.seal.entry_count,
+            sealed_at=iso(draw.seal.sealed_ms),
+        )
+    base = f"/api/v1/draws/{draw.id}"
+    return DrawOut(
+        id=draw.id,
+        kind=draw.kind.value,
+        title=draw.title,
+        description=draw.description,
+        prizes=[PrizeOut(name=p.name, quantity=p.quantity) for p in draw.prizes],
+        status=draw.status.value,
+        accepting_entries=draw.accepting_entries(now_ms),
+        entry_count=draw.entry_count,
+        created_at=iso(draw.created_ms),
+        opened_at=_maybe_iso(draw.opened_ms),
+        deadline=_maybe_iso(draw.deadline_ms),
+        duration_ms=draw.duration_ms,
+        closed_at=_maybe_iso(draw.closed_ms),
+        commitment=draw.commitment,
+        seal=seal,
+        result=result,
+        links=LinksOut(
+            page=f"/draws/{draw.id}",
+            proof=f"{base}/proof" if draw.result is not None else None,
+            entries=f"{base}/entries.txt" if draw.seal is not None else None,
+        ),
+    )

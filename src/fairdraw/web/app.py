@@ -1,0 +1,93 @@
+"""The web application: ``create_app(settings)`` builds it, the lifespan owns connections."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from fairdraw import __version__
+from fairdraw.config import Settings
+from fairdraw.services.accounts import AccountService
+from fairdraw.services.drawing import DrawingService
+from fairdraw.services.entering import EnteringService
+from fairdraw.services.github import GitHubClient
+from fairdraw.store.accounts import AccountStore
+from fairdraw.store.connection import connect
+from fairdraw.store.draws import DrawStore
+from fairdraw.store.keys import Keys
+from fairdraw.store.profiles import ProfileCache
+from fairdraw.web import pages
+from fairdraw.web.api import draws as draws_api
+from fairdraw.web.api import session as session_api
+from fairdraw.web.deps import Services
+from fairdraw.web.problems import install_error_handlers
+from fairdraw.web.security import SecurityHeaders
+
+log = logging.getLogger("fairdraw.web")
+
+WEB = resources.files("fairdraw.web")
+
+
+def create_templates() -> Jinja2Templates:
+    return Jinja2Templates(directory=str(WEB.joinpath("templates")))
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The fairdraw ASGI app for ``settings`` (which must carry the secret key and a
+    store URL; the CLI resolves both before the app starts)."""
+    secret = settings.secret_bytes()
+    if not settings.redis_url:
+        raise ValueError("create_app needs settings.redis_url; the CLI starts the store")
+    redis_url = settings.redis_url
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = connect(redis_url)
+        keys = Keys(settings.key_prefix)
+        github = GitHubClient.from_settings(
+            settings, ProfileCache(redis, keys, settings.github_cache_seconds)
+        )
+        draw_store = DrawStore(redis, keys)
+        app.state.services = Services(
+            settings=settings,
+            secret=secret,
+            drawing=DrawingService(draw_store, github),
+            entering=EnteringService(draw_store, github),
+            accounts=AccountService(
+                AccountStore(redis, keys, secret), idle_seconds=settings.session_idle_seconds
+            ),
+            templates=create_templates(),
+        )
+        try:
+            yield
+        finally:
+            await github.aclose()
+            await redis.aclose()
+
+    app = FastAPI(
+        title="fairdraw",
+        version=__version__,
+        description="Provably fair prize draws. Errors are RFC 9457 problem+json documents "
+        "with a stable `code`.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=str(WEB.joinpath("static"))), name="static")
+    app.include_router(session_api.router)
+    app.include_router(draws_api.router)
+    app.include_router(pages.router)
+    install_error_handlers(app, pages.render_error_page)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for server workers: settings come from the environment the CLI prepared."""
+    return create_app(Settings())

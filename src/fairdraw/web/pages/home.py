@@ -1,0 +1,44 @@
+"""``/``: the draws open for entries and the latest results."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from fairdraw.domain.draws import DrawStatus
+from fairdraw.services.drawing import now_ms
+from fairdraw.web.deps import ServicesDep, VisitorDep
+from fairdraw.web.pages.rendering import render
+from fairdraw.web.pages.views import moment, status_of
+
+router = APIRouter()
+
+
+@router.get("/")
+async def home(request: Request, services: ServicesDep, visitor: VisitorDep) -> Response:
+    now = now_ms()
+    draws = await services.drawing.list_recent()
+    is_manager = visitor.user is not None and visitor.user.role.can_manage_draws
+    open_draws = [
+        {"draw": d, "deadline": moment(d.deadline_ms), "status": status_of(d, now)}
+        for d in draws
+        if d.status is DrawStatus.open
+    ]
+    results = [
+        {"draw": d, "drawn": moment(d.result.drawn_ms) if d.result else None}
+        for d in draws
+        if d.status is DrawStatus.drawn
+    ]
+    # Drafts and closed draws matter only to the people who run them.
+    pending = [
+        {"draw": d, "status": status_of(d, now)}
+        for d in draws
+        if is_manager and d.status in (DrawStatus.draft, DrawStatus.closed)
+    ]
+    context = {
+        "open_draws": open_draws,
+        "results": results,
+        "pending": pending,
+        "is_manager": is_manager,
+    }
+    return render(request, services, visitor, "home.html", context)

@@ -1,0 +1,1 @@
+"""Shared test helpers; ``tests.support.store`` is a pytest plugin providing the store."""

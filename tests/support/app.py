@@ -1,0 +1,127 @@
+"""Pytest plugin: the fairdraw app wired to the test store and the GitHub stand-in,
+both in-process (``app_client``) and served over real HTTP by uvicorn (``live_server``)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from fairdraw.config import Settings
+from fairdraw.domain.accounts import Role
+from fairdraw.services.accounts import AccountService
+from fairdraw.store.accounts import AccountStore
+from fairdraw.store.connection import connect
+from fairdraw.store.keys import Keys
+from fairdraw.web.app import create_app
+from tests.support.github_server import GitHubStandIn
+
+ADMIN = ("admin", "correct horse battery staple")
+MANAGER = ("maria", "manager password 123")
+PARTICIPANT = ("pat", "participant password 1")
+
+
+def make_settings(store_url: str, github_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "redis_url": store_url,
+        "secret_key": SecretStr(secrets.token_urlsafe(48)),
+        "github_api_url": github_url,
+        "github_timeout": 2.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def create_accounts(settings: Settings) -> None:
+    """The admin, a manager and a participant every app test can log in as."""
+    assert settings.redis_url
+    redis = connect(settings.redis_url)
+    try:
+        accounts = AccountService(
+            AccountStore(redis, Keys(settings.key_prefix), settings.secret_bytes()),
+            idle_seconds=settings.session_idle_seconds,
+        )
+        await accounts.create_user(*ADMIN, role=Role.admin)
+        await accounts.create_user(*MANAGER, role=Role.manager)
+        await accounts.create_user(*PARTICIPANT, role=Role.participant)
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture
+def admin_credentials() -> tuple[str, str]:
+    return ADMIN
+
+
+@pytest.fixture
+def app_settings(store_url: str, github: GitHubStandIn) -> Settings:
+    return make_settings(store_url, github.url)
+
+
+@pytest_asyncio.fixture
+async def app(app_settings: Settings, redis: Any) -> AsyncIterator[FastAPI]:
+    """The app with its lifespan running, on a flushed store with the test accounts."""
+    await create_accounts(app_settings)
+    application = create_app(app_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest_asyncio.fixture
+async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@dataclass
+class LiveServer:
+    url: str
+    settings: Settings
+    github: GitHubStandIn
+
+
+@pytest.fixture
+def live_server(store_url: str, github: GitHubStandIn, redis_sync: Any) -> Iterator[LiveServer]:
+    """The app served over real HTTP by uvicorn on 127.0.0.1, in a background thread."""
+    settings = make_settings(store_url, github.url)
+    asyncio.run(create_accounts(settings))
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", settings, github)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+async def login(client: httpx.AsyncClient, credentials: tuple[str, str]) -> str:
+    """Log ``client`` in through the API; returns the CSRF token for later calls."""
+    response = await client.post(
+        "/api/v1/session", json={"username": credentials[0], "password": credentials[1]}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["csrf_token"]
+    return token

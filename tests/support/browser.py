@@ -1,0 +1,137 @@
+"""Pytest plugin: a real Chromium driven through Playwright's sync API.
+
+Fixtures: ``browser`` (one Chromium per session) and ``page`` (a fresh browser context per
+test, 1280x800, closed afterwards). Helpers: ``screenshot`` and ``collect_page_errors``.
+
+Debian's ``/usr/bin/chromium`` is used; Playwright's own browser downloads are not. When
+it is missing the browser tests skip locally but fail under ``CI=true``, so CI can never
+pass without running them. Browser tests are plain ``def`` tests: the sync API refuses to
+run inside an asyncio event loop. Every test using these fixtures gets the ``browser``
+marker, so ``-m "not browser"`` deselects them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Response,
+    ViewportSize,
+    sync_playwright,
+)
+
+CHROMIUM_PATH = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+)
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+# Long enough for a page of this app on a busy 2-core CI machine, short enough to fail fast.
+DEFAULT_TIMEOUT_MS = 15_000
+SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+
+_REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page PNG as ``build/screenshots/<name>.png`` and return its path."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise ValueError(f"screenshot name must be a plain file name, got {name!r}")
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def collect_page_errors(page: Page) -> list[str]:
+    """Start recording console errors, uncaught exceptions and failed responses.
+
+    Returns a list that fills as the page runs; attach before navigating.
+    """
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(f"console: {message.text}")
+
+    def on_response(response: Response) -> None:
+        if response.status >= 400:
+            errors.append(f"HTTP {response.status}: {response.url}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    page.on("requestfailed", lambda request: errors.append(f"failed: {request.url}"))
+    page.on("response", on_response)
+    return errors
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Debian Chromium for the whole session."""
+    if not CHROMIUM_PATH.exists():
+        message = f"Chromium not installed ({CHROMIUM_PATH})"
+        if _in_ci():
+            pytest.fail(f"{message}: browser tests must run in CI")
+        pytest.skip("Chromium not installed")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM_PATH),
+            headless=True,
+            args=list(CHROMIUM_ARGS),
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page in a fresh browser context; a failing test leaves a screenshot behind."""
+    context = browser.new_context(
+        viewport={"width": VIEWPORT["width"], "height": VIEWPORT["height"]}
+    )
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    new_page = context.new_page()
+    try:
+        yield new_page
+    finally:
+        reports = request.node.stash.get(_REPORT_KEY, {})
+        if "call" in reports and reports["call"].failed and not new_page.is_closed():
+            name = re.sub(r"[^A-Za-z0-9._-]+", "_", request.node.nodeid)[-120:]
+            try:
+                screenshot(new_page, f"failed-{name}")
+            except Exception:  # noqa: S110 - a failed screenshot must not hide the test's failure
+                pass
+        context.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the browser, so it can be selected or deselected."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the item, for the failure screenshot in ``page``."""
+    report: pytest.TestReport = yield
+    item.stash.setdefault(_REPORT_KEY, {})[report.when] = report
+    return report
