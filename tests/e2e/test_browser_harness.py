@@ -212,9 +212,7 @@ def _overflow(page: Page) -> int:
 
 
 @pytest.mark.browser
-def test_desktop_page_loads_bulma_and_project_styles_without_errors(
-    page: Page, site: str
-) -> None:
+def test_desktop_page_loads_bulma_and_project_styles_without_errors(page: Page, site: str) -> None:
     errors = collect_page_errors(page)
     page.goto(site + "/")
 
@@ -260,7 +258,9 @@ def test_phone_layout_fits_and_burger_toggles_menu(page: Page, site: str) -> Non
 
 @pytest.mark.browser
 def test_phone_navigation_works_without_javascript(browser: Browser, site: str) -> None:
-    context = browser.new_context(viewport=PHONE, java_script_enabled=False, reduced_motion="reduce")
+    context = browser.new_context(
+        viewport=PHONE, java_script_enabled=False, reduced_motion="reduce"
+    )
     try:
         page = context.new_page()
         page.goto(site + "/")
@@ -338,7 +338,8 @@ selectors => {
       const c = parse(getComputedStyle(e).backgroundColor);
       if (c.a > 0) { layers.push(c); if (c.a >= 1) break; }
     }
-    return layers.reverse().reduce((acc, layer) => over(layer, acc), {r: 255, g: 255, b: 255, a: 1});
+    const white = {r: 255, g: 255, b: 255, a: 1};
+    return layers.reverse().reduce((acc, layer) => over(layer, acc), white);
   };
   const result = {};
   for (const selector of selectors) {

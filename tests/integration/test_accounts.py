@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import itertools
 import socket
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from argon2 import PasswordHasher
@@ -65,7 +65,7 @@ async def user_keys(redis: Redis) -> list[str]:
 
 async def everything_stored(redis: Redis) -> list[str]:
     """Every key name, field, member and value in the database, as text."""
-    found: list[str] = []
+    found: list[Any] = []
     async for key in redis.scan_iter(count=100):
         found.append(key)
         kind = await redis.type(key)
@@ -80,10 +80,12 @@ async def everything_stored(redis: Redis) -> list[str]:
         elif kind == "set":
             found.extend(await redis.smembers(key))
         elif kind == "stream":
-            for _, fields in await redis.xrange(key):
+            entries: Any = await redis.xrange(key)
+            for _, fields in entries:
                 found.extend(itertools.chain.from_iterable(fields.items()))
         else:
-            raise AssertionError(f"unexpected type {kind} of {key}")
+            raise AssertionError(f"unexpected type {kind!r} of {key!r}")
+    assert all(isinstance(item, str) for item in found)
     return found
 
 

@@ -43,14 +43,16 @@ def add_users(github: GitHubStandIn, count: int) -> list[str]:
     return logins
 
 
-async def test_full_giveaway_flow(app_client: httpx.AsyncClient, github: GitHubStandIn) -> None:
+async def test_full_giveaway_flow(
+    app_client: httpx.AsyncClient, anon_client: httpx.AsyncClient, github: GitHubStandIn
+) -> None:
     csrf = await login(app_client, ADMIN)
     draw = await create(app_client, csrf)
     assert draw["status"] == "open"
     assert len(draw["commitment"]) == 64
     assert draw["accepting_entries"] is True
     for login_ in add_users(github, 5):
-        response = await enter(app_client, draw["id"], login_)
+        response = await enter(anon_client, draw["id"], login_)
         assert response.status_code == 201, response.text
     closed = (await act(app_client, csrf, draw["id"], "close")).json()
     assert closed["status"] == "closed"
@@ -71,17 +73,17 @@ async def test_full_giveaway_flow(app_client: httpx.AsyncClient, github: GitHubS
 
 
 async def test_entry_receipt_and_duplicate(
-    app_client: httpx.AsyncClient, github: GitHubStandIn
+    app_client: httpx.AsyncClient, anon_client: httpx.AsyncClient, github: GitHubStandIn
 ) -> None:
     csrf = await login(app_client, ADMIN)
     draw = await create(app_client, csrf)
     github.add_user("OctoCat", 583231, "The Octocat")
-    first = await enter(app_client, draw["id"], "octocat")
+    first = await enter(anon_client, draw["id"], "octocat")
     assert first.status_code == 201
     receipt = first.json()
     assert receipt["index"] == 0
     assert len(receipt["ref"]) == 32
-    again = await enter(app_client, draw["id"], "OCTOCAT")
+    again = await enter(anon_client, draw["id"], "OCTOCAT")
     assert again.status_code == 409
     body = again.json()
     assert again.headers["content-type"] == "application/problem+json"
@@ -101,6 +103,7 @@ async def test_entry_receipt_and_duplicate(
 )
 async def test_bad_handles_store_nothing(
     app_client: httpx.AsyncClient,
+    anon_client: httpx.AsyncClient,
     github: GitHubStandIn,
     redis: Redis,
     handle: str,
@@ -109,7 +112,7 @@ async def test_bad_handles_store_nothing(
 ) -> None:
     csrf = await login(app_client, ADMIN)
     draw = await create(app_client, csrf)
-    response = await enter(app_client, draw["id"], handle)
+    response = await enter(anon_client, draw["id"], handle)
     assert response.status_code == status
     assert response.json()["code"] == code
     assert await redis.exists(KEYS.ledger(draw["id"]), KEYS.entrants(draw["id"])) == 0
@@ -117,13 +120,17 @@ async def test_bad_handles_store_nothing(
 
 @pytest.mark.parametrize("mode", ["error", "rate_limited"])
 async def test_github_down_is_503_and_stores_nothing(
-    app_client: httpx.AsyncClient, github: GitHubStandIn, redis: Redis, mode: str
+    app_client: httpx.AsyncClient,
+    anon_client: httpx.AsyncClient,
+    github: GitHubStandIn,
+    redis: Redis,
+    mode: str,
 ) -> None:
     csrf = await login(app_client, ADMIN)
     draw = await create(app_client, csrf)
     github.add_user("octocat", 583231)
     github.mode = mode
-    response = await enter(app_client, draw["id"], "octocat")
+    response = await enter(anon_client, draw["id"], "octocat")
     assert response.status_code == 503
     assert response.json()["code"] == "github_unavailable"
     assert await redis.exists(KEYS.ledger(draw["id"]), KEYS.github_profile("octocat")) == 0
@@ -150,15 +157,15 @@ async def test_validation_errors_store_nothing(app_client: httpx.AsyncClient, re
 
 
 async def test_deadline_enforced_by_store_clock(
-    app_client: httpx.AsyncClient, github: GitHubStandIn
+    app_client: httpx.AsyncClient, anon_client: httpx.AsyncClient, github: GitHubStandIn
 ) -> None:
     csrf = await login(app_client, ADMIN)
     draw = await create(app_client, csrf, duration="1s")
     github.add_user("early", 1)
     github.add_user("late", 2)
-    assert (await enter(app_client, draw["id"], "early")).status_code == 201
+    assert (await enter(anon_client, draw["id"], "early")).status_code == 201
     await asyncio.sleep(1.1)
-    late = await enter(app_client, draw["id"], "late")
+    late = await enter(anon_client, draw["id"], "late")
     assert late.status_code == 409
     assert late.json()["code"] == "deadline_passed"
     state = (await app_client.get(f"/api/v1/draws/{draw['id']}")).json()
@@ -171,12 +178,12 @@ async def test_deadline_enforced_by_store_clock(
 
 
 async def test_more_slots_than_entrants_and_zero_entrants(
-    app_client: httpx.AsyncClient, github: GitHubStandIn
+    app_client: httpx.AsyncClient, anon_client: httpx.AsyncClient, github: GitHubStandIn
 ) -> None:
     csrf = await login(app_client, ADMIN)
     draw = await create(app_client, csrf)
     github.add_user("solo", 7, "Solo")
-    await enter(app_client, draw["id"], "solo")
+    await enter(anon_client, draw["id"], "solo")
     await act(app_client, csrf, draw["id"], "close")
     result = (await act(app_client, csrf, draw["id"], "draw")).json()["result"]
     assert [w["login"] for w in result["winners"]] == ["solo"]
@@ -193,12 +200,15 @@ async def test_more_slots_than_entrants_and_zero_entrants(
 
 
 async def test_winner_profiles_survive_github_outage(
-    app_client: httpx.AsyncClient, github: GitHubStandIn, redis: Redis
+    app_client: httpx.AsyncClient,
+    anon_client: httpx.AsyncClient,
+    github: GitHubStandIn,
+    redis: Redis,
 ) -> None:
     csrf = await login(app_client, ADMIN)
     draw = await create(app_client, csrf, prizes=[{"name": "Book", "quantity": 1}])
     github.add_user("mona", 42, "Mona Lisa")
-    await enter(app_client, draw["id"], "mona")
+    await enter(anon_client, draw["id"], "mona")
     await act(app_client, csrf, draw["id"], "close")
     await act(app_client, csrf, draw["id"], "draw")
     github.mode = "error"
@@ -233,12 +243,14 @@ async def test_transitions_are_idempotent_and_checked(
     assert (await act(app_client, csrf, draft["id"], "draw")).status_code == 409
 
 
-async def test_unknown_draws_are_404(app_client: httpx.AsyncClient) -> None:
+async def test_unknown_draws_are_404(
+    app_client: httpx.AsyncClient, anon_client: httpx.AsyncClient
+) -> None:
     for path in ["/api/v1/draws/aaaaaaaaaaaa", "/api/v1/draws/NOT-AN-ID", "/api/v1/draws/x%7Dy"]:
         response = await app_client.get(path)
         assert response.status_code == 404
         assert response.json()["code"] == "draw_not_found"
-    entry = await enter(app_client, "aaaaaaaaaaaa", "octocat")
+    entry = await enter(anon_client, "aaaaaaaaaaaa", "octocat")
     assert entry.status_code == 404
 
 
@@ -290,12 +302,15 @@ async def test_cookie_api_calls_need_the_csrf_header(
 
 
 async def test_concurrent_draw_requests_record_one_result(
-    app_client: httpx.AsyncClient, github: GitHubStandIn, redis: Redis
+    app_client: httpx.AsyncClient,
+    anon_client: httpx.AsyncClient,
+    github: GitHubStandIn,
+    redis: Redis,
 ) -> None:
     csrf = await login(app_client, ADMIN)
     draw = await create(app_client, csrf)
     for login_ in add_users(github, 10):
-        await enter(app_client, draw["id"], login_)
+        await enter(anon_client, draw["id"], login_)
     await act(app_client, csrf, draw["id"], "close")
     responses = await asyncio.gather(*(act(app_client, csrf, draw["id"], "draw") for _ in range(8)))
     assert {r.status_code for r in responses} == {200}
@@ -316,13 +331,16 @@ async def test_openapi_documents_every_error(app_client: httpx.AsyncClient) -> N
 
 
 async def test_every_key_left_matches_the_key_schema(
-    app_client: httpx.AsyncClient, github: GitHubStandIn, redis: Redis
+    app_client: httpx.AsyncClient,
+    anon_client: httpx.AsyncClient,
+    github: GitHubStandIn,
+    redis: Redis,
 ) -> None:
     """After a whole flow, each key in the store is one that keys.py names."""
     csrf = await login(app_client, ADMIN)
     draw = await create(app_client, csrf)
     for login_ in add_users(github, 3):
-        await enter(app_client, draw["id"], login_)
+        await enter(anon_client, draw["id"], login_)
     await act(app_client, csrf, draw["id"], "close")
     await act(app_client, csrf, draw["id"], "draw")
     keys = [key async for key in redis.scan_iter(count=1000)]

@@ -100,7 +100,7 @@ def write_script(path: Path, body: str) -> str:
 
 
 def test_data_survives_stop_and_start(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data dir"
+    data_dir = tmp_path / "data dir é"
     store = EmbeddedStore(data_dir)
     url = store.start()
     socket_path = data_dir.resolve() / "store" / "valkey.sock"
@@ -159,12 +159,15 @@ def test_start_recovers_from_a_crash_of_server_and_supervisor(
         assert redis.get("entry") == "kept"
 
 
+@pytest.mark.parametrize("pid_file", ["kept", "lost"])
 def test_orphaned_server_is_replaced_and_its_data_kept(
-    tmp_path: Path, stray_servers: list[int], caplog: pytest.LogCaptureFixture
+    tmp_path: Path, stray_servers: list[int], caplog: pytest.LogCaptureFixture, pid_file: str
 ) -> None:
     orphan = orphan_a_server(tmp_path)
     stray_servers.append(orphan)
     assert is_running(orphan)
+    if pid_file == "lost":
+        (tmp_path / "store" / "valkey.pid").unlink()
 
     with caplog.at_level(logging.WARNING, logger="fairdraw.store"):
         store = EmbeddedStore(tmp_path)
@@ -178,7 +181,8 @@ def test_orphaned_server_is_replaced_and_its_data_kept(
         store.stop()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [
-        f"a store server left running by a previous fairdraw (pid {orphan}) uses "
+        f"a store server left running by a previous fairdraw "
+        f"(pid {orphan if pid_file == 'kept' else 'unknown'}) uses "
         f"{tmp_path.resolve()}; stopping it"
     ]
 
@@ -197,6 +201,27 @@ def test_unrelated_process_named_in_a_stale_pid_file_is_left_alone(tmp_path: Pat
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_stop_escalates_to_sigterm_when_shutdown_is_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    wrapper = write_script(
+        tmp_path / "valkey-server", f'exec {REAL_BINARY} "$@" --rename-command SHUTDOWN ""'
+    )
+    store = EmbeddedStore(tmp_path / "data", binary=wrapper)
+    with client(store.start()) as redis:
+        redis.set("entry", "kept")
+    pid = store.pid
+    with caplog.at_level(logging.WARNING, logger="fairdraw.store"):
+        store.stop(timeout=1.0)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        f"store server (pid {pid}) still running; sending SIGTERM"
+    ]
+    assert "Received SIGTERM scheduling shutdown" in store.log_path.read_text()
+
+    with EmbeddedStore(tmp_path / "data") as again, client(again.url) as redis:
+        assert redis.get("entry") == "kept"
 
 
 def test_second_store_on_the_same_directory_is_refused(tmp_path: Path) -> None:

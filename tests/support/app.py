@@ -86,6 +86,14 @@ async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@pytest_asyncio.fixture
+async def anon_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A second, never logged-in client on the same app (an entrant's browser)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
 @dataclass
 class LiveServer:
     url: str

@@ -12,6 +12,7 @@ marker, so ``-m "not browser"`` deselects them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Generator, Iterator
@@ -104,9 +105,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A page in a fresh browser context; a failing test leaves a screenshot behind."""
-    context = browser.new_context(
-        viewport={"width": VIEWPORT["width"], "height": VIEWPORT["height"]}
-    )
+    # Reduced motion turns transitions off, so a screenshot never catches one half-way.
+    context = browser.new_context(viewport=VIEWPORT, reduced_motion="reduce")
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     new_page = context.new_page()
     try:
@@ -115,10 +115,9 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
         reports = request.node.stash.get(_REPORT_KEY, {})
         if "call" in reports and reports["call"].failed and not new_page.is_closed():
             name = re.sub(r"[^A-Za-z0-9._-]+", "_", request.node.nodeid)[-120:]
-            try:
+            # A screenshot that cannot be taken must not hide the test's own failure.
+            with contextlib.suppress(Exception):
                 screenshot(new_page, f"failed-{name}")
-            except Exception:  # noqa: S110 - a failed screenshot must not hide the test's failure
-                pass
         context.close()
 
 
@@ -130,7 +129,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keep each phase's report on the item, for the failure screenshot in ``page``."""
     report: pytest.TestReport = yield
     item.stash.setdefault(_REPORT_KEY, {})[report.when] = report

@@ -205,7 +205,7 @@ class AccountStore:
         key = self._session_key(token)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(key)
-        pipe.ttl(key)
+        pipe.expire(key, idle_seconds)  # no-op if the key is gone
         pipe.time()
         fields, _renewed, (seconds, micros) = await pipe.execute()
         if not fields:

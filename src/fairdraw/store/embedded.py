@@ -241,22 +241,20 @@ class EmbeddedStore:
                 "discarding stale pid file %s (pid %d is not our server)", self.pid_path, pid
             )
             pid = None
-        if pid is not None or _command(self.socket_path, "PING") == b"+PONG":
+
+        def alive() -> bool:
+            if pid is not None:
+                return _runs_config(pid, self.config_path, binary)
+            # Anything that answers, even -LOADING, on this private socket is ours.
+            return _command(self.socket_path, "PING") is not None
+
+        if alive():
             logger.warning(
                 "a store server left running by a previous fairdraw (pid %s) uses %s; stopping it",
                 pid if pid is not None else "unknown",
                 self.data_dir,
             )
-            if pid is None:
-                _stop_unknown_server(self.socket_path, timeout)
-            else:
-                orphan = pid
-                _stop_server(
-                    orphan,
-                    self.socket_path,
-                    lambda: _runs_config(orphan, self.config_path, binary),
-                    timeout,
-                )
+            _stop_server(pid, self.socket_path, alive, timeout)
         self._remove_runtime_files()
 
     def _write_config(self) -> None:
@@ -322,7 +320,7 @@ class EmbeddedStore:
         process, self._process = self._process, None
         if process is not None:
             if process.poll() is None:
-                pass
+                process.kill()
             process.wait()
             self._remove_runtime_files()
 
@@ -331,28 +329,30 @@ class EmbeddedStore:
         self.pid_path.unlink(missing_ok=True)
 
 
-def _stop_server(pid: int, socket_path: Path, alive: Callable[[], bool], timeout: float) -> None:
-    """SHUTDOWN over the socket, then SIGTERM, then SIGKILL, each while ``alive()``."""
+def _stop_server(
+    pid: int | None, socket_path: Path, alive: Callable[[], bool], timeout: float
+) -> None:
+    """SHUTDOWN over the socket, then SIGTERM, then SIGKILL, until ``alive()`` is false.
+
+    Signals are sent only to a known pid that ``alive()`` has just vouched for.
+    """
     _command(socket_path, "SHUTDOWN", timeout=min(timeout, 2.0))
+    if _wait_until(lambda: not alive(), timeout / 2):
+        return
     for signum in (signal.SIGTERM, signal.SIGKILL):
-        if _wait_until(lambda: not alive(), timeout / 2):
-            return
+        if pid is None:
+            break
         logger.warning("store server (pid %d) still running; sending %s", pid, signum.name)
         try:
             os.kill(pid, signum)
         except ProcessLookupError:
             return
-    if not _wait_until(lambda: not alive(), timeout):
-        raise EmbeddedStoreError(f"the store server (pid {pid}) does not exit")
-
-
-def _stop_unknown_server(socket_path: Path, timeout: float) -> None:
-    _command(socket_path, "SHUTDOWN", timeout=min(timeout, 2.0))
-    if not _wait_until(lambda: _command(socket_path, "PING") is None, timeout):
-        raise EmbeddedStoreError(
-            f"a server without a pid file answers on {socket_path} and does not shut down; "
-            "stop it, then start fairdraw again"
-        )
+        if _wait_until(lambda: not alive(), timeout / 2):
+            return
+    raise EmbeddedStoreError(
+        f"the store server on {socket_path} (pid {pid or 'unknown'}) does not exit; "
+        "stop it, then start fairdraw again"
+    )
 
 
 def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
@@ -392,7 +392,7 @@ def _read_pid(path: Path) -> int | None:
         text = path.read_text().strip()
     except (OSError, UnicodeDecodeError):
         return None
-    return int(text) if text.isdigit() and int(text) > 0 else None
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
 
 
 def _runs_config(pid: int, config_path: Path, binary: str) -> bool:

@@ -14,7 +14,8 @@ Key schema (key → type → TTL → contents)::
     P{d:ID}:entrants    hash    none  identity → entry index (one entry per identity)
     Pdraws              zset    none  draw id → created ms (global index, written after
                                       the draw itself; readers skip ids whose meta is gone)
-    Puser:NAME          hash    none  account: username, display name, role, password hash
+    Puser:NAME          hash    none  account: username, display_name, role, created_ms,
+                                      disabled ("0"/"1"), password_hash
     Pusers              zset    none  normalised username → created ms
     Psession:HASH       hash    idle  browser session (HASH = keyed hash of the cookie token):
                                       username, csrf secret, created ms; TTL = idle timeout

@@ -1,0 +1,54 @@
+"""The server-rendered pages: the browser's renderer over the same service calls as the
+JSON API. ``router`` holds every page; ``render_error_page`` draws any FairdrawError."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from fairdraw.domain.errors import FairdrawError, InvalidCredentials, NotAuthenticated
+from fairdraw.web.pages import auth, create, docs, draws, home, results
+from fairdraw.web.pages.rendering import login_url, render_page, see_other
+
+log = logging.getLogger("fairdraw.web")
+
+router = APIRouter(include_in_schema=False)
+router.include_router(home.router)
+router.include_router(auth.router)
+router.include_router(docs.router)
+# Before draws.router: "/draws/new" must not be taken for a draw id.
+router.include_router(create.router)
+router.include_router(results.router)
+router.include_router(draws.router)
+
+_PLAIN_ERROR_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} · fairdraw</title></head>
+<body><main><h1>{title}</h1><p><a href="/">Back to the draws</a></p></main></body></html>
+"""
+
+
+async def render_error_page(request: Request, error: FairdrawError) -> Response:
+    """The browser's view of ``error``: its title and detail, with its status code.
+
+    A page that needs a login sends an anonymous visitor to the login form instead.
+    """
+    if (
+        isinstance(error, NotAuthenticated)
+        and not isinstance(error, InvalidCredentials)
+        and request.method in ("GET", "HEAD")
+    ):
+        return see_other(login_url(request.url.path))
+    context = {"error": error, "title": error.title, "detail": error.detail}
+    try:
+        return await render_page(request, "error.html", context, status_code=error.status)
+    except Exception:
+        # The store may be what failed; the error must still reach the browser.
+        log.exception("could not render the error page for %s", error.code)
+        page = _PLAIN_ERROR_PAGE.format(title=html.escape(error.title))
+        return HTMLResponse(page, status_code=error.status)
+
+
+__all__ = ["render_error_page", "router"]

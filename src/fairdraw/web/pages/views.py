@@ -13,6 +13,9 @@ from fairdraw.domain.accounts import User
 from fairdraw.domain.draws import TRANSITIONS, Draw, DrawStatus, WinnerView
 from fairdraw.services.drawing import iso
 
+_TEXT_FORMAT = "%-d %b %Y, %H:%M UTC"
+_PRECISE_FORMAT = "%-d %b %Y, %H:%M:%S UTC"
+
 
 @dataclass(frozen=True)
 class Moment:
@@ -26,7 +29,18 @@ def moment(ms: int | None) -> Moment | None:
     if ms is None:
         return None
     when = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return Moment(iso=iso(ms), text=when.strftime("%-d %b %Y, %H:%M UTC"))
+    return Moment(iso=iso(ms), text=when.strftime(_TEXT_FORMAT))
+
+
+def moment_of_iso(stamp: str) -> Moment | None:
+    """:func:`moment` for an ISO 8601 time such as a receipt's ``entered_at``."""
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return Moment(iso=stamp, text=when.astimezone(UTC).strftime(_PRECISE_FORMAT))
 
 
 def duration_text(ms: int) -> str:

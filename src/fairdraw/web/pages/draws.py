@@ -1,0 +1,150 @@
+"""``/draws/{id}``: the draw page, its entry form and the managers' buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from fairdraw.domain.accounts import User
+from fairdraw.domain.draws import Draw
+from fairdraw.domain.errors import (
+    AlreadyEntered,
+    DrawNotOpen,
+    GitHubUnavailable,
+    GitHubUserNotFound,
+    InvalidInput,
+    NotAuthenticated,
+)
+from fairdraw.services.drawing import now_ms
+from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
+from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text
+from fairdraw.web.pages.views import draw_page, moment_of_iso
+
+router = APIRouter()
+
+Transition = Callable[[User | None, str], Awaitable[Draw]]
+
+
+def _show_draw(
+    request: Request,
+    services: Services,
+    visitor: Visitor,
+    draw: Draw,
+    extra: Mapping[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context: dict[str, Any] = {
+        "draw": draw,
+        "view": draw_page(draw, visitor.user, now_ms()),
+        "github": "",
+        "errors": {},
+    }
+    context.update(extra or {})
+    return render(request, services, visitor, "draw.html", context, status_code=status_code)
+
+
+@router.get("/draws/{draw_id}")
+async def show_draw(
+    draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
+) -> Response:
+    draw = await services.drawing.get(draw_id)
+    return _show_draw(request, services, visitor, draw)
+
+
+def _receipt_page(
+    request: Request,
+    services: Services,
+    visitor: Visitor,
+    draw: Draw,
+    receipt: Mapping[str, Any],
+    status_code: int,
+) -> Response:
+    context = {"draw": draw, "receipt": receipt, "already": status_code == AlreadyEntered.status}
+    return render(request, services, visitor, "receipt.html", context, status_code=status_code)
+
+
+@router.post("/draws/{draw_id}/enter")
+async def enter_draw(
+    draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
+) -> Response:
+    """Enter with a GitHub username: 201 and a receipt, 409 and the original receipt for
+    a second entry; a refused username shows the draw page again with the reason."""
+    form = await checked_form(request, services, visitor)
+    github = text(form, "github")
+    try:
+        receipt = await services.entering.enter_with_github(draw_id, github)
+    except AlreadyEntered as error:
+        draw = await services.drawing.get(draw_id)
+        return _receipt_page(
+            request, services, visitor, draw, _receipt_view(error.extra["receipt"]), error.status
+        )
+    except (InvalidInput, GitHubUserNotFound, GitHubUnavailable, DrawNotOpen) as error:
+        draw = await services.drawing.get(draw_id)
+        if isinstance(error, InvalidInput):
+            message = error.errors.get("github", error.detail)
+        else:
+            message = error.detail
+        key = "_draw" if isinstance(error, DrawNotOpen) else "github"
+        extra = {"github": github, "errors": {key: message}}
+        return _show_draw(request, services, visitor, draw, extra, status_code=error.status)
+    draw = await services.drawing.get(draw_id)
+    return _receipt_page(request, services, visitor, draw, _receipt_view(receipt.to_json()), 201)
+
+
+def _receipt_view(receipt: Mapping[str, Any]) -> dict[str, Any]:
+    """The receipt as the page shows it: its JSON fields plus a readable time."""
+    return {**receipt, "moment": moment_of_iso(str(receipt.get("entered_at", "")))}
+
+
+async def _transition(
+    draw_id: str,
+    request: Request,
+    services: Services,
+    visitor: Visitor,
+    step: Transition,
+    then: str,
+) -> Response:
+    """Run one lifecycle step for the visitor and go to ``then``; anonymous visitors are
+    sent to log in, every other refusal renders the error page."""
+    await checked_form(request, services, visitor)
+    try:
+        await step(visitor.user, draw_id)
+    except NotAuthenticated:
+        return see_other(login_url(f"/draws/{draw_id}"))
+    return see_other(then)
+
+
+@router.post("/draws/{draw_id}/open")
+async def open_draw(
+    draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
+) -> Response:
+    step = services.drawing.open
+    return await _transition(draw_id, request, services, visitor, step, f"/draws/{draw_id}")
+
+
+@router.post("/draws/{draw_id}/close")
+async def close_draw(
+    draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
+) -> Response:
+    step = services.drawing.close
+    return await _transition(draw_id, request, services, visitor, step, f"/draws/{draw_id}")
+
+
+@router.post("/draws/{draw_id}/cancel")
+async def cancel_draw(
+    draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
+) -> Response:
+    step = services.drawing.cancel
+    return await _transition(draw_id, request, services, visitor, step, f"/draws/{draw_id}")
+
+
+@router.post("/draws/{draw_id}/draw")
+async def draw_winners(
+    draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
+) -> Response:
+    step = services.drawing.draw_winners
+    then = f"/draws/{draw_id}/results"
+    return await _transition(draw_id, request, services, visitor, step, then)

@@ -1,0 +1,36 @@
+"""``/draws/{id}/results``: the winners, big-screen friendly, with everything needed to
+check them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from fairdraw.web.deps import ServicesDep, VisitorDep
+from fairdraw.web.pages.rendering import render
+from fairdraw.web.pages.views import initials, moment, prize_results
+
+router = APIRouter()
+
+
+@router.get("/draws/{draw_id}/results")
+async def show_results(
+    draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
+) -> Response:
+    """The result; before the draw, a short page saying so (200: nothing is wrong)."""
+    draw = await services.drawing.get(draw_id)
+    if draw.result is None:
+        return render(request, services, visitor, "not_drawn.html", {"draw": draw})
+    context = {
+        "draw": draw,
+        "result": draw.result,
+        "prizes": prize_results(draw),
+        "drawn": moment(draw.result.drawn_ms),
+        "sealed": moment(draw.seal.sealed_ms if draw.seal else None),
+        "seed": str(draw.result.bundle.get("seed", "")),
+        "algorithm": str(draw.result.bundle.get("algorithm", "")),
+        "initials": initials,
+        "proof_file": f"fairdraw-{draw.id}-proof.json",
+        "entries_file": f"fairdraw-{draw.id}-entries.txt",
+    }
+    return render(request, services, visitor, "results.html", context)
