@@ -188,6 +188,8 @@ def _json(value: Any) -> bytes:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Bursts of concurrent lookups must queue, not be refused at the socket.
+    request_queue_size = 256
 
     def __init__(
         self,

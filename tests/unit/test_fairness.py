@@ -52,6 +52,13 @@ VECTOR_REFS = [
 ]
 VECTOR_COMMITMENT = "630dcd2966c4336691125448bbb25b4ff412a49c732db2c8abc1b8581bd710dd"
 VECTOR_ROOT = "c142141020b95da2164f6968276a53bb45960d2416905fea86d7e6414d9766e3"
+VECTOR_LEAF_0 = "5cacf24e96086fe0d5fe130833b7842651fa2ce7b904c18f981ff22ab7467f45"
+VECTOR_PROOF_3 = [
+    "928f1d58919db3d98e63135708494f8e6b169493d8b2a8f4d310a923e7307267",
+    "483f278ba652da26594df65bda70531ec443d497202e3a09f49bb69c96a1d154",
+    "da0d0370f730e53e0b09447e68ee7167787f9999e857698aa5773b3fbafb3471",
+    "50fe963b16137553d1f9020b572d3f7e09f2b7735dd80a8b2e579e42d8de2889",
+]
 VECTOR_KEY = "dafa947b5cb8e57edd0d1a1e65e91112868715f9818633dc10db709b6037c8b3"
 VECTOR_WORDS = [
     14488360645914378868,
@@ -160,6 +167,14 @@ def test_vector_commitment_root_and_key() -> None:
     key = stream_key(root, VECTOR_SEED)
     assert key.hex() == VECTOR_KEY
     assert key == hashlib.sha256(b"fairdraw/1" + root + VECTOR_SEED).digest()
+
+
+def test_vector_leaf_and_inclusion_proof() -> None:
+    assert leaf_hash(0, VECTOR_REFS[0]).hex() == VECTOR_LEAF_0
+    proof = inclusion_proof(VECTOR_REFS, 3)
+    assert [p.hex() for p in proof] == VECTOR_PROOF_3
+    assert proof == reference_path(VECTOR_REFS, 3)
+    assert verify_inclusion(3, VECTOR_REFS[3], 10, proof, bytes.fromhex(VECTOR_ROOT))
 
 
 def test_vector_stream_words() -> None:

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+
+DEFAULT_MAX_CONNECTIONS = 64
+# How long a request waits for a free connection before it fails (seconds).
+POOL_TIMEOUT = 10.0
 
 
-def connect(url: str) -> Redis:
-    """A client for ``redis://``, ``rediss://`` or ``unix://`` URLs, answering str."""
-    return Redis.from_url(url, decode_responses=True, health_check_interval=30)
+def connect(url: str, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> Redis:
+    """A client for ``redis://``, ``rediss://`` or ``unix://`` URLs, answering str.
+
+    The pool blocks when all its connections are busy, so a burst of requests queues
+    for a connection instead of failing; one process never opens more than
+    ``max_connections`` connections.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=POOL_TIMEOUT,
+        decode_responses=True,
+        health_check_interval=30,
+    )
+    return Redis.from_pool(pool)

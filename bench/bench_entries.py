@@ -1,0 +1,276 @@
+"""Giveaway entries over HTTP: how many entries per second ``fairdraw serve`` takes.
+
+Starts ``fairdraw serve --workers 2`` with the embedded store in a temporary directory,
+fills the GitHub profile cache for N synthetic entrants (GitHub itself is a refusing
+port, so every lookup must hit the cache), opens a draw through the JSON API and drives
+it with wrk: 64 connections, every request a distinct entrant. In the same run it
+measures the ceilings the figure is read against: a bare FastAPI endpoint doing the one
+``enter`` script call, the ``enter`` script alone through redis-benchmark (EVALSHA over
+the unix socket), and PING.
+
+Needs wrk and redis-benchmark: apt-get install -y wrk redis-tools.
+Run from the repository root: .venv/bin/python bench/bench_entries.py [--help]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a file (make bench): the repository root makes `bench.*` importable.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import redis
+
+from bench.harness import (
+    BenchError,
+    Stopwatch,
+    fail,
+    print_section,
+    refused_tcp_port,
+    reproduce_command,
+    require_tool,
+)
+from bench.machine import describe_machine
+from bench.profiles import prefill_profiles
+from bench.redis_benchmark import StoreRun, run_store_benchmark
+from bench.server import AdminApi, BareAppServer, FairdrawServer
+from bench.wrk import WrkRun, run_entry_load
+from fairdraw.store.connection import connect
+from fairdraw.store.keys import Keys
+from fairdraw.store.scripts import script_source
+
+TARGET_ENTRIES_PER_SECOND = 3000
+TARGET_P99_MS = 100.0
+PRIZES = [{"name": "Sticker pack", "quantity": 3}]
+
+
+@dataclass(frozen=True)
+class HttpFigures:
+    """A warm-up and a measured wrk run against one endpoint, and the entries they left."""
+
+    warmup: WrkRun
+    measured: WrkRun
+    ledger_length: int
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Giveaway entries over HTTP, with the store's ceilings measured alongside.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--entrants", type=int, default=200_000, help="profiles pre-filled in the cache"
+    )
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of measured load")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before it")
+    parser.add_argument("--connections", type=int, default=64, help="concurrent HTTP clients")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="fairdraw serve --workers")
+    parser.add_argument(
+        "--store-requests", type=int, default=300_000, help="EVALSHA enter calls (ceiling)"
+    )
+    parser.add_argument("--ping-requests", type=int, default=500_000, help="PING calls (ceiling)")
+    parser.add_argument("--no-bare-app", action="store_true", help="skip the bare FastAPI ceiling")
+    return parser.parse_args(argv)
+
+
+def options_of(args: argparse.Namespace) -> list[str]:
+    """Every option spelled out, so the printed command repeats this exact run."""
+    options = [
+        f"--entrants={args.entrants}",
+        f"--duration={args.duration:g}",
+        f"--warmup={args.warmup:g}",
+        f"--connections={args.connections}",
+        f"--threads={args.threads}",
+        f"--workers={args.workers}",
+        f"--store-requests={args.store_requests}",
+        f"--ping-requests={args.ping_requests}",
+    ]
+    if args.no_bare_app:
+        options.append("--no-bare-app")
+    return options
+
+
+def drive(
+    wrk: str, base_url: str, path: str, args: argparse.Namespace, store: redis.Redis, ledger: str
+) -> HttpFigures:
+    """A warm-up run, then the measured run on fresh entrants."""
+    common = {"threads": args.threads, "connections": args.connections}
+    warmup = run_entry_load(wrk, base_url, path, base=0, seconds=args.warmup, **common)
+    measured = run_entry_load(
+        wrk, base_url, path, base=warmup.next_base, seconds=args.duration, **common
+    )
+    return HttpFigures(warmup, measured, int(store.llen(ledger)))
+
+
+def store_ceilings(
+    redis_benchmark: str,
+    server: FairdrawServer,
+    store: redis.Redis,
+    draw_id: str,
+    args: argparse.Namespace,
+) -> tuple[StoreRun, int, StoreRun]:
+    """The enter script alone (and how many entries it created), then PING."""
+    keys = Keys()
+    sha = str(store.script_load(script_source("enter")))
+    ledger = keys.ledger(draw_id)
+    before = int(store.llen(ledger))
+    enter = run_store_benchmark(
+        redis_benchmark,
+        server.socket_path,
+        # Same arguments as the service sends: identity, 32-hex-digit ref, login.
+        [
+            "EVALSHA",
+            sha,
+            "3",
+            *keys.draw_keys(draw_id),
+            "gh:__rand_int__",
+            "f" * 32,
+            "b__rand_int__",
+        ],
+        clients=args.connections,
+        requests=args.store_requests,
+        random_keys=True,
+    )
+    created = int(store.llen(ledger)) - before
+    ping = run_store_benchmark(
+        redis_benchmark,
+        server.socket_path,
+        ["PING"],
+        clients=args.connections,
+        requests=args.ping_requests,
+    )
+    return enter, created, ping
+
+
+def print_http(title: str, figures: HttpFigures) -> None:
+    run = figures.measured
+    print_section(title)
+    print(f"entries/s        {run.requests_per_second:,.0f}")
+    print(
+        f"latency ms       p50 {run.p50_ms:.1f}  p90 {run.p90_ms:.1f}  p99 {run.p99_ms:.1f}"
+        f"  p99.9 {run.p999_ms:.1f}  max {run.max_ms:.1f}"
+    )
+    print(
+        f"errors           {run.errors}  (non-201 {run.non_201}, socket {run.socket_errors},"
+        f" timeouts {run.timeouts})"
+    )
+    warm = figures.warmup
+    if run.first_unexpected or warm.first_unexpected:
+        print(f"first non-201    {run.first_unexpected or warm.first_unexpected}")
+    print(
+        f"requests         {run.completed:,} answered in {run.duration_s:.1f} s"
+        f" (+ {warm.completed:,} in the warm-up, {warm.errors} errors)"
+    )
+    print(f"ledger length    {figures.ledger_length:,} entries after both runs")
+    print(f"wrk command      {' '.join(run.command)}")
+
+
+def print_store(title: str, run: StoreRun, note: str = "") -> None:
+    print_section(title)
+    print(f"calls/s          {run.requests_per_second:,.0f}{note}")
+    print(f"latency ms       p50 {run.p50_ms:.3f}  p99 {run.p99_ms:.3f}  max {run.max_ms:.3f}")
+    print(f"command          {' '.join(run.command)}")
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def run(args: argparse.Namespace) -> int:
+    wrk = require_tool("wrk", "wrk")
+    redis_benchmark = require_tool("redis-benchmark", "redis-tools")
+    machine = describe_machine()
+    print_section("machine")
+    print("\n".join(machine.lines()))
+
+    with (
+        refused_tcp_port() as github_port,
+        FairdrawServer(args.workers, f"http://127.0.0.1:{github_port}") as server,
+    ):
+        store = redis.Redis(unix_socket_path=str(server.socket_path), decode_responses=True)
+        with Stopwatch() as prefill:
+            asyncio.run(_prefill(server.store_url, args.entrants))
+        print(f"\nprofile cache: {args.entrants:,} profiles in {prefill.seconds:.1f} s")
+        with AdminApi(server.base_url, server.admin_password) as api:
+            http_draw = api.create_open_draw("bench: entries over HTTP", PRIZES)
+            bare_draw = api.create_open_draw("bench: bare app ceiling", PRIZES)
+            store_draw = api.create_open_draw("bench: store ceiling", PRIZES)
+
+        keys = Keys()
+        http = drive(
+            wrk,
+            server.base_url,
+            f"/api/v1/draws/{http_draw}/entries",
+            args,
+            store,
+            keys.ledger(http_draw),
+        )
+        print_http(f"fairdraw serve --workers {args.workers}: POST /api/v1/draws/ID/entries", http)
+        if http.measured.next_base > args.entrants:
+            print(
+                f"WARNING: the run needed {http.measured.next_base:,} entrants but only "
+                f"{args.entrants:,} were cached; raise --entrants"
+            )
+
+        bare: HttpFigures | None = None
+        if not args.no_bare_app:
+            with BareAppServer(args.workers, server.store_url, server.data_dir) as app:
+                bare = drive(
+                    wrk, app.base_url, f"/enter/{bare_draw}", args, store, keys.ledger(bare_draw)
+                )
+            print_http(
+                f"ceiling: bare FastAPI, one enter script call, {args.workers} workers", bare
+            )
+
+        enter, created, ping = store_ceilings(redis_benchmark, server, store, store_draw, args)
+        print_store(
+            f"ceiling: enter.lua alone, EVALSHA, {args.connections} clients, unix socket",
+            enter,
+            f"  ({created:,} entries created by {args.store_requests:,} calls)",
+        )
+        print_store(f"ceiling: PING, {args.connections} clients, unix socket", ping)
+        store.close()
+
+    measured = http.measured
+    print_section("reading")
+    if bare is not None:
+        share = measured.requests_per_second / bare.measured.requests_per_second
+        print(f"fairdraw / bare app        {share:.0%}")
+    print(
+        f"fairdraw / enter.lua alone {measured.requests_per_second / enter.requests_per_second:.1%}"
+    )
+    print(
+        f"target >= {TARGET_ENTRIES_PER_SECOND:,} entries/s: "
+        f"{verdict(measured.requests_per_second >= TARGET_ENTRIES_PER_SECOND)}; "
+        f"p99 < {TARGET_P99_MS:g} ms: {verdict(measured.p99_ms < TARGET_P99_MS)}; "
+        f"0 errors: {verdict(measured.errors == 0 and http.warmup.errors == 0)}"
+    )
+    print_section("reproduce (from the repository root)")
+    print(reproduce_command("bench_entries.py", options_of(args)))
+    return 0 if measured.errors == 0 else 1
+
+
+async def _prefill(store_url: str, entrants: int) -> None:
+    client = connect(store_url)
+    try:
+        await prefill_profiles(client, Keys(), range(entrants))
+    finally:
+        await client.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except BenchError as error:
+        return fail(error)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""What both benchmarks need: external tools, free ports, timing and the reproduce line."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import socket
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class BenchError(Exception):
+    """A benchmark cannot run (a missing tool, a server that does not start, ...)."""
+
+
+def require_tool(name: str, debian_package: str) -> str:
+    """The absolute path of ``name`` on PATH, or BenchError saying how to install it."""
+    found = shutil.which(name)
+    if found is None:
+        raise BenchError(
+            f"{name} is not installed; on Debian/Ubuntu: apt-get install -y {debian_package}"
+        )
+    return found
+
+
+def free_tcp_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def refused_tcp_port() -> Iterator[int]:
+    """A loopback port that refuses every connection for as long as the block runs.
+
+    The socket is bound but never listens: nobody else can take the port, and a
+    connection attempt is answered with a reset at once.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        yield port
+
+
+@dataclass
+class Stopwatch:
+    """Wall-clock seconds of a ``with`` block (``time.perf_counter``)."""
+
+    seconds: float = 0.0
+    _start: float = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.seconds = time.perf_counter() - self._start
+
+
+def reproduce_command(script: str, options: Sequence[str]) -> str:
+    """The shell command, run from the repository root, that repeats this benchmark."""
+    words = [".venv/bin/python", f"bench/{script}", *options]
+    return shlex.join(words)
+
+
+def print_section(title: str) -> None:
+    print(f"\n== {title}", flush=True)
+
+
+def fail(error: BenchError) -> int:
+    """Report ``error`` on stderr; the exit status for it."""
+    print(f"{Path(sys.argv[0]).name}: {error}", file=sys.stderr)
+    return 2
