@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ if __package__ in (None, ""):
 
 import redis
 
+from bench import cpu
 from bench.harness import (
     BenchError,
     Stopwatch,
@@ -38,7 +40,7 @@ from bench.harness import (
 from bench.machine import describe_machine
 from bench.profiles import prefill_profiles
 from bench.redis_benchmark import StoreRun, run_store_benchmark
-from bench.server import AdminApi, BareAppServer, FairdrawServer
+from bench.server import AdminApi, BareAppServer, FairdrawServer, HttpServer
 from bench.wrk import WrkRun, run_entry_load
 from fairdraw.store.connection import connect
 from fairdraw.store.keys import Keys
@@ -47,15 +49,19 @@ from fairdraw.store.scripts import script_source
 TARGET_ENTRIES_PER_SECOND = 3000
 TARGET_P99_MS = 100.0
 PRIZES = [{"name": "Sticker pack", "quantity": 3}]
+IDLE_THRESHOLD = 0.10
+PROCESS_GROUPS = {"valkey-server": "store", "redis-server": "store", "wrk": "wrk"}
 
 
 @dataclass(frozen=True)
 class HttpFigures:
-    """A warm-up and a measured wrk run against one endpoint, and the entries they left."""
+    """A warm-up and a measured wrk run against one endpoint, the entries they left, and
+    the cores each group of processes used during the measured run."""
 
     warmup: WrkRun
     measured: WrkRun
     ledger_length: int
+    cores_used: dict[str, float]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -97,15 +103,27 @@ def options_of(args: argparse.Namespace) -> list[str]:
 
 
 def drive(
-    wrk: str, base_url: str, path: str, args: argparse.Namespace, store: redis.Redis, ledger: str
+    wrk: str,
+    server: HttpServer,
+    path: str,
+    args: argparse.Namespace,
+    store: redis.Redis,
+    ledger: str,
 ) -> HttpFigures:
     """A warm-up run, then the measured run on fresh entrants."""
     common = {"threads": args.threads, "connections": args.connections}
-    warmup = run_entry_load(wrk, base_url, path, base=0, seconds=args.warmup, **common)
+    warmup = run_entry_load(wrk, server.base_url, path, base=0, seconds=args.warmup, **common)
+    before = cpu.snapshot()
     measured = run_entry_load(
-        wrk, base_url, path, base=warmup.next_base, seconds=args.duration, **common
+        wrk, server.base_url, path, base=warmup.next_base, seconds=args.duration, **common
     )
-    return HttpFigures(warmup, measured, int(store.llen(ledger)))
+    cores = cpu.usage_by_group(
+        before,
+        cpu.snapshot(),
+        roots={server.pid: "web server", os.getpid(): "benchmark script"},
+        by_name=PROCESS_GROUPS,
+    )
+    return HttpFigures(warmup, measured, int(store.llen(ledger)), cores)
 
 
 def store_ceilings(
@@ -168,6 +186,8 @@ def print_http(title: str, figures: HttpFigures) -> None:
         f" (+ {warm.completed:,} in the warm-up, {warm.errors} errors)"
     )
     print(f"ledger length    {figures.ledger_length:,} entries after both runs")
+    used = sorted(figures.cores_used.items(), key=lambda item: -item[1])
+    print("cores used       " + ", ".join(f"{group} {cores:.2f}" for group, cores in used))
     print(f"wrk command      {' '.join(run.command)}")
 
 
@@ -188,6 +208,10 @@ def run(args: argparse.Namespace) -> int:
     machine = describe_machine()
     print_section("machine")
     print("\n".join(machine.lines()))
+    busy = cpu.wait_until_idle(args.wait_idle, IDLE_THRESHOLD)
+    print(f"busy    {busy:.0%} of all cores before the start (other processes)")
+    if busy >= IDLE_THRESHOLD:
+        print("WARNING: the machine is not idle; every figure below is lower than it should be")
 
     with (
         refused_tcp_port() as github_port,
@@ -205,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
         keys = Keys()
         http = drive(
             wrk,
-            server.base_url,
+            server,
             f"/api/v1/draws/{http_draw}/entries",
             args,
             store,
@@ -221,9 +245,7 @@ def run(args: argparse.Namespace) -> int:
         bare: HttpFigures | None = None
         if not args.no_bare_app:
             with BareAppServer(args.workers, server.store_url, server.data_dir) as app:
-                bare = drive(
-                    wrk, app.base_url, f"/enter/{bare_draw}", args, store, keys.ledger(bare_draw)
-                )
+                bare = drive(wrk, app, f"/enter/{bare_draw}", args, store, keys.ledger(bare_draw))
             print_http(
                 f"ceiling: bare FastAPI, one enter script call, {args.workers} workers", bare
             )

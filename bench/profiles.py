@@ -7,6 +7,7 @@ the SETs are queued on a pipeline instead of awaited one by one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 from redis.asyncio import Redis
@@ -49,7 +50,7 @@ class _QueueingClient:
         self._pipe.set(name, value, ex=ex)
 
 
-async def prefill_profiles(redis: Redis, keys: Keys, numbers: range) -> None:
+async def prefill_profiles(redis: Redis, keys: Keys, numbers: Sequence[int]) -> None:
     """Cache the profiles of the synthetic entrants ``numbers``, then check one back."""
     pipe = redis.pipeline(transaction=False)
     # ProfileCache only ever calls set() on its client; a stand-in that queues keeps the

@@ -39,6 +39,13 @@ class HttpServer:
         self._ready_path = ready_path
         self._process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def pid(self) -> int:
+        """The server's main process id (it must be running)."""
+        if self._process is None:
+            raise BenchError(f"{self.name} is not running")
+        return self._process.pid
+
     def command(self) -> list[str]:
         raise NotImplementedError
 

@@ -12,11 +12,14 @@ marker, so ``-m "not browser"`` deselects them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import os
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import pytest
 from playwright.sync_api import (
@@ -43,6 +46,8 @@ VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 DEFAULT_TIMEOUT_MS = 15_000
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 _REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
@@ -91,15 +96,57 @@ def browser() -> Iterator[Browser]:
             pytest.fail(f"{message}: browser tests must run in CI")
         pytest.skip("Chromium not installed")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM_PATH),
-            headless=True,
-            args=list(CHROMIUM_ARGS),
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+        # Between its calls the sync API leaves its own loop marked as running on this
+        # thread (that is how it refuses to be called from async code).
+        playwright_loop = asyncio.events._get_running_loop()
+        with _other_loops_may_run(playwright_loop):
+            launched = playwright.chromium.launch(
+                executable_path=str(CHROMIUM_PATH),
+                headless=True,
+                args=list(CHROMIUM_ARGS),
+            )
+            try:
+                yield launched
+            finally:
+                launched.close()
+
+
+@contextlib.contextmanager
+def _other_loops_may_run(playwright_loop: asyncio.AbstractEventLoop | None) -> Iterator[None]:
+    """Let other event loops run on this thread while Playwright is started.
+
+    Playwright's loop stays marked as running on the main thread between sync calls, so
+    ``asyncio.run`` and pytest-asyncio's runners would refuse to start for the rest of the
+    session, in async tests and in fixtures alike. While the browser lives, those entry
+    points hide that mark for as long as they run and put it back afterwards; Playwright's
+    loop is idle then, suspended in its own greenlet until the next sync call.
+    """
+    if playwright_loop is None:
+        yield
+        return
+
+    def parking(run: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(run)
+        def run_with_playwright_parked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            if asyncio.events._get_running_loop() is not playwright_loop:
+                return run(*args, **kwargs)
+            asyncio.events._set_running_loop(None)
+            try:
+                return run(*args, **kwargs)
+            finally:
+                asyncio.events._set_running_loop(playwright_loop)
+
+        return run_with_playwright_parked
+
+    with pytest.MonkeyPatch.context() as patch:
+        parked_asyncio_run = parking(asyncio.run)
+        patch.setattr(asyncio, "run", parked_asyncio_run)
+        patch.setattr(asyncio.runners, "run", parked_asyncio_run)
+        patch.setattr(asyncio.Runner, "run", parking(asyncio.Runner.run))
+        for method in ("run_until_complete", "run_forever"):
+            original = getattr(asyncio.BaseEventLoop, method)
+            patch.setattr(asyncio.BaseEventLoop, method, parking(original))
+        yield
 
 
 @pytest.fixture

@@ -66,6 +66,8 @@ VECTOR_WORDS = [
     14282047390887803497,
     8155398231207622732,
 ]
+VECTOR_BLOCK_0 = "c910ff3ead79c2746c1861d0596f602ac634066eb7297a69712dcb7b6cfab84c"
+VECTOR_WORD_4 = 15188163922148769346  # the first word of block 1, used at r = 4
 VECTOR_OUTCOME = Outcome(
     winners=(Winner(0, "Laptop", 8), Winner(1, "Sticker", 2), Winner(2, "Sticker", 3)),
     alternates=(4, 0),
@@ -182,6 +184,9 @@ def test_vector_stream_words() -> None:
     assert [stream.next_u64() for _ in range(4)] == VECTOR_WORDS
     assert reference_words(bytes.fromhex(VECTOR_KEY), 4) == VECTOR_WORDS
     assert stream.words_used == 4
+    block_0 = hmac.digest(bytes.fromhex(VECTOR_KEY), b"stream" + bytes(8), "sha256")
+    assert block_0.hex() == VECTOR_BLOCK_0
+    assert stream.next_u64() == VECTOR_WORD_4
 
 
 def test_vector_winners() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from fairdraw.domain.fairness import ALGORITHM, Outcome
 
 _REF = re.compile(r"[0-9a-f]{32}")
 _HASH_HEX = re.compile(r"[0-9a-f]{64}")
+_HASH_BYTES = 32
 _BUNDLE_FIELDS = frozenset(
     {"algorithm", "draw", "seal", "commitment", "seed", "winners", "alternates", "unawarded"}
 )
@@ -62,25 +63,22 @@ def parse_entries_file(text: str) -> list[str]:
         lines.pop()
     refs: list[str] = []
     for i, line in enumerate(lines):
-        index, tab, ref = line.partition("\t")
-        if index != str(i):
-            raise ProofFormatError(_bad_line(i, line, index if tab else None))
-        if not _REF.fullmatch(ref):
-            raise ProofFormatError(
-                f"entries file line {i + 1}: the ref must be 32 lowercase hex characters, "
-                f"got {ref!r}"
-            )
+        index, _, ref = line.partition("\t")
+        if index != str(i) or not _REF.fullmatch(ref):
+            raise ProofFormatError(f"entries file line {i + 1}: {_line_problem(i, line)}")
         refs.append(ref)
     return refs
 
 
-def _bad_line(i: int, line: str, index: str | None) -> str:
-    where = f"entries file line {i + 1}"
+def _line_problem(i: int, line: str) -> str:
+    index, tab, ref = line.partition("\t")
     if "\r" in line:
-        return f"{where}: carriage return found (lines must end with LF only)"
-    if index is None:
-        return f"{where}: expected '<index><TAB><ref>', got {line!r}"
-    return f"{where}: the index must be {i}, got {index!r}"
+        return "carriage return found (lines must end with LF only)"
+    if not tab:
+        return f"expected '<index><TAB><ref>', got {line!r}"
+    if index != str(i):
+        return f"the index must be {i}, got {index!r}"
+    return f"the ref must be 32 lowercase hex characters, got {ref!r}"
 
 
 # -- building ----------------------------------------------------------------------------------
@@ -339,11 +337,11 @@ def _parse(bundle: Mapping[str, Any], entries_text: str) -> _Parsed:
     bad one."""
     if not isinstance(bundle, Mapping):
         raise ProofFormatError("the bundle must be a JSON object")
-    _exact_fields(bundle, _BUNDLE_FIELDS, "bundle")
-    if bundle["algorithm"] != ALGORITHM:
+    if bundle.get("algorithm") != ALGORITHM:
         raise ProofFormatError(
-            f"algorithm is {bundle['algorithm']!r}; this verifier implements {ALGORITHM!r}"
+            f"algorithm is {bundle.get('algorithm')!r}; this verifier implements {ALGORITHM!r}"
         )
+    _exact_fields(bundle, _BUNDLE_FIELDS, "bundle")
     draw = _object(bundle, "draw", "bundle")
     missing = [name for name in _DRAW_FIELDS if name not in draw]
     if missing:
@@ -370,14 +368,16 @@ def _parse(bundle: Mapping[str, Any], entries_text: str) -> _Parsed:
                 _count(item, "slot", where),
                 _field(item, "prize", str, where),
                 _count(item, "index", where),
-                _ref(item, where),
+                _hex(item, "ref", where, fairness.REF_BYTES),
             )
         )
     picked_alternates = []
     for at, item in enumerate(_field(bundle, "alternates", list, "bundle")):
         where = f"alternates[{at}]"
         _exact_fields(item, {"index", "ref"}, where)
-        picked_alternates.append((_count(item, "index", where), _ref(item, where)))
+        picked_alternates.append(
+            (_count(item, "index", where), _hex(item, "ref", where, fairness.REF_BYTES))
+        )
     unawarded = _field(bundle, "unawarded", list, "bundle")
     if not all(isinstance(name, str) for name in unawarded):
         raise ProofFormatError("unawarded must be a list of prize names")
@@ -385,11 +385,11 @@ def _parse(bundle: Mapping[str, Any], entries_text: str) -> _Parsed:
         prizes=prizes,
         alternates=_count(draw, "alternates", "draw"),
         one_per_entrant=_field(draw, "one_prize_per_entrant", bool, "draw"),
-        root=bytes.fromhex(_hex64(seal, "root", "seal")),
+        root=bytes.fromhex(_hex(seal, "root", "seal", _HASH_BYTES)),
         entry_count=_count(seal, "entry_count", "seal"),
         slots=list(slots),
-        commitment=_hex64(bundle, "commitment", "bundle"),
-        seed=bytes.fromhex(_hex64(bundle, "seed", "bundle")),
+        commitment=_hex(bundle, "commitment", "bundle", _HASH_BYTES),
+        seed=bytes.fromhex(_hex(bundle, "seed", "bundle", _HASH_BYTES)),
         winners=winners,
         picked_alternates=picked_alternates,
         unawarded=list(unawarded),
@@ -430,19 +430,9 @@ def _count(obj: Mapping[str, Any], name: str, where: str) -> int:
     return value
 
 
-def _matching(pattern: re.Pattern[str], what: str) -> Callable[[Mapping[str, Any], str, str], str]:
-    def read(obj: Mapping[str, Any], name: str, where: str) -> str:
-        value = obj.get(name)
-        if not isinstance(value, str) or not pattern.fullmatch(value):
-            raise ProofFormatError(f"{where}.{name} must be {what}")
-        return value
-
-    return read
-
-
-_hex64 = _matching(_HASH_HEX, "64 lowercase hex characters")
-_read_ref = _matching(_REF, "32 lowercase hex characters")
-
-
-def _ref(item: Mapping[str, Any], where: str) -> str:
-    return _read_ref(item, "ref", where)
+def _hex(obj: Mapping[str, Any], name: str, where: str, nbytes: int) -> str:
+    value = obj.get(name)
+    pattern = _HASH_HEX if nbytes == _HASH_BYTES else _REF
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ProofFormatError(f"{where}.{name} must be {2 * nbytes} lowercase hex characters")
+    return value

@@ -1,0 +1,168 @@
+"""A whole giveaway in a real Chromium against a real server: an organiser on a laptop,
+entrants on a phone, and the results page with its proof."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+
+from tests.support.app import LiveServer
+from tests.support.browser import DEFAULT_TIMEOUT_MS, collect_page_errors, screenshot
+
+PHONE = {"width": 390, "height": 844}
+ENTRANTS = [("octocat", 583231, "The Octocat"), ("hubot", 480938, "Hubot"), ("monalisa", 2, None)]
+_AVATAR_COLOURS = ("#00695c", "#6a1b9a", "#ad1457", "#1565c0")
+
+
+def fake_avatar(route: Route) -> None:
+    """GitHub's avatar CDN, answered locally: a coloured disc per user id."""
+    user_id = int(re.search(r"/u/(\d+)", route.request.url)[1])  # type: ignore[index]
+    colour = _AVATAR_COLOURS[user_id % len(_AVATAR_COLOURS)]
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 96 96">'
+        f'<rect width="96" height="96" fill="{colour}"/>'
+        '<circle cx="48" cy="38" r="18" fill="#fff"/><rect x="20" y="62" width="56" height="34"'
+        ' rx="17" fill="#fff"/></svg>'
+    )
+    route.fulfill(status=200, content_type="image/svg+xml", body=svg)
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[BrowserContext]:
+    """An entrant's phone: a second browser context with its own cookies."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context.route("https://avatars.githubusercontent.com/**", fake_avatar)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def log_in(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def create_giveaway(page: Page) -> str:
+    """Fill the new-draw form (two prizes, saved as a draft); returns the draw's URL."""
+    page.get_by_role("link", name="New draw").first.click()
+    page.get_by_label("Title").fill("Meetup #42 giveaway")
+    page.get_by_label("Description (optional)").fill("Two prizes for tonight's attendees.")
+    page.get_by_label("Prize 1").fill("Mechanical keyboard")
+    page.get_by_label("Prize 2").fill("Sticker pack")
+    page.locator("[id='prizes.1.quantity']").fill("2")
+    page.get_by_label("Open for entries now").uncheck()
+    page.get_by_role("button", name="Create draw").click()
+    expect(page).to_have_url(re.compile(r"/draws/[a-z2-7]{12}$"))
+    expect(page.get_by_text("Draft — not open yet")).to_be_visible()
+    return page.url
+
+
+def test_giveaway_from_creation_to_results(
+    live_server: LiveServer,
+    admin_credentials: tuple[str, str],
+    page: Page,
+    phone: BrowserContext,
+) -> None:
+    base = live_server.url
+    for login, user_id, name in ENTRANTS:
+        live_server.github.add_user(login, user_id, name)
+    page.context.route("https://avatars.githubusercontent.com/**", fake_avatar)
+    organiser_errors = collect_page_errors(page)
+
+    log_in(page, base, *admin_credentials)
+    draw_url = create_giveaway(page)
+    page.get_by_role("button", name="Open for entries").click()
+    expect(page.get_by_text("Open for entries", exact=True)).to_be_visible()
+    commitment = page.locator("#commitment").inner_text()
+    assert re.fullmatch(r"[0-9a-f]{64}", commitment)
+
+    entrant = phone.new_page()
+    entrant_errors = collect_page_errors(entrant)
+    for index, (login, _, _) in enumerate(ENTRANTS):
+        entrant.goto(draw_url)
+        if index == 0:
+            expect(entrant.get_by_label("Your GitHub username")).to_be_visible()
+            screenshot(entrant, "draw-phone")
+        entrant.get_by_label("Your GitHub username").fill(login)
+        entrant.get_by_role("button", name="Enter the draw").click()
+        expect(entrant.get_by_text("You\u2019re in!")).to_be_visible()
+        expect(entrant.locator(".fd-entry-index")).to_have_text(str(index))
+    screenshot(entrant, "receipt-phone")
+    entrant.goto(draw_url)
+    expect(entrant.locator(".fd-entry-count")).to_have_text("3")
+
+    page.reload()
+    page.get_by_role("button", name="Close entries").click()
+    expect(page.get_by_text("Sealed entry list")).to_be_visible()
+    page.get_by_role("button", name="Draw winners").click()
+    expect(page).to_have_url(f"{draw_url}/results")
+    expect(page.get_by_role("heading", name="Winners")).to_be_visible()
+    expect(page.get_by_role("heading", name="Mechanical keyboard")).to_be_visible()
+    winners = page.locator(".fd-winners .fd-person-name").all_inner_texts()
+    assert sorted(winners) == sorted(name or login for login, _, name in ENTRANTS)
+    for login, _, name in ENTRANTS:
+        expect(page.get_by_role("img", name=f"GitHub avatar of {name or login}")).to_be_visible()
+    expect(page.get_by_text("fairdraw verify fairdraw-")).to_be_visible()
+    screenshot(page, "results")
+
+    entrant.goto(f"{draw_url}/results")
+    expect(entrant.get_by_role("heading", name="Winners")).to_be_visible()
+    screenshot(entrant, "results-phone")
+
+    proof_href = page.get_by_role("link", name="Download proof").get_attribute("href")
+    assert proof_href is not None
+    proof = page.request.get(f"{base}{proof_href}")
+    assert proof.ok
+    bundle = json.loads(proof.body())
+    assert bundle["algorithm"] == "fairdraw/1"
+    assert bundle["commitment"] == commitment
+    entries_href = page.get_by_role("link", name="Download entries").get_attribute("href")
+    entries = page.request.get(f"{base}{entries_href}")
+    assert entries.ok
+    assert len(entries.text().splitlines()) == len(ENTRANTS)
+    assert organiser_errors == []
+    assert entrant_errors == []
+
+
+# TEMPORARY-OVERRIDE-START
+import asyncio as _asyncio  # noqa: E402
+import threading as _threading  # noqa: E402
+import time as _time  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
+import uvicorn as _uvicorn  # noqa: E402
+
+from fairdraw.web.app import create_app as _create_app  # noqa: E402
+from tests.support import app as _support  # noqa: E402
+
+
+@pytest.fixture
+def live_server(store_url: str, github: _Any, redis_sync: _Any) -> Iterator[LiveServer]:
+    settings = _support.make_settings(store_url, github.url)
+    t = _threading.Thread(target=lambda: _asyncio.run(_support.create_accounts(settings)))
+    t.start()
+    t.join()
+    config = _uvicorn.Config(
+        _create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
+    server = _uvicorn.Server(config)
+    thread = _threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        _time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", settings, github)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+# TEMPORARY-OVERRIDE-END
