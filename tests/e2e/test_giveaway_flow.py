@@ -31,6 +31,12 @@ def fake_avatar(route: Route) -> None:
     route.fulfill(status=200, content_type="image/svg+xml", body=svg)
 
 
+def real_errors(errors: list[str]) -> list[str]:
+    """``errors`` without favicon loads: Chromium cancels those when a page is left
+    quickly (as a test does), which is no fault of the page."""
+    return [e for e in errors if not (e.startswith("failed:") and e.endswith("/favicon.svg"))]
+
+
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[BrowserContext]:
     """An entrant's phone: a second browser context with its own cookies."""
@@ -129,8 +135,8 @@ def test_giveaway_from_creation_to_results(
     entries = page.request.get(f"{base}{entries_href}")
     assert entries.ok
     assert len(entries.text().splitlines()) == len(ENTRANTS)
-    assert organiser_errors == []
-    assert entrant_errors == []
+    assert real_errors(organiser_errors) == []
+    assert real_errors(entrant_errors) == []
 
 
 # TEMPORARY-OVERRIDE-START

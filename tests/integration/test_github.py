@@ -12,7 +12,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
-from tests.support.github_server import GitHubStandIn
 
 from fairdraw import __version__
 from fairdraw.config import Settings
@@ -21,6 +20,7 @@ from fairdraw.domain.identity import GitHubProfile
 from fairdraw.services.github import GitHubClient
 from fairdraw.store.keys import Keys
 from fairdraw.store.profiles import ProfileCache
+from tests.support.github_server import GitHubStandIn
 
 KEYS = Keys()
 TTL = 600

@@ -6,8 +6,10 @@ test, 1280x800, closed afterwards). Helpers: ``screenshot`` and ``collect_page_e
 Debian's ``/usr/bin/chromium`` is used; Playwright's own browser downloads are not. When
 it is missing the browser tests skip locally but fail under ``CI=true``, so CI can never
 pass without running them. Browser tests are plain ``def`` tests: the sync API refuses to
-run inside an asyncio event loop. Every test using these fixtures gets the ``browser``
-marker, so ``-m "not browser"`` deselects them.
+run inside an asyncio event loop. They may still use async fixtures and ``asyncio.run``
+(see ``_other_loops_may_run``), and async tests may run after them in the same session.
+Every test using these fixtures gets the ``browser`` marker, so ``-m "not browser"``
+deselects them.
 """
 
 from __future__ import annotations
