@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     github_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
     github_cache_seconds: Annotated[int, Field(ge=1)] = 3600
     session_idle_seconds: Annotated[int, Field(ge=60)] = 8 * 3600
+    session_absolute_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     cookie_secure: bool | None = Field(
         default=None, description="Force the Secure cookie flag; unset: only over HTTPS."
     )

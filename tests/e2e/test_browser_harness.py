@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 import pytest
@@ -373,8 +373,14 @@ TEXT_SELECTORS = [
 
 
 @pytest.mark.browser
-def test_text_contrast_meets_wcag_aa(page: Page, site: str) -> None:
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_meets_wcag_aa(
+    page: Page, site: str, scheme: Literal["light", "dark"]
+) -> None:
+    page.emulate_media(color_scheme=scheme)
     page.goto(site + "/")
+    if scheme == "dark":
+        screenshot(page, "harness-desktop-dark")
 
     ratios: Mapping[str, float | None] = page.evaluate(CONTRAST_SCRIPT, TEXT_SELECTORS)
 

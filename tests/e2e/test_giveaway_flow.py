@@ -8,19 +8,20 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, ViewportSize, expect
 
 from tests.support.app import LiveServer
 from tests.support.browser import DEFAULT_TIMEOUT_MS, collect_page_errors, screenshot
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 ENTRANTS = [("octocat", 583231, "The Octocat"), ("hubot", 480938, "Hubot"), ("monalisa", 2, None)]
 _AVATAR_COLOURS = ("#00695c", "#6a1b9a", "#ad1457", "#1565c0")
 
 
 def fake_avatar(route: Route) -> None:
     """GitHub's avatar CDN, answered locally: a coloured disc per user id."""
-    user_id = int(re.search(r"/u/(\d+)", route.request.url)[1])  # type: ignore[index]
+    match = re.search(r"/u/(\d+)", route.request.url)
+    user_id = int(match[1]) if match else 0
     colour = _AVATAR_COLOURS[user_id % len(_AVATAR_COLOURS)]
     svg = (
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 96 96">'
@@ -171,4 +172,6 @@ def live_server(store_url: str, github: _Any, redis_sync: _Any) -> Iterator[Live
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
 # TEMPORARY-OVERRIDE-END

@@ -71,6 +71,9 @@ class DrawingService:
         self._clock = clock
 
     # -- reading -----------------------------------------------------------------------
+    async def store_answers(self) -> bool:
+        return await self._store.ping()
+
     async def get(self, draw_id: str) -> Draw:
         return await self._store.get(draw_id)
 

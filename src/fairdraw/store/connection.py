@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# Failures that mean "the store is unreachable right now" (a 503 for the user, not a 500);
+# the web layer maps them without importing the client library itself.
+STORE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
 
 DEFAULT_MAX_CONNECTIONS = 64
 # How long a request waits for a free connection before it fails (seconds).

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from fairdraw.domain.draws import (
     Draw,
@@ -136,6 +137,13 @@ class DrawStore:
         self._scripts = Scripts(redis)
         # A draw's salt never changes once created, so entering needs no extra round trip.
         self._salts: OrderedDict[str, bytes] = OrderedDict()
+
+    async def ping(self) -> bool:
+        """True when the store answers PING."""
+        try:
+            return bool(await self._redis.ping())
+        except RedisError:
+            return False
 
     async def create(self, draw_id: str, new: NewDraw, created_by: str, salt: bytes) -> Draw:
         fields: dict[str, str] = {

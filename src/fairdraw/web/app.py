@@ -24,6 +24,7 @@ from fairdraw.store.keys import Keys
 from fairdraw.store.profiles import ProfileCache
 from fairdraw.web import pages
 from fairdraw.web.api import draws as draws_api
+from fairdraw.web.api import health as health_api
 from fairdraw.web.api import session as session_api
 from fairdraw.web.deps import Services
 from fairdraw.web.problems import install_error_handlers
@@ -60,7 +61,9 @@ def create_app(settings: Settings) -> FastAPI:
             drawing=DrawingService(draw_store, github),
             entering=EnteringService(draw_store, github),
             accounts=AccountService(
-                AccountStore(redis, keys, secret), idle_seconds=settings.session_idle_seconds
+                AccountStore(redis, keys, secret),
+                idle_seconds=settings.session_idle_seconds,
+                absolute_seconds=settings.session_absolute_seconds,
             ),
             templates=create_templates(),
         )
@@ -81,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(WEB.joinpath("static"))), name="static")
+    app.include_router(health_api.router)
     app.include_router(session_api.router)
     app.include_router(draws_api.router)
     app.include_router(pages.router)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fairdraw.domain import errors
+from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
 
 log = logging.getLogger("fairdraw.web")
 
@@ -112,6 +113,12 @@ def install_error_handlers(app: FastAPI, render_error_page: Any) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return await on_fairdraw_error(request, errors.FairdrawError())
 
+    async def on_store_unavailable(request: Request, exc: Exception) -> Response:
+        log.error("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return await on_fairdraw_error(request, errors.StoreError())
+
+    for kind in STORE_UNAVAILABLE_ERRORS:
+        app.add_exception_handler(kind, on_store_unavailable)
     app.add_exception_handler(errors.FairdrawError, on_fairdraw_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

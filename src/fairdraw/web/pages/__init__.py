@@ -40,15 +40,19 @@ async def render_error_page(request: Request, error: FairdrawError) -> Response:
         and not isinstance(error, InvalidCredentials)
         and request.method in ("GET", "HEAD")
     ):
-        return see_other(login_url(request.url.path))
+        query = request.url.query
+        return see_other(login_url(request.url.path + (f"?{query}" if query else "")))
     context = {"error": error, "title": error.title, "detail": error.detail}
     try:
-        return await render_page(request, "error.html", context, status_code=error.status)
+        response = await render_page(request, "error.html", context, status_code=error.status)
     except Exception:
         # The store may be what failed; the error must still reach the browser.
         log.exception("could not render the error page for %s", error.code)
         page = _PLAIN_ERROR_PAGE.format(title=html.escape(error.title))
-        return HTMLResponse(page, status_code=error.status)
+        response = HTMLResponse(page, status_code=error.status)
+    if "retry_after" in error.extra:
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
+    return response
 
 
 __all__ = ["render_error_page", "router"]
