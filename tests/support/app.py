@@ -4,6 +4,7 @@ both in-process (``app_client``) and served over real HTTP by uvicorn (``live_se
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import threading
 import time
@@ -15,12 +16,12 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from pydantic import SecretStr
 
 from fairdraw.config import Settings
-from fairdraw.domain.accounts import Role
-from fairdraw.services.accounts import AccountService
+from fairdraw.domain.accounts import Role, User
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
 from fairdraw.store.keys import Keys
@@ -43,18 +44,25 @@ def make_settings(store_url: str, github_url: str, **overrides: Any) -> Settings
     return Settings(**values)
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """argon2id hashes are slow on purpose; hash each test password once per session."""
+    return PasswordHasher().hash(password)
+
+
 async def create_accounts(settings: Settings) -> None:
     """The admin, a manager and a participant every app test can log in as."""
     assert settings.redis_url
     redis = connect(settings.redis_url)
     try:
-        accounts = AccountService(
-            AccountStore(redis, Keys(settings.key_prefix), settings.secret_bytes()),
-            idle_seconds=settings.session_idle_seconds,
-        )
-        await accounts.create_user(*ADMIN, role=Role.admin)
-        await accounts.create_user(*MANAGER, role=Role.manager)
-        await accounts.create_user(*PARTICIPANT, role=Role.participant)
+        store = AccountStore(redis, Keys(settings.key_prefix), settings.secret_bytes())
+        for (name, password), role in [
+            (ADMIN, Role.admin),
+            (MANAGER, Role.manager),
+            (PARTICIPANT, Role.participant),
+        ]:
+            user = User(username=name, display_name=name, role=role, created_ms=0)
+            await store.create_user(user, password_hash(password))
     finally:
         await redis.aclose()
 

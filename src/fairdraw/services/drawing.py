@@ -6,6 +6,7 @@ and the CLI cannot disagree about who may do what.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -69,6 +70,8 @@ class DrawingService:
         self._store = store
         self._github = github
         self._clock = clock
+        # Winners' profiles are looked up concurrently, a few at a time (GitHub's limits).
+        self._lookups = asyncio.Semaphore(8)
 
     # -- reading -----------------------------------------------------------------------
     async def store_answers(self) -> bool:
@@ -171,7 +174,11 @@ class DrawingService:
             refs_of_picks={i: e.ref for i, e in entries.items()},
             alternates=alternates,
         )
-        people = {i: await self._profile_of(e) for i, e in entries.items()}
+        people = dict(
+            zip(
+                entries, await asyncio.gather(*map(self._profile_of, entries.values())), strict=True
+            )
+        )
         winners = {
             "winners": [
                 {"slot": w.slot, "prize": w.prize, **people[w.index]} for w in outcome.winners
@@ -187,6 +194,10 @@ class DrawingService:
     async def _profile_of(self, entry: LedgerEntry) -> dict[str, Any]:
         """What the results page shows of an entrant, kept with the result so that it
         keeps working when GitHub is down later."""
+        async with self._lookups:
+            return await self._lookup_profile(entry)
+
+    async def _lookup_profile(self, entry: LedgerEntry) -> dict[str, Any]:
         person: dict[str, Any] = {
             "index": entry.index,
             "ref": entry.ref,

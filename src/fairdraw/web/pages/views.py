@@ -69,7 +69,7 @@ def status_of(draw: Draw, now_ms: int) -> Status:
     if draw.status is DrawStatus.open and not draw.accepting_entries(now_ms):
         return Status("Deadline passed — waiting for the draw", "is-warning")
     return {
-        DrawStatus.draft: Status("Draft — not open yet", "is-light"),
+        DrawStatus.draft: Status("Draft — not open yet", ""),
         DrawStatus.open: Status("Open for entries", "is-success"),
         DrawStatus.closed: Status("Entries closed — waiting for the draw", "is-warning"),
         DrawStatus.drawn: Status("Winners drawn", "is-info"),
@@ -98,7 +98,7 @@ def manager_actions(draw: Draw, user: User | None, now_ms: int) -> list[Action]:
     if draw.drawable(now_ms):
         actions.append(Action("draw", "Draw winners", "is-primary"))
     if DrawStatus.cancelled in TRANSITIONS[draw.status]:
-        actions.append(Action("cancel", "Cancel draw", "is-danger is-outlined"))
+        actions.append(Action("cancel", "Cancel draw", "is-danger is-light"))
     return actions
 
 
