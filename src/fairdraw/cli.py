@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,6 +117,9 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    # SIGTERM (what process managers send) must unwind like Ctrl-C, so that the embedded
+    # store is stopped after the workers; the server re-raises it once it has shut down.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     with store_for(settings) as ready:
         try:
             asyncio.run(bootstrap(ready))
@@ -136,6 +140,10 @@ def serve(
             log_level=settings.log_level.lower(),
             proxy_headers=False,
         )
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @admin_app.command("create")

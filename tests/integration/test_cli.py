@@ -167,10 +167,12 @@ def start_serve(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Po
     raise AssertionError(f"fairdraw serve did not start:\n{process.communicate()[0]}")
 
 
-def stop_serve(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGINT)
+def stop_serve(process: subprocess.Popen[str], signum: int = signal.SIGINT) -> str:
+    process.send_signal(signum)
     output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
+    expected = 0 if signum == signal.SIGINT else 128 + signum
+    assert process.returncode == expected, output
+    assert "embedded store stopped" in output
     return output
 
 
@@ -206,8 +208,10 @@ def test_serve_with_embedded_store_keeps_data_across_restarts(tmp_path: Path) ->
         assert [d["id"] for d in draws] == [draw_id]
         assert draws[0]["title"] == "Survives"
     finally:
-        output = stop_serve(second)
+        # A process manager stops services with SIGTERM: the store must stop too.
+        output = stop_serve(second, signal.SIGTERM)
     assert "Created the administrator" not in output
+    assert not (data_dir / "store" / "valkey.sock").exists()
     assert (data_dir / "secret_key").read_text() == secret
 
 
