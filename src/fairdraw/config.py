@@ -5,13 +5,15 @@ Every field is documented in ``docs/operations.md``; a test keeps the two in ste
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from fairdraw.domain.errors import FairdrawError
 
@@ -33,6 +35,7 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
     }
 )
 MIN_SECRET_LENGTH = 32
+_RATE = re.compile(r"[1-9][0-9]*\s*/\s*(second|minute|hour|day)")
 SECRET_FILE_NAME = "secret_key"  # noqa: S105 (a file name, not a secret)
 
 
@@ -73,6 +76,53 @@ class Settings(BaseSettings):
         default=None, description="Force the Secure cookie flag; unset: only over HTTPS."
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    # -- accounts and API tokens ------------------------------------------------------
+    registration: Literal["open", "closed"] = "open"
+    access_token_seconds: Annotated[int, Field(ge=60, le=24 * 3600)] = 15 * 60
+    refresh_token_seconds: Annotated[int, Field(ge=3600)] = 30 * 24 * 3600
+
+    # -- networks ------------------------------------------------------------------------
+    manager_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="CIDRs allowed to manage draws; empty: anywhere."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="CIDRs of reverse proxies whose X-Forwarded-For counts."
+    )
+
+    # -- rate limits ("N/second|minute|hour|day", see the limits library) ------------------
+    rate_limit_login_user: str = "10/minute"
+    rate_limit_login_address: str = "30/minute"
+    rate_limit_registration: str = "10/hour"
+    rate_limit_entries: str = "60/minute"
+    rate_limit_token_refresh: str = "60/minute"  # noqa: S105 (a rate, not a secret)
+
+    @field_validator("manager_networks", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("manager_networks", "trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the bad one
+        return value
+
+    @field_validator(
+        "rate_limit_login_user",
+        "rate_limit_login_address",
+        "rate_limit_registration",
+        "rate_limit_entries",
+        "rate_limit_token_refresh",
+    )
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        if not _RATE.fullmatch(value.strip()):
+            raise ValueError("use N/second, N/minute, N/hour or N/day, e.g. 10/minute")
+        return value.strip()
 
     @field_validator("key_prefix")
     @classmethod

@@ -9,7 +9,11 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
     FairdrawError (500, internal)
      ├── InvalidInput (422, invalid_input)         a field failed validation
      ├── NotAuthenticated (401, not_authenticated)
+     │    ├── InvalidCredentials (401, invalid_credentials)
+     │    └── InvalidToken (401, invalid_token)
      ├── Forbidden (403, forbidden)
+     │    ├── RegistrationClosed (403, registration_closed)
+     │    ├── NetworkNotAllowed (403, network_not_allowed)
      │    └── CsrfFailed (403, csrf_failed)
      ├── NotFound (404, not_found)
      │    ├── DrawNotFound (404, draw_not_found)
@@ -67,10 +71,25 @@ class InvalidCredentials(NotAuthenticated):
     title = "Wrong username or password"
 
 
+class InvalidToken(NotAuthenticated):
+    code = "invalid_token"
+    title = "The token is invalid or expired"
+
+
 class Forbidden(FairdrawError):
     status = 403
     code = "forbidden"
     title = "You are not allowed to do that"
+
+
+class RegistrationClosed(Forbidden):
+    code = "registration_closed"
+    title = "Registration is closed; ask an administrator for an account"
+
+
+class NetworkNotAllowed(Forbidden):
+    code = "network_not_allowed"
+    title = "Managing draws is not allowed from this network"
 
 
 class CsrfFailed(Forbidden):

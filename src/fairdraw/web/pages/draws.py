@@ -60,9 +60,13 @@ def _receipt_page(
     visitor: Visitor,
     draw: Draw,
     receipt: Mapping[str, Any],
-    status_code: int,
+    *,
+    already: bool,
 ) -> Response:
-    context = {"draw": draw, "receipt": receipt, "already": status_code == AlreadyEntered.status}
+    """The receipt: 201 for a new entry, 409 when it is the receipt of an earlier one."""
+    view = {**receipt, "moment": moment_of_iso(str(receipt.get("entered_at", "")))}
+    context = {"draw": draw, "receipt": view, "already": already}
+    status_code = AlreadyEntered.status if already else 201
     return render(request, services, visitor, "receipt.html", context, status_code=status_code)
 
 
@@ -78,9 +82,7 @@ async def enter_draw(
         receipt = await services.entering.enter_with_github(draw_id, github)
     except AlreadyEntered as error:
         draw = await services.drawing.get(draw_id)
-        return _receipt_page(
-            request, services, visitor, draw, _receipt_view(error.extra["receipt"]), error.status
-        )
+        return _receipt_page(request, services, visitor, draw, error.extra["receipt"], already=True)
     except (InvalidInput, GitHubUserNotFound, GitHubUnavailable, DrawNotOpen) as error:
         draw = await services.drawing.get(draw_id)
         if isinstance(error, InvalidInput):
@@ -91,12 +93,7 @@ async def enter_draw(
         extra = {"github": github, "errors": {key: message}}
         return _show_draw(request, services, visitor, draw, extra, status_code=error.status)
     draw = await services.drawing.get(draw_id)
-    return _receipt_page(request, services, visitor, draw, _receipt_view(receipt.to_json()), 201)
-
-
-def _receipt_view(receipt: Mapping[str, Any]) -> dict[str, Any]:
-    """The receipt as the page shows it: its JSON fields plus a readable time."""
-    return {**receipt, "moment": moment_of_iso(str(receipt.get("entered_at", "")))}
+    return _receipt_page(request, services, visitor, draw, receipt.to_json(), already=False)
 
 
 async def _transition(
