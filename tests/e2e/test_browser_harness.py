@@ -18,15 +18,20 @@ from typing import Any, Literal
 import jinja2
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
+from starlette.datastructures import URL
 
 import fairdraw.web
-from tests.support.browser import collect_page_errors, screenshot
+from tests.support.browser import (
+    CONTRAST_SCRIPT,
+    WCAG_AA_TEXT,
+    collect_page_errors,
+    screenshot,
+)
 
 WEB_DIR = Path(fairdraw.web.__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 PHONE: ViewportSize = {"width": 390, "height": 844}
-WCAG_AA_TEXT = 4.5
 
 # A page exercising the layout and every macro, with the errors a failed form shows.
 SAMPLE_PAGE = """\
@@ -67,9 +72,9 @@ class SampleUser:
     role: Role
 
 
-def _static_url(name: str, /, **params: str) -> str:
+def _static_url(name: str, /, **params: str) -> URL:
     assert name == "static"
-    return f"/static/{params['path']}"
+    return URL(f"/static/{params['path']}")
 
 
 def _environment() -> jinja2.Environment:
@@ -313,46 +318,6 @@ def test_form_fields_are_labelled_described_and_linked_from_the_summary(
         expect(link).to_have_count(1)
         expect(page.locator(f"#{field_name}")).to_have_count(1)
 
-
-CONTRAST_SCRIPT = """
-selectors => {
-  const parse = text => {
-    const m = text.match(/^rgba?\\(([^)]*)\\)$/);
-    if (!m) throw new Error("unexpected colour " + text);
-    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
-    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
-  };
-  const over = (top, bottom) => ({
-    r: top.r * top.a + bottom.r * (1 - top.a),
-    g: top.g * top.a + bottom.g * (1 - top.a),
-    b: top.b * top.a + bottom.b * (1 - top.a),
-    a: 1,
-  });
-  const luminance = c => {
-    const f = v => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
-  };
-  const background = element => {
-    const layers = [];
-    for (let e = element; e; e = e.parentElement) {
-      const c = parse(getComputedStyle(e).backgroundColor);
-      if (c.a > 0) { layers.push(c); if (c.a >= 1) break; }
-    }
-    const white = {r: 255, g: 255, b: 255, a: 1};
-    return layers.reverse().reduce((acc, layer) => over(layer, acc), white);
-  };
-  const result = {};
-  for (const selector of selectors) {
-    const element = document.querySelector(selector);
-    if (!element) { result[selector] = null; continue; }
-    const bg = background(element);
-    const fg = over(parse(getComputedStyle(element).color), bg);
-    const [hi, lo] = [luminance(fg), luminance(bg)].sort((x, y) => y - x);
-    result[selector] = Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100;
-  }
-  return result;
-}
-"""
 
 TEXT_SELECTORS = [
     "main p",

@@ -11,7 +11,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, ViewportSize, expect
 
 from tests.support.app import LiveServer
-from tests.support.browser import DEFAULT_TIMEOUT_MS, collect_page_errors, screenshot
+from tests.support.browser import (
+    DEFAULT_TIMEOUT_MS,
+    WCAG_AA_TEXT,
+    collect_page_errors,
+    contrast_ratios,
+    screenshot,
+)
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 ENTRANTS = [("octocat", 583231, "The Octocat"), ("hubot", 480938, "Hubot"), ("monalisa", 2, None)]
@@ -32,6 +38,48 @@ def fake_avatar(route: Route) -> None:
     route.fulfill(status=200, content_type="image/svg+xml", body=svg)
 
 
+DRAW_PAGE_TEXT = [
+    "h1.title",
+    ".tag",
+    ".fd-description p",
+    ".label",
+    ".help",
+    ".button.is-primary",
+    ".fd-prizes li",
+    ".fd-facts dt",
+    ".fd-facts dd",
+    ".fd-hash",
+]
+RESULTS_PAGE_TEXT = [
+    ".fd-result-heading",
+    ".fd-result-subheading",
+    ".fd-meta span",
+    ".fd-prize-name",
+    ".fd-person-name",
+    ".fd-handle",
+    ".button.is-link",
+    ".buttons .button:not(.is-link)",
+    ".fd-facts dt",
+    ".fd-hash",
+    ".fd-command code",
+    ".fd-checks dt",
+    ".fd-checks dd",
+]
+
+
+def low_contrast(page: Page, selectors: list[str]) -> dict[str, object]:
+    """Text below WCAG AA contrast in the light and the dark colour scheme."""
+    found: dict[str, object] = {}
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.reload()  # a fresh load: no colour transitions half-way
+        for selector, ratio in contrast_ratios(page, selectors).items():
+            if ratio is None or ratio < WCAG_AA_TEXT:
+                found[f"{scheme} {selector}"] = ratio
+    page.emulate_media(color_scheme="light")
+    return found
+
+
 def real_errors(errors: list[str]) -> list[str]:
     """``errors`` without favicon loads: Chromium cancels those when a page is left
     quickly (as a test does), which is no fault of the page."""
@@ -50,24 +98,32 @@ def phone(browser: Browser) -> Iterator[BrowserContext]:
         context.close()
 
 
+def press(page: Page, button: str) -> None:
+    """Click a submit button and wait for the next page to load completely, so that
+    leaving it straight away aborts none of its requests."""
+    page.get_by_role("button", name=button).click()
+    page.wait_for_load_state()
+
+
 def log_in(page: Page, base: str, username: str, password: str) -> None:
     page.goto(f"{base}/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    press(page, "Log in")
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def create_giveaway(page: Page) -> str:
     """Fill the new-draw form (two prizes, saved as a draft); returns the draw's URL."""
     page.get_by_role("link", name="New draw").first.click()
+    page.wait_for_load_state()
     page.get_by_label("Title").fill("Meetup #42 giveaway")
     page.get_by_label("Description (optional)").fill("Two prizes for tonight's attendees.")
     page.get_by_label("Prize 1").fill("Mechanical keyboard")
     page.get_by_label("Prize 2").fill("Sticker pack")
     page.locator("[id='prizes.1.quantity']").fill("2")
     page.get_by_label("Open for entries now").uncheck()
-    page.get_by_role("button", name="Create draw").click()
+    press(page, "Create draw")
     expect(page).to_have_url(re.compile(r"/draws/[a-z2-7]{12}$"))
     expect(page.get_by_text("Draft — not open yet")).to_be_visible()
     return page.url
@@ -87,7 +143,7 @@ def test_giveaway_from_creation_to_results(
 
     log_in(page, base, *admin_credentials)
     draw_url = create_giveaway(page)
-    page.get_by_role("button", name="Open for entries").click()
+    press(page, "Open for entries")
     expect(page.get_by_text("Open for entries", exact=True)).to_be_visible()
     commitment = page.locator("#commitment").inner_text()
     assert re.fullmatch(r"[0-9a-f]{64}", commitment)
@@ -100,17 +156,18 @@ def test_giveaway_from_creation_to_results(
             expect(entrant.get_by_label("Your GitHub username")).to_be_visible()
             screenshot(entrant, "draw-phone")
         entrant.get_by_label("Your GitHub username").fill(login)
-        entrant.get_by_role("button", name="Enter the draw").click()
+        press(entrant, "Enter the draw")
         expect(entrant.get_by_text("You\u2019re in!")).to_be_visible()
         expect(entrant.locator(".fd-entry-index")).to_have_text(str(index))
     screenshot(entrant, "receipt-phone")
     entrant.goto(draw_url)
     expect(entrant.locator(".fd-entry-count")).to_have_text("3")
+    assert low_contrast(entrant, DRAW_PAGE_TEXT) == {}
 
     page.reload()
-    page.get_by_role("button", name="Close entries").click()
+    press(page, "Close entries")
     expect(page.get_by_text("Sealed entry list")).to_be_visible()
-    page.get_by_role("button", name="Draw winners").click()
+    press(page, "Draw winners")
     expect(page).to_have_url(f"{draw_url}/results")
     expect(page.get_by_role("heading", name="Winners")).to_be_visible()
     expect(page.get_by_role("heading", name="Mechanical keyboard")).to_be_visible()
@@ -120,6 +177,7 @@ def test_giveaway_from_creation_to_results(
         expect(page.get_by_role("img", name=f"GitHub avatar of {name or login}")).to_be_visible()
     expect(page.get_by_text("fairdraw verify fairdraw-")).to_be_visible()
     screenshot(page, "results")
+    assert low_contrast(page, RESULTS_PAGE_TEXT) == {}
 
     entrant.goto(f"{draw_url}/results")
     expect(entrant.get_by_role("heading", name="Winners")).to_be_visible()
@@ -138,40 +196,3 @@ def test_giveaway_from_creation_to_results(
     assert len(entries.text().splitlines()) == len(ENTRANTS)
     assert real_errors(organiser_errors) == []
     assert real_errors(entrant_errors) == []
-
-
-# TEMPORARY-OVERRIDE-START
-import asyncio as _asyncio  # noqa: E402
-import threading as _threading  # noqa: E402
-import time as _time  # noqa: E402
-from typing import Any as _Any  # noqa: E402
-
-import uvicorn as _uvicorn  # noqa: E402
-
-from fairdraw.web.app import create_app as _create_app  # noqa: E402
-from tests.support import app as _support  # noqa: E402
-
-
-@pytest.fixture
-def live_server(store_url: str, github: _Any, redis_sync: _Any) -> Iterator[LiveServer]:
-    settings = _support.make_settings(store_url, github.url)
-    t = _threading.Thread(target=lambda: _asyncio.run(_support.create_accounts(settings)))
-    t.start()
-    t.join()
-    config = _uvicorn.Config(
-        _create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
-    server = _uvicorn.Server(config)
-    thread = _threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        _time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings, github)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-# TEMPORARY-OVERRIDE-END

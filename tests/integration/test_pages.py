@@ -274,7 +274,7 @@ async def test_invalid_draw_shows_errors_by_the_fields_and_stores_nothing(
 async def test_creating_a_draw_goes_to_its_page(admin: Visitor, entrant: Visitor) -> None:
     draw_id = await admin.create_draw(
         title="Conference raffle",
-        description="For attendees.",
+        description="For attendees.\r\n\r\nBring your badge.",
         prizes={"prizes.0.name": "Laptop", "prizes.4.name": "Book", "prizes.4.quantity": "3"},
         deadline="2099-12-24T18:00",
     )
@@ -286,7 +286,7 @@ async def test_creating_a_draw_goes_to_its_page(admin: Visitor, entrant: Visitor
     assert page.status_code == 200
     words = text_of(page.text)
     assert "Conference raffle" in words
-    assert "For attendees." in words
+    assert "<p>For attendees.</p><p>Bring your badge.</p>" in page.text
     assert "Laptop" in words
     assert "Book \u00d7 3" in words
     assert "Open for entries" in words

@@ -1,7 +1,8 @@
 """Pytest plugin: a real Chromium driven through Playwright's sync API.
 
 Fixtures: ``browser`` (one Chromium per session) and ``page`` (a fresh browser context per
-test, 1280x800, closed afterwards). Helpers: ``screenshot`` and ``collect_page_errors``.
+test, 1280x800, closed afterwards). Helpers: ``screenshot``, ``collect_page_errors`` and
+``contrast_ratios``.
 
 Debian's ``/usr/bin/chromium`` is used; Playwright's own browser downloads are not. When
 it is missing the browser tests skip locally but fail under ``CI=true``, so CI can never
@@ -48,6 +49,50 @@ VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 DEFAULT_TIMEOUT_MS = 15_000
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
+# WCAG 2.x level AA minimum contrast for normal-size text.
+WCAG_AA_TEXT = 4.5
+# Contrast of each selector's first match against what is painted behind it, following
+# WCAG 2.x relative luminance; null where nothing matches. Argument: a list of selectors.
+CONTRAST_SCRIPT = """
+selectors => {
+  const parse = text => {
+    const m = text.match(/^rgba?\\(([^)]*)\\)$/);
+    if (!m) throw new Error("unexpected colour " + text);
+    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+  };
+  const over = (top, bottom) => ({
+    r: top.r * top.a + bottom.r * (1 - top.a),
+    g: top.g * top.a + bottom.g * (1 - top.a),
+    b: top.b * top.a + bottom.b * (1 - top.a),
+    a: 1,
+  });
+  const luminance = c => {
+    const f = v => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const background = element => {
+    const layers = [];
+    for (let e = element; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c.a > 0) { layers.push(c); if (c.a >= 1) break; }
+    }
+    const white = {r: 255, g: 255, b: 255, a: 1};
+    return layers.reverse().reduce((acc, layer) => over(layer, acc), white);
+  };
+  const result = {};
+  for (const selector of selectors) {
+    const element = document.querySelector(selector);
+    if (!element) { result[selector] = null; continue; }
+    const bg = background(element);
+    const fg = over(parse(getComputedStyle(element).color), bg);
+    const [hi, lo] = [luminance(fg), luminance(bg)].sort((x, y) => y - x);
+    result[selector] = Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100;
+  }
+  return result;
+}
+"""
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _REPORT_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -83,6 +128,12 @@ def collect_page_errors(page: Page) -> list[str]:
     page.on("requestfailed", lambda request: errors.append(f"failed: {request.url}"))
     page.on("response", on_response)
     return errors
+
+
+def contrast_ratios(page: Page, selectors: list[str]) -> dict[str, float | None]:
+    """Text contrast of the first element matching each selector (None: no match)."""
+    ratios: dict[str, float | None] = page.evaluate(CONTRAST_SCRIPT, selectors)
+    return ratios
 
 
 def _in_ci() -> bool:

@@ -51,7 +51,7 @@ def csrf_binding(request: Request, session: Session | None) -> str:
     """The value a CSRF token is bound to for this browser."""
     if session is not None:
         return "s:" + session.csrf_secret
-    anon = request.cookies.get(CSRF_COOKIE) or request.state.__dict__.get("new_csrf_cookie")
+    anon = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf_cookie", None)
     if not anon:
         anon = secrets.token_urlsafe(24)
         request.state.new_csrf_cookie = anon
@@ -123,7 +123,7 @@ def clear_session_cookie(response: Response) -> None:
 def set_csrf_cookie_if_new(
     response: Response, request: Request, forced_secure: bool | None
 ) -> None:
-    value = request.state.__dict__.get("new_csrf_cookie")
+    value = getattr(request.state, "new_csrf_cookie", None)
     if value:
         response.set_cookie(
             CSRF_COOKIE,

@@ -29,7 +29,6 @@ def render(
         "csrf_token": csrf_for(request, visitor, services),
     }
     values.update(context or {})
-    _expose_new_csrf_cookie(request)
     response = services.templates.TemplateResponse(
         request, template, values, status_code=status_code
     )
@@ -37,16 +36,6 @@ def render(
     response.headers["Cache-Control"] = "no-store"
     security.set_csrf_cookie_if_new(response, request, services.settings.cookie_secure)
     return response
-
-
-def _expose_new_csrf_cookie(request: Request) -> None:
-    # security.py looks the new anonymous CSRF cookie up in request.state.__dict__, but
-    # Starlette keeps state attributes in a private mapping, so the cookie was never set
-    # and anonymous forms always failed. Until security.py reads it with getattr, put the
-    # value where it looks; afterwards this is a harmless no-op.
-    value = getattr(request.state, "new_csrf_cookie", None)
-    if value:
-        vars(request.state)["new_csrf_cookie"] = value
 
 
 async def render_page(
