@@ -32,6 +32,13 @@ class DrawKind(StrEnum):
     lottery = "lottery"
 
 
+class EntryIdentity(StrEnum):
+    """Who an entrant is: a GitHub account (by its numeric id) or a fairdraw account."""
+
+    github = "github"
+    account = "account"
+
+
 class DrawStatus(StrEnum):
     draft = "draft"
     open = "open"
@@ -69,6 +76,7 @@ class NewDraw:
     deadline_ms: int | None = None
     duration_ms: int | None = None
     kind: DrawKind = DrawKind.giveaway
+    entry_identity: EntryIdentity = EntryIdentity.github
 
     @property
     def slot_count(self) -> int:
@@ -121,6 +129,7 @@ class Draw:
     opened_ms: int | None = None
     closed_ms: int | None = None
     commitment: str | None = None
+    entry_identity: EntryIdentity = EntryIdentity.github
     seal: Seal | None = None
     result: DrawResult | None = field(default=None, repr=False)
 
@@ -207,6 +216,7 @@ def validate_new_draw(
     deadline: str | None,
     duration: str | None,
     now_ms: int,
+    entry_identity: str = EntryIdentity.github.value,
 ) -> NewDraw:
     """Check everything the organiser typed; raise InvalidInput listing every bad field."""
     errors: dict[str, str] = {}
@@ -242,9 +252,15 @@ def validate_new_draw(
         else:
             if duration_ms > DURATION_MAX_MS:
                 errors["duration"] = "At most 366 days"
+    try:
+        identity = EntryIdentity(entry_identity)
+    except ValueError:
+        errors["entry_identity"] = "Choose GitHub username or fairdraw account"
+        identity = EntryIdentity.github
     if errors:
         raise InvalidInput(errors)
     return NewDraw(
+        entry_identity=identity,
         title=title,
         description=description,
         prizes=parsed_prizes,

@@ -94,6 +94,7 @@ class DrawingService:
         deadline: str | None = None,
         duration: str | None = None,
         open_now: bool = False,
+        entry_identity: str = "github",
     ) -> Draw:
         user = require_manager(actor)
         new = validate_new_draw(
@@ -103,6 +104,7 @@ class DrawingService:
             deadline=deadline,
             duration=duration,
             now_ms=self._clock(),
+            entry_identity=entry_identity,
         )
         draw = await self._store.create(new_draw_id(), new, user.username, fairness.new_salt())
         if open_now:

@@ -16,6 +16,7 @@ from fairdraw.domain.draws import (
     DrawKind,
     DrawResult,
     DrawStatus,
+    EntryIdentity,
     NewDraw,
     Prize,
     Seal,
@@ -26,7 +27,7 @@ from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import Scripts
 
 LEDGER_CHUNK = 50_000
-SALT_CACHE_SIZE = 4096
+TERMS_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,14 @@ class LedgerEntry:
     def parse(cls, index: int, element: str) -> LedgerEntry:
         ref, entered_ms, identity, label = element.split("\t", 3)
         return cls(index=index, ref=ref, entered_ms=int(entered_ms), identity=identity, label=label)
+
+
+@dataclass(frozen=True)
+class EntryTerms:
+    """What entering needs to know of a draw and never changes after creation."""
+
+    salt: bytes
+    entry_identity: EntryIdentity
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,7 @@ def draw_from_hash(draw_id: str, fields: dict[str, str], live_count: int) -> Dra
         opened_ms=_int(fields.get("opened_ms")),
         closed_ms=_int(fields.get("closed_ms")),
         commitment=fields.get("commitment"),
+        entry_identity=EntryIdentity(fields.get("entry_identity", EntryIdentity.github.value)),
         seal=seal,
         result=result,
     )
@@ -135,8 +145,8 @@ class DrawStore:
         self._redis = redis
         self._keys = keys
         self._scripts = Scripts(redis)
-        # A draw's salt never changes once created, so entering needs no extra round trip.
-        self._salts: OrderedDict[str, bytes] = OrderedDict()
+        # A draw's entry terms never change once created: entering needs no extra round trip.
+        self._terms: OrderedDict[str, EntryTerms] = OrderedDict()
 
     async def ping(self) -> bool:
         """True when the store answers PING."""
@@ -149,6 +159,7 @@ class DrawStore:
         fields: dict[str, str] = {
             "id": draw_id,
             "kind": new.kind.value,
+            "entry_identity": new.entry_identity.value,
             "title": new.title,
             "description": new.description,
             "prizes": json.dumps([p.to_json() for p in new.prizes], ensure_ascii=False),
@@ -202,18 +213,23 @@ class DrawStore:
             "open_draw", [self._keys.draw_meta(draw_id)], [seed.hex(), commitment]
         )
 
-    async def salt(self, draw_id: str) -> bytes:
-        """The draw's secret salt for entry references (cached: it never changes)."""
-        salt = self._salts.get(draw_id)
-        if salt is None:
-            value = await self._redis.hget(self._keys.draw_meta(draw_id), "salt")
-            if value is None:
+    async def entry_terms(self, draw_id: str) -> EntryTerms:
+        """The draw's secret salt for entry references and who may enter (cached)."""
+        terms = self._terms.get(draw_id)
+        if terms is None:
+            salt, identity = await self._redis.hmget(
+                self._keys.draw_meta(draw_id), ["salt", "entry_identity"]
+            )
+            if salt is None:
                 raise DrawNotFound()
-            salt = bytes.fromhex(str(value))
-            self._salts[draw_id] = salt
-            if len(self._salts) > SALT_CACHE_SIZE:
-                self._salts.popitem(last=False)
-        return salt
+            terms = EntryTerms(
+                salt=bytes.fromhex(str(salt)),
+                entry_identity=EntryIdentity(str(identity or EntryIdentity.github.value)),
+            )
+            self._terms[draw_id] = terms
+            if len(self._terms) > TERMS_CACHE_SIZE:
+                self._terms.popitem(last=False)
+        return terms
 
     async def seed(self, draw_id: str) -> bytes | None:
         value = await self._redis.hget(self._keys.draw_meta(draw_id), "seed")

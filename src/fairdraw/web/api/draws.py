@@ -40,6 +40,7 @@ async def create_draw(body: DrawIn, user: CurrentUser, services: ServicesDep) ->
         deadline=body.deadline,
         duration=body.duration,
         open_now=body.open,
+        entry_identity=body.entry_identity,
     )
     return draw_out(draw, now_ms())
 
@@ -96,12 +97,16 @@ async def draw_winners(draw_id: str, user: CurrentUser, services: ServicesDep) -
         errors.GitHubUserNotFound,
         errors.GitHubUnavailable,
         errors.CsrfFailed,
+        errors.NotAuthenticated,
     ),
 )
-async def enter_draw(draw_id: str, body: EntryIn, services: ServicesDep) -> ReceiptOut:
-    """Enter with a GitHub username. A second entry answers 409 ``already_entered``
-    with the original receipt."""
-    receipt = await services.entering.enter_with_github(draw_id, body.github)
+async def enter_draw(
+    draw_id: str, body: EntryIn, user: CurrentUser, services: ServicesDep
+) -> ReceiptOut:
+    """Enter with a GitHub username, or — for draws entered with accounts — as the
+    logged-in caller. A second entry answers 409 ``already_entered`` with the original
+    receipt."""
+    receipt = await services.entering.enter(draw_id, github=body.github, user=user)
     return ReceiptOut(**receipt.to_json())  # type: ignore[arg-type]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -27,10 +27,18 @@ class DrawIn(BaseModel):
         default=None, description="Entry window counted from opening: 30m, 2h, 1h30m, 1d."
     )
     open: bool = Field(default=False, description="Open the draw right away.")
+    entry_identity: Literal["github", "account"] = Field(
+        default="github",
+        description="How entrants are identified: a GitHub username, or their fairdraw account.",
+    )
 
 
 class EntryIn(BaseModel):
-    github: str = Field(description="GitHub username.", examples=["octocat"])
+    github: str | None = Field(
+        default=None,
+        description="GitHub username (draws entered with GitHub); account draws use the caller.",
+        examples=["octocat"],
+    )
 
 
 class LoginIn(BaseModel):
@@ -91,6 +99,7 @@ class DrawOut(BaseModel):
     description: str
     prizes: list[PrizeOut]
     status: str
+    entry_identity: str
     accepting_entries: bool
     entry_count: int
     created_at: str
@@ -109,7 +118,8 @@ class ReceiptOut(BaseModel):
     index: int
     ref: str
     entered_at: str
-    github: str
+    github: str | None
+    account: str | None
 
 
 def _person(view: WinnerView) -> dict[str, Any]:
@@ -155,6 +165,7 @@ def draw_out(draw: Draw, now_ms: int) -> DrawOut:
         description=draw.description,
         prizes=[PrizeOut(name=p.name, quantity=p.quantity) for p in draw.prizes],
         status=draw.status.value,
+        entry_identity=draw.entry_identity.value,
         accepting_entries=draw.accepting_entries(now_ms),
         entry_count=draw.entry_count,
         created_at=iso(draw.created_ms),

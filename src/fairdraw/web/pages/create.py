@@ -45,6 +45,7 @@ class DrawForm:
     deadline: str = ""
     duration: str = ""
     open_now: bool = True
+    entry_identity: str = "github"
 
     @classmethod
     def parse(cls, form: FormData) -> DrawForm:
@@ -62,6 +63,7 @@ class DrawForm:
             deadline=text(form, "deadline"),
             duration=text(form, "duration"),
             open_now=bool(text(form, "open")),
+            entry_identity=text(form, "entry_identity") or "github",
         )
 
     def prize_list(self) -> tuple[list[dict[str, Any]], list[int]]:
@@ -132,6 +134,7 @@ async def create_draw(request: Request, services: ServicesDep, visitor: VisitorD
             deadline=form.deadline,
             duration=form.duration,
             open_now=form.open_now,
+            entry_identity=form.entry_identity,
         )
     except NotAuthenticated:
         return see_other(login_url("/draws/new"))

@@ -79,7 +79,11 @@ async def enter_draw(
     form = await checked_form(request, services, visitor)
     github = text(form, "github")
     try:
-        receipt = await services.entering.enter_with_github(draw_id, github)
+        receipt = await services.entering.enter(
+            draw_id, github=github if "github" in form else None, user=visitor.user
+        )
+    except NotAuthenticated:
+        return see_other(login_url(f"/draws/{draw_id}"))
     except AlreadyEntered as error:
         draw = await services.drawing.get(draw_id)
         return _receipt_page(request, services, visitor, draw, error.extra["receipt"], already=True)
