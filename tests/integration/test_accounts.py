@@ -26,6 +26,8 @@ SECRET = b"k" * 48
 PASSWORD = "correct horse battery"
 IDLE = 60
 KEYS = Keys()
+# An administrator acting on others; the service trusts the actor it is given.
+ROOT = User("root", "Root", Role.admin, 0)
 
 
 class CountingHasher(PasswordHasher):
@@ -151,7 +153,7 @@ async def test_disabled_user_is_refused_like_a_wrong_password(
     await service.create_user("alice", PASSWORD)
     _, token, _ = await service.login("alice", PASSWORD)
 
-    await service.set_disabled("Alice", True)
+    await service.update_user(ROOT, "Alice", disabled=True)
 
     with pytest.raises(InvalidCredentials) as caught:
         await service.authenticate("alice", PASSWORD)
@@ -159,7 +161,7 @@ async def test_disabled_user_is_refused_like_a_wrong_password(
     assert await service.session_user(token) is None
     assert await redis.exists(session_key(token)) == 0
 
-    await service.set_disabled("alice", False)
+    await service.update_user(ROOT, "alice", disabled=False)
     assert (await service.authenticate("alice", PASSWORD)).disabled is False
     assert await service.session_user(token) is None  # ended sessions stay ended
 
@@ -168,7 +170,7 @@ async def test_disabling_an_unknown_user_creates_nothing(
     service: AccountService, redis: Redis
 ) -> None:
     with pytest.raises(NotFound):
-        await service.set_disabled("nobody", True)
+        await service.update_user(ROOT, "nobody", disabled=True)
     assert await redis.dbsize() == 0
 
 

@@ -348,5 +348,6 @@ async def test_every_key_left_matches_the_key_schema(
     assert [k for k in keys if not any(p.fullmatch(k) for p in patterns)] == []
     used = {p.pattern for p in patterns for k in keys if p.fullmatch(k)}
     # Every kind of key the flow creates was seen, so the check above checked something.
-    assert len(used) == 6  # meta|ledger|entrants, draws, user, users, session, gh profile
+    # meta|ledger|entrants, draws, user, users, session, gh profile, rate limits
+    assert len(used) == 7
     assert all(k.startswith("fairdraw:") for k in keys)

@@ -39,6 +39,12 @@ def make_settings(store_url: str, github_url: str, **overrides: Any) -> Settings
         "secret_key": SecretStr(secrets.token_urlsafe(48)),
         "github_api_url": github_url,
         "github_timeout": 2.0,
+        # Tests send everything from one address; the rate-limit tests set their own.
+        "rate_limit_login_user": "10000/minute",
+        "rate_limit_login_address": "10000/minute",
+        "rate_limit_registration": "10000/minute",
+        "rate_limit_entries": "10000/minute",
+        "rate_limit_token_refresh": "10000/minute",
     }
     values.update(overrides)
     return Settings(**values)

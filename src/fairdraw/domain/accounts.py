@@ -3,6 +3,12 @@
 Pure rules, no I/O. Usernames are compared in one canonical form (see
 :func:`normalize_username`), so ``Alice``, ``ALICE`` and a full-width ``Alice`` name one
 account.
+
+Each user has a *session epoch*, a counter that grows whenever everything the user was
+logged in with must stop working (a password change, being disabled). A session or API
+token records the epoch of its user when it is issued and is refused once the user's
+epoch has moved past it (:meth:`User.credentials_current`); that needs no list of a
+user's sessions, only the user record every check reads anyway.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fairdraw.domain.errors import InvalidInput
+from fairdraw.domain.errors import Conflict, InvalidInput
 
 
 class Role(StrEnum):
@@ -75,21 +81,27 @@ def _bad_username(message: str) -> InvalidInput:
     return InvalidInput({"username": f"The username {message}."})
 
 
-def check_password(password: str, username: str) -> None:
+def check_password(password: str, username: str, *, field: str = "password") -> None:
     """Refuse a password that is too short, too long, or the username in another case.
 
-    Raises :class:`InvalidInput` on ``password``. Lengths count characters.
+    Raises :class:`InvalidInput` on ``field``. Lengths count characters.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise _bad_password(f"must be at least {MIN_PASSWORD_LENGTH} characters long")
+        raise _bad_password(field, f"must be at least {MIN_PASSWORD_LENGTH} characters long")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise _bad_password(f"must be at most {MAX_PASSWORD_LENGTH} characters long")
+        raise _bad_password(field, f"must be at most {MAX_PASSWORD_LENGTH} characters long")
     if _fold(password.strip()) == _fold(username.strip()):
-        raise _bad_password("must not be the username")
+        raise _bad_password(field, "must not be the username")
 
 
-def _bad_password(message: str) -> InvalidInput:
-    return InvalidInput({"password": f"The password {message}."})
+def _bad_password(field: str, message: str) -> InvalidInput:
+    return InvalidInput({field: f"The password {message}."})
+
+
+def check_confirmation(password: str, confirmation: str | None, *, field: str) -> None:
+    """Refuse a typed-twice password whose second copy differs (``None``: not asked)."""
+    if confirmation is not None and confirmation != password:
+        raise InvalidInput({field: "The two passwords do not match."})
 
 
 def normalize_display_name(raw: str) -> str:
@@ -115,21 +127,122 @@ def normalize_display_name(raw: str) -> str:
     return name
 
 
+def check_new_account(
+    username: str,
+    password: str,
+    display_name: str | None = None,
+    *,
+    confirmation: str | None = None,
+) -> tuple[str, str]:
+    """The normalised username and display name of a new account, or one
+    :class:`InvalidInput` naming every field that is wrong (``username``, ``password``,
+    ``password_confirm``, ``display_name``), so that a form can mark them all at once.
+
+    The display name defaults to the username as typed (case kept); ``confirmation`` is
+    the password typed a second time, when the form asks for it.
+    """
+    errors: dict[str, str] = {}
+    name = ""
+    shown = ""
+    try:
+        name = normalize_username(username)
+    except InvalidInput as error:
+        errors.update(error.errors)
+    try:
+        check_password(password, name or username)
+        check_confirmation(password, confirmation, field="password_confirm")
+    except InvalidInput as error:
+        errors.update(error.errors)
+    # A display name taken from a bad username would only repeat the username's error.
+    if display_name is not None or name:
+        try:
+            shown = normalize_display_name(display_name if display_name is not None else username)
+        except InvalidInput as error:
+            errors.update(error.errors)
+    if errors:
+        raise InvalidInput(errors)
+    return name, shown
+
+
+def username_prefix(raw: str) -> str:
+    """A search text in the canonical form of usernames, to match their beginnings.
+
+    Raises :class:`InvalidInput` on ``q`` if it is longer than any username can be.
+    """
+    stripped = raw.strip()
+    too_long = InvalidInput({"q": f"Search for at most {MAX_USERNAME_LENGTH} characters."})
+    if len(stripped) > _MAX_RAW_USERNAME_LENGTH:
+        raise too_long
+    prefix = _fold(stripped)
+    if len(prefix) > MAX_USERNAME_LENGTH:
+        raise too_long
+    return prefix
+
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+
+
+def check_paging(offset: int, limit: int) -> None:
+    """Refuse a negative ``offset`` or a ``limit`` outside 1 to :data:`MAX_PAGE_SIZE`."""
+    errors: dict[str, str] = {}
+    if offset < 0:
+        errors["offset"] = "The offset must not be negative."
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        errors["limit"] = f"The limit must be between 1 and {MAX_PAGE_SIZE}."
+    if errors:
+        raise InvalidInput(errors)
+
+
 @dataclass(frozen=True)
 class User:
-    """An account. ``username`` is normalised; ``created_ms`` is store time in ms."""
+    """An account. ``username`` is normalised; ``created_ms`` is store time in ms;
+    ``session_epoch`` is the user's session epoch (see the module docstring)."""
 
     username: str
     display_name: str
     role: Role
     created_ms: int
     disabled: bool = False
+    session_epoch: int = 0
+
+    @property
+    def is_active_admin(self) -> bool:
+        """True for an enabled admin: the accounts that keep the system manageable."""
+        return self.role is Role.admin and not self.disabled
+
+    def credentials_current(self, issued_epoch: int) -> bool:
+        """True if a session or API token issued at ``issued_epoch`` may still act for
+        this user, i.e. nothing has ended the user's sessions since it was issued."""
+        return issued_epoch >= self.session_epoch
 
 
 @dataclass(frozen=True)
 class Session:
-    """A browser session: whose it is, its CSRF secret, and when it began (ms)."""
+    """A browser session: whose it is, its CSRF secret, when it began (ms), and the
+    session epoch of its user when it began."""
 
     username: str
     csrf_secret: str
     created_ms: int
+    epoch: int = 0
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """One page of a user listing; ``next_offset`` is None on the last page."""
+
+    users: list[User]
+    offset: int
+    limit: int
+    next_offset: int | None
+
+
+class CannotDisableSelf(Conflict):
+    code = "cannot_disable_self"
+    title = "You cannot disable your own account; ask another administrator"
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
+    title = "At least one enabled administrator must remain"

@@ -1,13 +1,17 @@
-"""Accounts: creating users, checking passwords, and browser sessions.
+"""Accounts: registration, passwords, browser sessions and user administration.
 
 Passwords are hashed with argon2id (``argon2-cffi``, RFC 9106 low-memory profile by
 default). Hashing is deliberately slow, so it runs in a worker thread and never blocks
 the event loop. Nothing here logs a password, a hash or a session token.
+
+Authorisation happens here: the methods that act for someone take the acting
+:class:`User` (None for nobody) and raise NotAuthenticated or Forbidden themselves.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import secrets
 
@@ -16,20 +20,47 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from fairdraw.domain.accounts import (
+    DEFAULT_PAGE_SIZE,
     MAX_PASSWORD_LENGTH,
+    CannotDisableSelf,
+    LastAdmin,
     Role,
     Session,
     User,
+    UserPage,
+    check_confirmation,
+    check_new_account,
+    check_paging,
     check_password,
-    normalize_display_name,
     normalize_username,
+    username_prefix,
 )
-from fairdraw.domain.errors import InvalidCredentials, InvalidInput, NotFound, UserExists
+from fairdraw.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    RegistrationClosed,
+    UserExists,
+)
 from fairdraw.store.accounts import AccountStore
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ABSOLUTE_SECONDS = 7 * 24 * 3600
+# A user changed by someone else between reading and writing is read again this often.
+_UPDATE_ATTEMPTS = 5
+
+
+def require_admin(actor: User | None) -> User:
+    """The actor if it is an admin; NotAuthenticated for nobody, Forbidden otherwise."""
+    if actor is None:
+        raise NotAuthenticated()
+    if actor.role is not Role.admin:
+        raise Forbidden("Only administrators can manage users")
+    return actor
 
 
 class AccountService:
@@ -38,6 +69,7 @@ class AccountService:
     ``idle_seconds`` ends a session that is not used for that long; ``absolute_seconds``
     ends every session that old, used or not. ``hasher`` defaults to argon2id with the
     library's parameters; stored hashes made with other parameters are upgraded at login.
+    ``registration_open`` lets anyone create a participant account (:meth:`register`).
     """
 
     def __init__(
@@ -47,6 +79,7 @@ class AccountService:
         absolute_seconds: int = DEFAULT_ABSOLUTE_SECONDS,
         *,
         hasher: PasswordHasher | None = None,
+        registration_open: bool = False,
     ) -> None:
         if idle_seconds < 1 or absolute_seconds < 1:
             raise ValueError("session lifetimes must be at least one second")
@@ -55,6 +88,7 @@ class AccountService:
         self._absolute_seconds = absolute_seconds
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash: str | None = None
+        self.registration_open = registration_open
 
     # -- users -------------------------------------------------------------------------
 
@@ -70,9 +104,17 @@ class AccountService:
         The name is normalised, so a name taken in any letter case is taken. The display
         name defaults to the username as typed (normalised, case kept).
         """
-        name = normalize_username(username)
-        check_password(password, name)
-        shown = normalize_display_name(display_name if display_name is not None else username)
+        return await self._create(username, password, role, display_name, None)
+
+    async def _create(
+        self,
+        username: str,
+        password: str,
+        role: Role,
+        display_name: str | None,
+        confirmation: str | None,
+    ) -> User:
+        name, shown = check_new_account(username, password, display_name, confirmation=confirmation)
         password_hash = await self._hash(password)
         user = User(name, shown, role, await self._store.now_ms())
         await self._store.create_user(user, password_hash)
@@ -102,9 +144,35 @@ class AccountService:
         """True if some enabled user is an admin."""
         return await self._store.any_admin()
 
-    async def set_disabled(self, username: str, disabled: bool) -> None:
-        """Disable or re-enable a user; a disabled user's sessions end at their next use."""
-        await self._store.set_disabled(normalize_username(username), disabled)
+    async def register(
+        self,
+        username: str,
+        password: str,
+        display_name: str | None = None,
+        *,
+        confirmation: str | None = None,
+    ) -> User:
+        """Self-service sign-up: a new participant; :class:`RegistrationClosed` unless
+        registration is open, else like :meth:`create_user`. ``confirmation`` is the
+        password typed twice, when the form asks for it (``password_confirm`` errors)."""
+        if not self.registration_open:
+            raise RegistrationClosed()
+        return await self._create(username, password, Role.participant, display_name, confirmation)
+
+    async def register_and_log_in(
+        self,
+        username: str,
+        password: str,
+        display_name: str | None = None,
+        *,
+        confirmation: str | None = None,
+    ) -> tuple[User, str, Session]:
+        """:meth:`register`, then start a session; returns the user, cookie token and it."""
+        user = await self.register(username, password, display_name, confirmation=confirmation)
+        token, session = await self._store.create_session(
+            user.username, self._idle_seconds, epoch=user.session_epoch
+        )
+        return user, token, session
 
     # -- passwords ---------------------------------------------------------------------
 
@@ -133,6 +201,58 @@ class AccountService:
             log.info("upgraded the password hash of user %s", user.username)
         return user
 
+    async def change_password(
+        self,
+        actor: User | None,
+        current_password: str,
+        new_password: str,
+        *,
+        confirmation: str | None = None,
+        session_token: str | None = None,
+    ) -> tuple[str, Session] | None:
+        """Change the actor's own password and end every session and API token they have.
+
+        :class:`InvalidInput` (``new_password``, ``new_password_confirm``) if the new
+        password breaks the rules; :class:`InvalidCredentials` if ``current_password`` is
+        wrong (or stopped being right meanwhile), with nothing changed. The session of
+        ``session_token``, the one asking, goes on as a fresh session (new token, same
+        lifetime), returned with its token; None without one.
+        """
+        if actor is None:
+            raise NotAuthenticated()
+        check_password(new_password, actor.username, field="new_password")
+        check_confirmation(new_password, confirmation, field="new_password_confirm")
+        found = await self._store.get_user(actor.username)
+        if found is None or found[0].disabled:
+            raise NotAuthenticated()
+        old_hash = found[1]
+        wrong = InvalidCredentials("The current password is wrong.")
+        if not await self._verify(old_hash, current_password[: MAX_PASSWORD_LENGTH + 1]):
+            raise wrong
+        new_hash = await self._hash(new_password)
+        epoch = await self._store.set_password_hash(
+            actor.username, new_hash, replaces=old_hash, end_sessions=True
+        )
+        if epoch is None:
+            raise wrong  # another change won the race; this one's current password is old
+        log.info("changed the password of user %s; their other sessions end", actor.username)
+        if session_token is None:
+            return None
+        return await self._renew_session(actor.username, session_token, epoch)
+
+    async def _renew_session(
+        self, username: str, token: str, epoch: int
+    ) -> tuple[str, Session] | None:
+        old = await self._store.get_session(token, self._idle_seconds, self._absolute_seconds)
+        await self._store.delete_session(token)
+        if old is None or old.username != username:
+            return None
+        # A new token, since the old one is exactly what the password change should retire
+        # wherever it might have leaked; the absolute lifetime still counts from the login.
+        return await self._store.create_session(
+            username, self._idle_seconds, created_ms=old.created_ms, epoch=epoch
+        )
+
     async def _hash(self, password: str) -> str:
         return await anyio.to_thread.run_sync(self._hasher.hash, password)
 
@@ -150,7 +270,9 @@ class AccountService:
     async def login(self, username: str, password: str) -> tuple[User, str, Session]:
         """Authenticate and start a session; returns the user, the cookie token and it."""
         user = await self.authenticate(username, password)
-        token, session = await self._store.create_session(user.username, self._idle_seconds)
+        token, session = await self._store.create_session(
+            user.username, self._idle_seconds, epoch=user.session_epoch
+        )
         return user, token, session
 
     async def logout(self, token: str) -> None:
@@ -161,16 +283,93 @@ class AccountService:
         """The user and session of a token, renewing the session; None if not valid.
 
         None when the token is malformed, the session expired or ended, or its user is
-        gone or disabled (the session is then ended too).
+        gone, disabled, or has ended their sessions since (the session is then ended too).
         """
         session = await self._store.get_session(token, self._idle_seconds, self._absolute_seconds)
         if session is None:
             return None
         found = await self._store.get_user(session.username)
-        if found is None or found[0].disabled:
+        if found is None or found[0].disabled or not found[0].credentials_current(session.epoch):
             await self._store.delete_session(token)
             return None
         return found[0], session
+
+    # -- administration ----------------------------------------------------------------
+
+    async def list_users(
+        self,
+        actor: User | None,
+        query: str = "",
+        offset: int = 0,
+        limit: int = DEFAULT_PAGE_SIZE,
+    ) -> UserPage:
+        """Users in the order they were created, those whose username starts with
+        ``query`` (in any letter case) if given; admins only."""
+        require_admin(actor)
+        check_paging(offset, limit)
+        users, more = await self._store.find_users(username_prefix(query), offset, limit)
+        return UserPage(users, offset, limit, offset + limit if more else None)
+
+    async def update_user(
+        self,
+        actor: User | None,
+        username: str,
+        *,
+        role: Role | None = None,
+        disabled: bool | None = None,
+    ) -> User:
+        """Set a user's role and/or disable or enable them; admins only. The user after.
+
+        :class:`CannotDisableSelf` for an admin disabling themselves, :class:`LastAdmin`
+        for a change that would leave no enabled admin (checked again after the write, so
+        two admins demoting each other at once cannot both succeed). Disabling ends the
+        user's sessions and API tokens; enabling them again does not bring those back.
+        """
+        admin = require_admin(actor)
+        if role is None and disabled is None:
+            raise InvalidInput({"role": "Give a new role, a disabled flag, or both."})
+        try:
+            name = normalize_username(username)
+        except InvalidInput:
+            raise NotFound("No such user") from None
+        if disabled and name == admin.username:
+            raise CannotDisableSelf()
+        for _attempt in range(_UPDATE_ATTEMPTS):
+            found = await self._store.get_user(name)
+            if found is None:
+                raise NotFound("No such user")
+            before = found[0]
+            wanted = dataclasses.replace(
+                before,
+                role=role if role is not None else before.role,
+                disabled=disabled if disabled is not None else before.disabled,
+            )
+            demotes = before.is_active_admin and not wanted.is_active_admin
+            if demotes and not await self._store.any_admin(besides=name):
+                raise LastAdmin()
+            after = await self._store.update_user(
+                name, role=role, disabled=disabled, only_if=(before.role, before.disabled)
+            )
+            if after is None:
+                continue  # changed by someone else since it was read; decide again
+            if demotes and not await self._store.any_admin():
+                # Another admin was demoted at the same moment; undo this change.
+                await self._store.update_user(
+                    name,
+                    role=before.role,
+                    disabled=before.disabled,
+                    only_if=(after.role, after.disabled),
+                )
+                raise LastAdmin()
+            log.info(
+                "%s set user %s to role %s, %s",
+                admin.username,
+                name,
+                after.role.value,
+                "disabled" if after.disabled else "enabled",
+            )
+            return after
+        raise Conflict("The user is being changed by someone else; try again")
 
 
 def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fairdraw.domain import fairness, proof
-from fairdraw.domain.accounts import User
+from fairdraw.domain.accounts import Role, User
+from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import Draw, DrawStatus, Seal, validate_new_draw
 from fairdraw.domain.errors import (
     FairdrawError,
@@ -25,6 +26,7 @@ from fairdraw.domain.errors import (
     NotFound,
 )
 from fairdraw.domain.identity import GitHubProfile
+from fairdraw.domain.networks import IPNetwork, check_manager_network
 from fairdraw.services.github import GitHubClient
 from fairdraw.store.draws import DrawStore, LedgerEntry
 
@@ -47,14 +49,19 @@ def iso(ms: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def require_manager(actor: User | None, draw: Draw | None = None) -> User:
-    """The actor if it may manage draws (and this draw); raises otherwise."""
+def require_manager(
+    caller: Caller, draw: Draw | None = None, networks: Sequence[IPNetwork] = ()
+) -> User:
+    """The caller's user if it may manage draws (and this draw) from where it is; raises
+    otherwise. With manager networks configured, the client address must be in one."""
+    actor = caller.user
     if actor is None:
         raise NotAuthenticated()
     if not actor.role.can_manage_draws:
         raise Forbidden("Only managers and administrators can do that")
-    if draw is not None and actor.role.value != "admin" and draw.created_by != actor.username:
+    if draw is not None and actor.role is not Role.admin and draw.created_by != actor.username:
         raise Forbidden("Only this draw's managers and administrators can do that")
+    check_manager_network(caller.address, networks)
     return actor
 
 
@@ -66,8 +73,10 @@ class DrawingService:
         store: DrawStore,
         github: GitHubClient,
         clock: Callable[[], int] = now_ms,
+        manager_networks: Sequence[IPNetwork] = (),
     ) -> None:
         self._store = store
+        self._networks = tuple(manager_networks)
         self._github = github
         self._clock = clock
         # Winners' profiles are looked up concurrently, a few at a time (GitHub's limits).
@@ -84,9 +93,13 @@ class DrawingService:
         return await self._store.list_recent(limit=limit)
 
     # -- lifecycle ---------------------------------------------------------------------
+    def check_can_create(self, caller: Caller) -> User:
+        """Raise unless the caller may create draws (for showing the form)."""
+        return require_manager(caller, None, self._networks)
+
     async def create(
         self,
-        actor: User | None,
+        caller: Caller,
         *,
         title: str,
         description: str = "",
@@ -96,7 +109,7 @@ class DrawingService:
         open_now: bool = False,
         entry_identity: str = "github",
     ) -> Draw:
-        user = require_manager(actor)
+        user = require_manager(caller, None, self._networks)
         new = validate_new_draw(
             title=title,
             description=description,
@@ -108,25 +121,25 @@ class DrawingService:
         )
         draw = await self._store.create(new_draw_id(), new, user.username, fairness.new_salt())
         if open_now:
-            return await self.open(actor, draw.id)
+            return await self.open(caller, draw.id)
         return draw
 
-    async def open(self, actor: User | None, draw_id: str) -> Draw:
+    async def open(self, caller: Caller, draw_id: str) -> Draw:
         draw = await self._store.get(draw_id)
-        require_manager(actor, draw)
+        require_manager(caller, draw, self._networks)
         seed = fairness.new_seed()
         await self._store.open(draw_id, seed, fairness.commitment(seed))
         return await self._store.get(draw_id)
 
-    async def cancel(self, actor: User | None, draw_id: str) -> Draw:
-        require_manager(actor, await self._store.get(draw_id))
+    async def cancel(self, caller: Caller, draw_id: str) -> Draw:
+        require_manager(caller, await self._store.get(draw_id), self._networks)
         await self._store.cancel(draw_id)
         return await self._store.get(draw_id)
 
-    async def close(self, actor: User | None, draw_id: str) -> Draw:
+    async def close(self, caller: Caller, draw_id: str) -> Draw:
         """Close the draw and seal its ledger; closing again is harmless."""
         draw = await self._store.get(draw_id)
-        require_manager(actor, draw)
+        require_manager(caller, draw, self._networks)
         if draw.status is DrawStatus.draft or draw.status is DrawStatus.cancelled:
             raise InvalidTransition(f"A {draw.status.value} draw cannot be closed")
         await self._store.close(draw_id)
@@ -140,11 +153,11 @@ class DrawingService:
         root = fairness.merkle_root(refs).hex()
         return await self._store.seal(draw.id, root, draw.entry_count)
 
-    async def draw_winners(self, actor: User | None, draw_id: str) -> Draw:
+    async def draw_winners(self, caller: Caller, draw_id: str) -> Draw:
         """Select and record the winners. Exactly one result is ever recorded: a second
         call, concurrent or later, returns that same result."""
         draw = await self._store.get(draw_id)
-        require_manager(actor, draw)
+        require_manager(caller, draw, self._networks)
         if draw.status is DrawStatus.drawn:
             return draw
         if draw.status is DrawStatus.open and draw.deadline_passed(self._clock()):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fairdraw.domain import fairness
-from fairdraw.domain.accounts import User
+from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import EntryIdentity
-from fairdraw.domain.errors import AlreadyEntered, InvalidInput, NotAuthenticated
+from fairdraw.domain.errors import AlreadyEntered, NotAuthenticated
 from fairdraw.domain.identity import normalize_github_login
 from fairdraw.services.drawing import iso
 from fairdraw.services.github import GitHubClient
+from fairdraw.services.ratelimit import RateLimits
 from fairdraw.store.draws import DrawStore, LedgerEntry
 
 ACCOUNT_PREFIX = "u:"
@@ -53,35 +54,29 @@ def receipt_of(draw_id: str, entry: LedgerEntry) -> Receipt:
 
 
 class EnteringService:
-    def __init__(self, store: DrawStore, github: GitHubClient) -> None:
+    def __init__(self, store: DrawStore, github: GitHubClient, limits: RateLimits) -> None:
         self._store = store
         self._github = github
+        self._limits = limits
 
-    async def enter(self, draw_id: str, *, github: str | None, user: User | None) -> Receipt:
-        """Enter a draw as its rules say: with a GitHub username, or as the logged-in
-        account. Raises AlreadyEntered (carrying the original receipt) for a second entry."""
+    async def enter(self, draw_id: str, *, github: str | None, caller: Caller) -> Receipt:
+        """Enter a draw as its rules say: with a GitHub username (the numeric GitHub id
+        is the identity), or as the caller's account.
+
+        Every attempt counts against the per-address entry limit (RateLimited, nothing
+        stored). A malformed handle is InvalidInput before any lookup; GitHub's answers
+        become GitHubUserNotFound / GitHubUnavailable; a second entry is AlreadyEntered,
+        carrying the original receipt.
+        """
+        await self._limits.entry(draw_id, caller.address)
         terms = await self._store.entry_terms(draw_id)
         if terms.entry_identity is EntryIdentity.account:
+            user = caller.user
             if user is None:
                 raise NotAuthenticated("Log in to enter this draw")
-            return await self._append(
-                draw_id, terms.salt, ACCOUNT_PREFIX + user.username, user.username
-            )
-        if github is None:
-            raise InvalidInput({"github": "Enter a GitHub username"})
-        return await self.enter_with_github(draw_id, github)
-
-    async def enter_with_github(self, draw_id: str, raw_handle: str) -> Receipt:
-        """Enter the GitHub user ``raw_handle``; the numeric GitHub id is the identity.
-
-        Raises InvalidInput before anything else for a malformed handle,
-        GitHubUserNotFound / GitHubUnavailable when GitHub cannot confirm the user, and
-        AlreadyEntered (carrying the original receipt) for a second entry.
-        """
-        login = normalize_github_login(raw_handle)
-        terms = await self._store.entry_terms(draw_id)
-        if terms.entry_identity is not EntryIdentity.github:
-            raise InvalidInput({"github": "This draw is entered with a fairdraw account"})
+            identity = ACCOUNT_PREFIX + user.username
+            return await self._append(draw_id, terms.salt, identity, user.username)
+        login = normalize_github_login(github or "")
         profile = await self._github.lookup(login)
         return await self._append(draw_id, terms.salt, profile.identity, profile.login)
 

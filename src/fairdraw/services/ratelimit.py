@@ -60,16 +60,24 @@ def key_identifier(value: str) -> str:
     """
     if _PLAIN_IDENTIFIER.fullmatch(value):
         return value
+    return _hashed(value)
+
+
+def _hashed(value: str) -> str:
     return "~" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def address_identifier(address: Address) -> str:
-    """The bucket of a client address: the IPv4 address, or the IPv6 /64 network."""
+    """The bucket of a client address: the IPv4 address, or the IPv6 /64 network.
+
+    A string that is not an IP address is hashed, so it never shares a bucket with one.
+    """
     if isinstance(address, str):
+        text = address
         try:
-            address = ipaddress.ip_address(address)
+            address = ipaddress.ip_address(text)
         except ValueError:
-            return key_identifier(address)
+            return _hashed(text)
     if address is None:
         return _UNKNOWN_ADDRESS
     if isinstance(address, IPv6Address):
@@ -122,9 +130,7 @@ class RateLimits:
 
     async def entry(self, draw_id: str, address: Address) -> None:
         """One entry attempt on draw ``draw_id`` from ``address``."""
-        await self._consume(
-            self.entry_limit, key_identifier(draw_id), address_identifier(address)
-        )
+        await self._consume(self.entry_limit, key_identifier(draw_id), address_identifier(address))
 
     async def token_refresh(self, family_id: str) -> None:
         """One refresh of an API token of family ``family_id``."""

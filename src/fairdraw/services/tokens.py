@@ -1,11 +1,11 @@
 """API tokens: the OAuth2 password and refresh-token grants, bearer checks, revocation.
 
-An access token is short-lived and checked on every API request with one read. A
-refresh token is long-lived and works once: each use returns a new access and refresh
-token, and presenting a used one again revokes the whole family (RFC 9700 §4.14.2),
-since one of its two holders must have stolen it.
-A client that keeps refreshing stays logged in indefinitely; one that stops is logged
-out when its refresh token expires.
+An access token is short-lived; checking it on an API request reads its family and its
+user, and writes nothing. A refresh token is long-lived and works once: each use returns
+a new access and refresh token, and presenting a used one again revokes the whole family
+(RFC 9700 §4.14.2), since one of its two holders must have stolen it. A client that keeps
+refreshing stays logged in indefinitely; one that stops is logged out when its refresh
+token expires.
 
 Nothing here logs a password or a token; a family id names no secret and is logged
 when a reuse revokes its family.
@@ -20,7 +20,7 @@ from fairdraw.domain.accounts import User
 from fairdraw.domain.errors import InvalidToken
 from fairdraw.services.accounts import AccountService
 from fairdraw.store.accounts import AccountStore
-from fairdraw.store.tokens import TokenPair, TokenStore, family_of
+from fairdraw.store.tokens import Holder, TokenPair, TokenStore, family_of
 
 log = logging.getLogger(__name__)
 
@@ -64,55 +64,59 @@ class TokenService:
         """Check the password and start a new token family;
         :class:`~fairdraw.domain.errors.InvalidCredentials` on any failure."""
         user = await self._accounts.authenticate(username, password)
-        pair = await self._store.issue(user.username, self._access_seconds, self._refresh_seconds)
+        holder = Holder(user.username, user.session_epoch)
+        pair = await self._store.issue(holder, self._access_seconds, self._refresh_seconds)
         return self._grant(user, pair)
 
-    async def refresh_grant(self, refresh_token: str, client_address: str | None = None) -> Grant:
+    async def refresh_grant(self, refresh_token: str) -> Grant:
         """Trade a refresh token for a new access and refresh token.
 
         :class:`InvalidToken` if the token is malformed, unknown, expired, used before
-        (its family is then revoked), or revoked, or if its user is disabled or gone.
+        (its family is then revoked), or revoked, or if its user is disabled or gone or
+        has ended their sessions since (a password change).
         """
-        await self.limit_refresh_rate(refresh_token, client_address)
+        family_id = family_of(refresh_token)
+        if family_id is None:
+            raise InvalidToken()
+        await self.limit_refresh_rate(family_id)
         rotation = await self._store.rotate(
             refresh_token, self._access_seconds, self._refresh_seconds
         )
         if rotation.tokens is None:
             log.warning(
                 "a used refresh token of user %s came back; revoked token family %s",
-                rotation.username,
-                family_of(refresh_token),
+                rotation.holder.username,
+                family_id,
             )
             raise InvalidToken()
-        user = await self._active_user(rotation.username, refresh_token)
+        user = await self._active_user(rotation.holder, refresh_token)
         return self._grant(user, rotation.tokens)
 
-    async def limit_refresh_rate(self, refresh_token: str, client_address: str | None) -> None:
-        """The rate limit of token refreshes (``FAIRDRAW_RATE_LIMIT_TOKEN_REFRESH``).
+    async def limit_refresh_rate(self, family_id: str) -> None:
+        """The rate limit of token refreshes, per token family
+        (``FAIRDRAW_RATE_LIMIT_TOKEN_REFRESH``).
 
-        Called first by :meth:`refresh_grant`; raises
-        :class:`~fairdraw.domain.errors.RateLimited` to refuse. Until the rate limiter is
-        wired in here, every refresh is admitted. ``family_of(refresh_token)`` is the
-        natural key per client (None for a malformed token); ``client_address`` may be
-        None when the server does not know the peer.
+        :meth:`refresh_grant` calls this before it touches the family; it raises
+        :class:`~fairdraw.domain.errors.RateLimited` to refuse. No limiter is wired in
+        yet, so every refresh is admitted.
         """
 
     async def user_for_access_token(self, access_token: str) -> User:
         """The user of a bearer access token; :class:`InvalidToken` if the token is
-        malformed, unknown, expired or revoked, or its user is disabled or gone."""
-        username = await self._store.access_username(access_token)
-        return await self._active_user(username, access_token)
+        malformed, unknown, expired or revoked, or its user is disabled or gone or has
+        ended their sessions since."""
+        holder = await self._store.access_holder(access_token)
+        return await self._active_user(holder, access_token)
 
     async def revoke(self, token: str) -> None:
         """Revoke the family of an access or refresh token: every token of it stops
         working. Idempotent; unknown and malformed tokens are ignored (RFC 7009 §2.2)."""
         await self._store.revoke(token)
 
-    async def _active_user(self, username: str, token: str) -> User:
-        found = await self._users.get_user(username)
-        if found is None or found[0].disabled:
-            # Like a browser session, the family ends at its first use after the user
-            # was disabled; re-enabling the user does not bring it back.
+    async def _active_user(self, holder: Holder, token: str) -> User:
+        found = await self._users.get_user(holder.username)
+        if found is None or found[0].disabled or not found[0].credentials_current(holder.epoch):
+            # Like a browser session, the family ends at its first use after that.
             await self._store.revoke(token)
             raise InvalidToken()
         return found[0]

@@ -1,12 +1,14 @@
 """Accounts and browser sessions in the store.
 
-A user is one hash (``keys.user``) created by ``create_user.lua``; the users index
-(``keys.users_index``) lives in another slot and is written idempotently afterwards, so a
-reader tolerates a name in the index whose hash is missing.
+A user is one hash (``keys.user``) created by ``create_user.lua`` and changed only by
+scripts that refuse to recreate a missing hash (``set_password.lua``, ``update_user.lua``);
+the users index (``keys.users_index``) lives in another slot and is written idempotently
+afterwards, so a reader tolerates a name in the index whose hash is missing.
 
 A browser session is a hash named after ``HMAC-SHA256(secret, token)``: the store never
 holds the token itself, so reading the store does not let anyone act as a user. Its TTL
-is the idle timeout, renewed on each use; its ``created_ms`` bounds its whole lifetime.
+is the idle timeout, renewed on each use; its ``created_ms`` bounds its whole lifetime
+and its ``epoch`` is its user's session epoch when it began.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from fairdraw.domain.accounts import Role, Session, User
 from fairdraw.domain.errors import FairdrawError, NotFound, UserExists
@@ -32,6 +33,8 @@ _TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)
 
 # Names read from the users index per round trip.
 _INDEX_PAGE = 100
+# Names read from the users index per round trip when searching it for a prefix.
+_SEARCH_PAGE = 1000
 
 
 class AccountStore:
@@ -68,8 +71,9 @@ class AccountStore:
                     user.display_name,
                     user.role.value,
                     user.created_ms,
-                    "1" if user.disabled else "0",
+                    _flag(user.disabled),
                     password_hash,
+                    user.session_epoch,
                 ],
             )
         except UserExists:
@@ -92,49 +96,68 @@ class AccountStore:
         return _user_from_fields(_decoded(fields))
 
     async def set_password_hash(
-        self, username: str, password_hash: str, *, replaces: str | None = None
-    ) -> None:
+        self,
+        username: str,
+        password_hash: str,
+        *,
+        replaces: str | None = None,
+        end_sessions: bool = False,
+    ) -> int | None:
         """Replace a user's password hash; :class:`NotFound` if there is no such user.
 
-        With ``replaces``, only if the stored hash is still that one: a hash upgraded at
-        login must not undo a password change made meanwhile.
+        With ``replaces``, only if the stored hash is still that one (else nothing
+        changes and the answer is None): a hash upgraded at login must not undo a password
+        change made meanwhile, nor may two password changes both succeed.
+        ``end_sessions`` moves the user's session epoch on, in the same step. Returns the
+        user's session epoch afterwards.
         """
-        await self._update_user(username, "password_hash", password_hash, replaces)
+        reply = await self._scripts.call(
+            "set_password",
+            [self._keys.user(username)],
+            [password_hash, replaces or "", "1" if end_sessions else "0"],
+        )
+        if _outcome(reply) == "stale":
+            return None
+        return int(reply[1])
 
-    async def set_disabled(self, username: str, disabled: bool) -> None:
-        """Disable or re-enable a user; :class:`NotFound` if there is no such user."""
-        await self._update_user(username, "disabled", "1" if disabled else "0", None)
+    async def update_user(
+        self,
+        username: str,
+        *,
+        role: Role | None = None,
+        disabled: bool | None = None,
+        only_if: tuple[Role, bool] | None = None,
+    ) -> User | None:
+        """Change a user's role and/or disabled flag; the user afterwards.
 
-    async def _update_user(
-        self, username: str, field: str, value: str, replaces: str | None
-    ) -> None:
-        # WATCH so that an update never recreates a hash that was removed meanwhile, and
-        # so that ``replaces`` is a true compare-and-set.
-        key = self._keys.user(username)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    current = await pipe.hget(key, "password_hash")
-                    if current is None:
-                        raise NotFound("No such user")
-                    if replaces is not None and _text(current) != replaces:
-                        return
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.hset(key, field, value)
-                    await pipe.execute()
-                    return
-                except WatchError:
-                    continue
+        :class:`NotFound` if there is no such user. With ``only_if`` (role, disabled),
+        only if the user still has that role and flag; else nothing changes and the
+        answer is None. Disabling a user ends its sessions and API tokens for good.
+        """
+        expected_role, expected_disabled = ("", "") if only_if is None else _flags(*only_if)
+        reply = await self._scripts.call(
+            "update_user",
+            [self._keys.user(username)],
+            [
+                role.value if role is not None else "",
+                _flag(disabled) if disabled is not None else "",
+                expected_role,
+                expected_disabled,
+            ],
+        )
+        if _outcome(reply) == "stale":
+            return None
+        fields = reply[1:]
+        return _user_from_fields(_decoded(dict(zip(fields[::2], fields[1::2], strict=True))))[0]
 
-    async def any_admin(self) -> bool:
-        """True if some enabled user has the admin role."""
+    async def any_admin(self, *, besides: str | None = None) -> bool:
+        """True if some enabled user has the admin role (other than ``besides``)."""
         async for names in self._index_pages():
             pipe = self._redis.pipeline(transaction=False)
             for name in names:
                 pipe.hmget(self._keys.user(name), ["role", "disabled"])
-            for role, disabled in await pipe.execute():
-                if _text(role) == Role.admin.value and _text(disabled) != "1":
+            for name, (role, disabled) in zip(names, await pipe.execute(), strict=True):
+                if _text(role) == Role.admin.value and _text(disabled) != "1" and name != besides:
                     return True
         return False
 
@@ -157,26 +180,66 @@ class AccountStore:
         if limit == 0:
             return []
         names = await self._redis.zrange(self._keys.users_index(), offset, offset + limit - 1)
+        return await self._users_named([_text(name) for name in names])
+
+    async def find_users(self, prefix: str, offset: int, limit: int) -> tuple[list[User], bool]:
+        """Users whose name starts with ``prefix``, in the order they were created,
+        skipping ``offset`` of the matching names; and whether more match after them.
+
+        The index is ordered by creation time, not by name, so a search reads its names
+        (not the users) from the start, a thousand per round trip.
+        """
+        if offset < 0 or limit < 1:
+            raise ValueError("offset must not be negative and limit must be positive")
+        if not prefix:
+            names = await self._redis.zrange(self._keys.users_index(), offset, offset + limit)
+            found = [_text(name) for name in names]
+        else:
+            found = await self._matching_names(prefix, offset + limit + 1)
+            found = found[offset:]
+        users = await self._users_named(found[:limit])
+        return users, len(found) > limit
+
+    async def _matching_names(self, prefix: str, wanted: int) -> list[str]:
+        index = self._keys.users_index()
+        matches: list[str] = []
+        start = 0
+        while len(matches) < wanted:
+            names = await self._redis.zrange(index, start, start + _SEARCH_PAGE - 1)
+            matches.extend(n for n in map(_text, names) if n.startswith(prefix))
+            if len(names) < _SEARCH_PAGE:
+                break
+            start += _SEARCH_PAGE
+        return matches[:wanted]
+
+    async def _users_named(self, names: list[str]) -> list[User]:
         pipe = self._redis.pipeline(transaction=False)
         for name in names:
-            pipe.hgetall(self._keys.user(_text(name)))
+            pipe.hgetall(self._keys.user(name))
         replies = await pipe.execute()
+        # A name in the index whose user is gone is skipped (see the module docstring).
         return [_user_from_fields(_decoded(fields))[0] for fields in replies if fields]
 
     # -- sessions ----------------------------------------------------------------------
 
     async def create_session(
-        self, username: str, idle_seconds: int, *, created_ms: int | None = None
+        self,
+        username: str,
+        idle_seconds: int,
+        *,
+        created_ms: int | None = None,
+        epoch: int = 0,
     ) -> tuple[str, Session]:
         """Start a session; returns the token for the cookie and the session.
 
-        ``created_ms`` defaults to the store's clock now.
+        ``created_ms`` defaults to the store's clock now; ``epoch`` is the user's session
+        epoch as it was when the user proved who they are.
         """
         _check_positive(idle_seconds)
         if created_ms is None:
             created_ms = await self.now_ms()
         token = secrets.token_urlsafe(_TOKEN_BYTES)
-        session = Session(username, secrets.token_urlsafe(_TOKEN_BYTES), created_ms)
+        session = Session(username, secrets.token_urlsafe(_TOKEN_BYTES), created_ms, epoch)
         key = self._session_key(token)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(
@@ -185,6 +248,7 @@ class AccountStore:
                     "username": session.username,
                     "csrf_secret": session.csrf_secret,
                     "created_ms": str(session.created_ms),
+                    "epoch": str(session.epoch),
                 },
             )
             pipe.expire(key, idle_seconds)
@@ -242,6 +306,25 @@ def _decoded(fields: Mapping[Any, Any]) -> dict[str, str]:
     return {_text(name): _text(value) for name, value in fields.items()}
 
 
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def _flags(role: Role, disabled: bool) -> tuple[str, str]:
+    return role.value, _flag(disabled)
+
+
+def _outcome(reply: list[Any]) -> str:
+    # The account scripts answer "ok" with an outcome, since "no such user" and "changed
+    # meanwhile" are answers here, not errors of the script.
+    outcome = _text(reply[0]) if reply else ""
+    if outcome == "missing":
+        raise NotFound("No such user")
+    if outcome not in ("updated", "stale"):
+        raise FairdrawError(f"unexpected account script reply {reply!r}")
+    return outcome
+
+
 def _check_positive(seconds: int) -> None:
     if seconds < 1:
         raise ValueError("a session lifetime must be at least one second")
@@ -255,6 +338,8 @@ def _user_from_fields(fields: Mapping[str, str]) -> tuple[User, str]:
             role=Role(fields["role"]),
             created_ms=int(fields["created_ms"]),
             disabled=fields["disabled"] == "1",
+            # Accounts made before session epochs existed have none: epoch 0.
+            session_epoch=int(fields.get("session_epoch") or 0),
         )
         return user, fields["password_hash"]
     except (KeyError, ValueError) as exc:
@@ -263,6 +348,11 @@ def _user_from_fields(fields: Mapping[str, str]) -> tuple[User, str]:
 
 def _session_from_fields(fields: Mapping[str, str]) -> Session | None:
     try:
-        return Session(fields["username"], fields["csrf_secret"], int(fields["created_ms"]))
+        return Session(
+            fields["username"],
+            fields["csrf_secret"],
+            int(fields["created_ms"]),
+            int(fields.get("epoch") or 0),
+        )
     except (KeyError, ValueError):
         return None

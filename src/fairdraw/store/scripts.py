@@ -25,6 +25,9 @@ SCRIPT_ERRORS: dict[str, type[errors.FairdrawError]] = {
     "user_exists": errors.UserExists,
     "draw_exists": errors.Conflict,
     "seal_mismatch": errors.Conflict,
+    "invalid_token": errors.InvalidToken,
+    # 128 random bits make this unreachable in practice; never overwrite a family.
+    "token_family_exists": errors.FairdrawError,
 }
 
 

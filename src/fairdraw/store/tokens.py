@@ -11,7 +11,9 @@ a token's key is named after ``HMAC-SHA256(secret key, token)``; the store never
 token, so reading the store does not let anyone act as a user.
 
 Every check of a token reads its family's status, so revoking the family (on request,
-or when a used refresh token comes back) stops all of its tokens at once.
+or when a used refresh token comes back) stops all of its tokens at once. The family
+also keeps its user's session epoch from the login, which the service compares with the
+user's current one (:meth:`fairdraw.domain.accounts.User.credentials_current`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,15 @@ class TokenPair:
 
 
 @dataclass(frozen=True)
+class Holder:
+    """Whom a token family acts for: the username, and that user's session epoch when
+    they logged in."""
+
+    username: str
+    epoch: int
+
+
+@dataclass(frozen=True)
 class Rotation:
     """The outcome of presenting a refresh token that exists in an active family.
 
@@ -52,7 +63,7 @@ class Rotation:
     its family is now revoked (``reused``).
     """
 
-    username: str
+    holder: Holder
     tokens: TokenPair | None
 
     @property
@@ -89,8 +100,8 @@ class TokenStore:
         self._secret = secret
         self._scripts = Scripts(redis)
 
-    async def issue(self, username: str, access_seconds: int, refresh_seconds: int) -> TokenPair:
-        """Start a new family for ``username`` with its first access and refresh token."""
+    async def issue(self, holder: Holder, access_seconds: int, refresh_seconds: int) -> TokenPair:
+        """Start a new family for ``holder`` with its first access and refresh token."""
         _check_lifetimes(access_seconds, refresh_seconds)
         family_id = new_family_id()
         pair = _new_pair(family_id)
@@ -102,7 +113,7 @@ class TokenStore:
                 self._keys.access_token(family_id, self._hash(pair.access_token)),
                 self._keys.refresh_token(family_id, refresh_hash),
             ],
-            [username, refresh_hash, access_seconds, refresh_seconds],
+            [holder.username, refresh_hash, access_seconds, refresh_seconds, holder.epoch],
         )
         return pair
 
@@ -120,7 +131,7 @@ class TokenStore:
         presented_hash = self._hash(refresh_token)
         pair = _new_pair(family_id)
         new_refresh_hash = self._hash(pair.refresh_token)
-        outcome, username = await self._scripts.call(
+        outcome, username, epoch = await self._scripts.call(
             "refresh_tokens",
             [
                 self._keys.token_family(family_id),
@@ -130,20 +141,21 @@ class TokenStore:
             ],
             [presented_hash, new_refresh_hash, access_seconds, refresh_seconds],
         )
-        return Rotation(str(username), pair if outcome == "rotated" else None)
+        holder = Holder(str(username), int(epoch))
+        return Rotation(holder, pair if outcome == "rotated" else None)
 
-    async def access_username(self, access_token: str) -> str:
-        """The username an access token was issued to; :class:`InvalidToken` if it is
-        malformed, unknown, expired, or its family is revoked. Reads only."""
+    async def access_holder(self, access_token: str) -> Holder:
+        """Whom an access token acts for; :class:`InvalidToken` if it is malformed,
+        unknown, expired, or its family is revoked. Reads only."""
         family_id = _family_or_refuse(access_token)
-        (username,) = await self._scripts.call(
+        username, epoch = await self._scripts.call(
             "check_access_token",
             [
                 self._keys.token_family(family_id),
                 self._keys.access_token(family_id, self._hash(access_token)),
             ],
         )
-        return str(username)
+        return Holder(str(username), int(epoch))
 
     async def revoke(self, token: str) -> bool:
         """Revoke the family of an access or refresh token; True if this call did.

@@ -13,19 +13,25 @@ from fastapi.templating import Jinja2Templates
 
 from fairdraw import __version__
 from fairdraw.config import Settings
+from fairdraw.domain.networks import parse_networks
 from fairdraw.services.accounts import AccountService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
 from fairdraw.services.github import GitHubClient
+from fairdraw.services.ratelimit import RateLimits
+from fairdraw.services.tokens import TokenService
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.keys import Keys
 from fairdraw.store.profiles import ProfileCache
+from fairdraw.store.tokens import TokenStore
 from fairdraw.web import pages
+from fairdraw.web.api import auth as auth_api
 from fairdraw.web.api import draws as draws_api
 from fairdraw.web.api import health as health_api
 from fairdraw.web.api import session as session_api
+from fairdraw.web.api import users as users_api
 from fairdraw.web.deps import Services
 from fairdraw.web.problems import install_error_handlers
 from fairdraw.web.security import SecurityHeaders
@@ -55,21 +61,36 @@ def create_app(settings: Settings) -> FastAPI:
             settings, ProfileCache(redis, keys, settings.github_cache_seconds)
         )
         draw_store = DrawStore(redis, keys)
+        accounts = AccountService(
+            AccountStore(redis, keys, secret),
+            idle_seconds=settings.session_idle_seconds,
+            absolute_seconds=settings.session_absolute_seconds,
+            registration_open=settings.registration == "open",
+        )
+        limits = RateLimits.open(settings, redis_url, keys)
         app.state.services = Services(
             settings=settings,
             secret=secret,
-            drawing=DrawingService(draw_store, github),
-            entering=EnteringService(draw_store, github),
-            accounts=AccountService(
+            drawing=DrawingService(
+                draw_store, github, manager_networks=parse_networks(settings.manager_networks)
+            ),
+            entering=EnteringService(draw_store, github, limits),
+            accounts=accounts,
+            tokens=TokenService(
+                TokenStore(redis, keys, secret),
+                accounts,
                 AccountStore(redis, keys, secret),
-                idle_seconds=settings.session_idle_seconds,
-                absolute_seconds=settings.session_absolute_seconds,
+                access_seconds=settings.access_token_seconds,
+                refresh_seconds=settings.refresh_token_seconds,
             ),
             templates=create_templates(),
+            limits=limits,
+            trusted_proxies=parse_networks(settings.trusted_proxies),
         )
         try:
             yield
         finally:
+            await limits.aclose()
             await github.aclose()
             await redis.aclose()
 
@@ -86,6 +107,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(WEB.joinpath("static"))), name="static")
     app.include_router(health_api.router)
     app.include_router(session_api.router)
+    app.include_router(users_api.router)
+    app.include_router(auth_api.router)
     app.include_router(draws_api.router)
     app.include_router(pages.router)
     install_error_handlers(app, pages.render_error_page)

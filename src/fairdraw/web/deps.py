@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 from fastapi.templating import Jinja2Templates
 
 from fairdraw.config import Settings
 from fairdraw.domain.accounts import Session, User
+from fairdraw.domain.callers import Caller
 from fairdraw.domain.errors import CsrfFailed
 from fairdraw.services.accounts import AccountService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
+from fairdraw.services.ratelimit import RateLimits
+from fairdraw.services.tokens import TokenService
 from fairdraw.web import security
+from fairdraw.web.client import IPAddress, IPNetwork, client_address
 
 
 @dataclass
@@ -26,7 +31,10 @@ class Services:
     drawing: DrawingService
     entering: EnteringService
     accounts: AccountService
+    tokens: TokenService
     templates: Jinja2Templates
+    limits: RateLimits
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
 
 def get_services(request: Request) -> Services:
@@ -37,25 +45,54 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+# Reads "Authorization: Bearer <access token>"; declaring it puts the OAuth2 password
+# flow in the OpenAPI schema, so /docs gets a working Authorize button.
+bearer_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
+    description="An access token from `POST /api/v1/auth/token`.",
+)
+BearerToken = Annotated[str | None, Depends(bearer_scheme)]
+
+
 @dataclass(frozen=True)
 class Visitor:
-    """Who sent the request: a logged-in user with their session, or nobody."""
+    """Who sent the request: a logged-in user with their session, or nobody.
+
+    A user authenticated by a bearer access token has no session: such a request
+    carries no ambient authority, so it needs no CSRF token.
+    """
 
     user: User | None
     session: Session | None
     token: str | None
+    address: IPAddress | None = None
+
+    @property
+    def caller(self) -> Caller:
+        """The visitor as the services see it: user and client address."""
+        return Caller(self.user, self.address)
 
 
-async def get_visitor(request: Request, services: ServicesDep) -> Visitor:
+async def get_visitor(
+    request: Request, services: ServicesDep, bearer: BearerToken = None
+) -> Visitor:
+    """The bearer token's user if the request has one (an invalid one is a 401
+    ``invalid_token``, never a silent fallback to the cookie); else the session's.
+
+    Called directly rather than as a dependency, it reads the session cookie only."""
     cached: Visitor | None = getattr(request.state, "visitor", None)
     if cached is not None:
         return cached
     token = request.cookies.get(security.SESSION_COOKIE)
     visitor = Visitor(None, None, None)
-    if token:
+    if bearer is not None:
+        visitor = Visitor(await services.tokens.user_for_access_token(bearer), None, None)
+    elif token:
         found = await services.accounts.session_user(token)
         if found is not None:
             visitor = Visitor(found[0], found[1], token)
+    visitor = replace(visitor, address=client_address(request, services.trusted_proxies))
     request.state.visitor = visitor
     return visitor
 
@@ -91,3 +128,12 @@ def form_csrf_ok(request: Request, visitor: Visitor, services: Services, token: 
 def csrf_for(request: Request, visitor: Visitor, services: Services) -> str:
     """The CSRF token to embed in this browser's forms (sets the anonymous cookie if new)."""
     return security.csrf_token(services.secret, security.csrf_binding(request, visitor.session))
+
+
+async def rate_limited_login(
+    services: Services, visitor: Visitor, username: str, password: str
+) -> tuple[User, str, Session]:
+    """Log in through the login rate limits (per username and per client address); the
+    one way the pages and the API start a session."""
+    await services.limits.login(username.strip().casefold(), visitor.address)
+    return await services.accounts.login(username, password)

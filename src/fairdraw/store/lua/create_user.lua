@@ -7,6 +7,7 @@
 -- ARGV[4]  created ms
 -- ARGV[5]  disabled ("0" or "1")
 -- ARGV[6]  password hash
+-- ARGV[7]  session epoch
 --
 -- Returns {"ok"} or {"user_exists"}. The users index lives in another slot; the caller
 -- adds the name to it afterwards.
@@ -20,6 +21,7 @@ redis.call(
     "role", ARGV[3],
     "created_ms", ARGV[4],
     "disabled", ARGV[5],
-    "password_hash", ARGV[6]
+    "password_hash", ARGV[6],
+    "session_epoch", ARGV[7]
 )
 return {"ok"}

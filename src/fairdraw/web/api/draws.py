@@ -8,12 +8,12 @@ from fastapi.responses import PlainTextResponse
 from fairdraw.domain import errors
 from fairdraw.services.drawing import now_ms
 from fairdraw.web.api.schemas import DrawIn, DrawOut, EntryIn, ReceiptOut, draw_out
-from fairdraw.web.deps import CurrentUser, ServicesDep, check_api_csrf
+from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/draws", tags=["draws"], dependencies=[Depends(check_api_csrf)])
 
-MANAGE = (errors.NotAuthenticated, errors.Forbidden, errors.CsrfFailed)
+MANAGE = (errors.NotAuthenticated, errors.Forbidden, errors.NetworkNotAllowed, errors.CsrfFailed)
 ONE_DRAW = (errors.DrawNotFound,)
 
 
@@ -30,10 +30,10 @@ async def list_draws(services: ServicesDep) -> list[DrawOut]:
     response_model=DrawOut,
     responses=problem_responses(*MANAGE),
 )
-async def create_draw(body: DrawIn, user: CurrentUser, services: ServicesDep) -> DrawOut:
+async def create_draw(body: DrawIn, visitor: VisitorDep, services: ServicesDep) -> DrawOut:
     """Create a giveaway (a manager or admin only); ``open: true`` opens it at once."""
     draw = await services.drawing.create(
-        user,
+        visitor.caller,
         title=body.title,
         description=body.description,
         prizes=[p.model_dump() for p in body.prizes],
@@ -56,33 +56,33 @@ TRANSITION_ERRORS = (*MANAGE, *ONE_DRAW, errors.InvalidTransition, errors.Deadli
 @router.post(
     "/{draw_id}/open", response_model=DrawOut, responses=problem_responses(*TRANSITION_ERRORS)
 )
-async def open_draw(draw_id: str, user: CurrentUser, services: ServicesDep) -> DrawOut:
+async def open_draw(draw_id: str, visitor: VisitorDep, services: ServicesDep) -> DrawOut:
     """Open a draft for entries; fixes and publishes the seed commitment."""
-    return draw_out(await services.drawing.open(user, draw_id), now_ms())
+    return draw_out(await services.drawing.open(visitor.caller, draw_id), now_ms())
 
 
 @router.post(
     "/{draw_id}/close", response_model=DrawOut, responses=problem_responses(*TRANSITION_ERRORS)
 )
-async def close_draw(draw_id: str, user: CurrentUser, services: ServicesDep) -> DrawOut:
+async def close_draw(draw_id: str, visitor: VisitorDep, services: ServicesDep) -> DrawOut:
     """Close entries and seal the ledger (Merkle root). Closing again is harmless."""
-    return draw_out(await services.drawing.close(user, draw_id), now_ms())
+    return draw_out(await services.drawing.close(visitor.caller, draw_id), now_ms())
 
 
 @router.post(
     "/{draw_id}/cancel", response_model=DrawOut, responses=problem_responses(*TRANSITION_ERRORS)
 )
-async def cancel_draw(draw_id: str, user: CurrentUser, services: ServicesDep) -> DrawOut:
-    return draw_out(await services.drawing.cancel(user, draw_id), now_ms())
+async def cancel_draw(draw_id: str, visitor: VisitorDep, services: ServicesDep) -> DrawOut:
+    return draw_out(await services.drawing.cancel(visitor.caller, draw_id), now_ms())
 
 
 @router.post(
     "/{draw_id}/draw", response_model=DrawOut, responses=problem_responses(*TRANSITION_ERRORS)
 )
-async def draw_winners(draw_id: str, user: CurrentUser, services: ServicesDep) -> DrawOut:
+async def draw_winners(draw_id: str, visitor: VisitorDep, services: ServicesDep) -> DrawOut:
     """Draw the winners of a closed draw. Exactly one result is ever recorded; asking
     again returns it."""
-    return draw_out(await services.drawing.draw_winners(user, draw_id), now_ms())
+    return draw_out(await services.drawing.draw_winners(visitor.caller, draw_id), now_ms())
 
 
 @router.post(
@@ -98,15 +98,16 @@ async def draw_winners(draw_id: str, user: CurrentUser, services: ServicesDep) -
         errors.GitHubUnavailable,
         errors.CsrfFailed,
         errors.NotAuthenticated,
+        errors.RateLimited,
     ),
 )
 async def enter_draw(
-    draw_id: str, body: EntryIn, user: CurrentUser, services: ServicesDep
+    draw_id: str, body: EntryIn, visitor: VisitorDep, services: ServicesDep
 ) -> ReceiptOut:
     """Enter with a GitHub username, or — for draws entered with accounts — as the
     logged-in caller. A second entry answers 409 ``already_entered`` with the original
     receipt."""
-    receipt = await services.entering.enter(draw_id, github=body.github, user=user)
+    receipt = await services.entering.enter(draw_id, github=body.github, caller=visitor.caller)
     return ReceiptOut(**receipt.to_json())  # type: ignore[arg-type]
 
 

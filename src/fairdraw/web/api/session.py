@@ -7,18 +7,22 @@ from fastapi import APIRouter, Depends, Request, Response
 from fairdraw.domain import errors
 from fairdraw.web import security
 from fairdraw.web.api.schemas import LoginIn, SessionOut
-from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
+from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf, rate_limited_login
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/session", tags=["session"])
 
 
-@router.post("", response_model=SessionOut, responses=problem_responses(errors.InvalidCredentials))
+@router.post(
+    "",
+    response_model=SessionOut,
+    responses=problem_responses(errors.InvalidCredentials, errors.RateLimited),
+)
 async def log_in(
-    body: LoginIn, request: Request, response: Response, services: ServicesDep
+    body: LoginIn, request: Request, response: Response, services: ServicesDep, visitor: VisitorDep
 ) -> SessionOut:
     """Log in; sets the session cookie and returns the CSRF token for later calls."""
-    user, token, session = await services.accounts.login(body.username, body.password)
+    user, token, session = await rate_limited_login(services, visitor, body.username, body.password)
     security.set_session_cookie(
         response,
         request,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fairdraw.domain.errors import FairdrawError, InvalidCredentials, NotAuthenticated
-from fairdraw.web.pages import auth, create, docs, draws, home, results
+from fairdraw.web.pages import accounts, admin, auth, create, docs, draws, home, results
 from fairdraw.web.pages.rendering import login_url, render_page, see_other
 
 log = logging.getLogger("fairdraw.web")
@@ -18,6 +18,8 @@ log = logging.getLogger("fairdraw.web")
 router = APIRouter(include_in_schema=False)
 router.include_router(home.router)
 router.include_router(auth.router)
+router.include_router(accounts.router)
+router.include_router(admin.router)
 router.include_router(docs.router)
 # Before draws.router: "/draws/new" must not be taken for a draw id.
 router.include_router(create.router)

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from fairdraw.domain.errors import InvalidCredentials
 from fairdraw.web import security
-from fairdraw.web.deps import ServicesDep, VisitorDep
+from fairdraw.web.deps import ServicesDep, VisitorDep, rate_limited_login
 from fairdraw.web.pages.rendering import checked_form, local_path, render, see_other, text
 
 router = APIRouter()
@@ -35,7 +35,9 @@ async def log_in(request: Request, services: ServicesDep, visitor: VisitorDep) -
     username = text(form, "username")
     next_path = local_path(text(form, "next"))
     try:
-        _user, token, _session = await services.accounts.login(username, text(form, "password"))
+        _user, token, _session = await rate_limited_login(
+            services, visitor, username, text(form, "password")
+        )
     except InvalidCredentials as error:
         context = {
             "next": next_path or "",

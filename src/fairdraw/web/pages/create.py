@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from fairdraw.domain.errors import InvalidInput, NotAuthenticated
-from fairdraw.services.drawing import require_manager
 from fairdraw.web.deps import ServicesDep, VisitorDep
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text
 
@@ -114,7 +113,7 @@ def _form_page(
 async def new_draw_page(request: Request, services: ServicesDep, visitor: VisitorDep) -> Response:
     """The empty form; anonymous visitors log in first, participants get 403."""
     try:
-        require_manager(visitor.user)
+        services.drawing.check_can_create(visitor.caller)
     except NotAuthenticated:
         return see_other(login_url("/draws/new"))
     return _form_page(request, services, visitor, DrawForm(), {})
@@ -127,7 +126,7 @@ async def create_draw(request: Request, services: ServicesDep, visitor: VisitorD
     prizes, rows = form.prize_list()
     try:
         draw = await services.drawing.create(
-            visitor.user,
+            visitor.caller,
             title=form.title,
             description=form.description,
             prizes=prizes,

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from fairdraw.domain.accounts import User
+from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import Draw
 from fairdraw.domain.errors import (
     AlreadyEntered,
@@ -25,7 +25,7 @@ from fairdraw.web.pages.views import draw_page, moment_of_iso
 
 router = APIRouter()
 
-Transition = Callable[[User | None, str], Awaitable[Draw]]
+Transition = Callable[[Caller, str], Awaitable[Draw]]
 
 
 def _show_draw(
@@ -80,7 +80,7 @@ async def enter_draw(
     github = text(form, "github")
     try:
         receipt = await services.entering.enter(
-            draw_id, github=github if "github" in form else None, user=visitor.user
+            draw_id, github=github if "github" in form else None, caller=visitor.caller
         )
     except NotAuthenticated:
         return see_other(login_url(f"/draws/{draw_id}"))
@@ -112,7 +112,7 @@ async def _transition(
     sent to log in, every other refusal renders the error page."""
     await checked_form(request, services, visitor)
     try:
-        await step(visitor.user, draw_id)
+        await step(visitor.caller, draw_id)
     except NotAuthenticated:
         return see_other(login_url(f"/draws/{draw_id}"))
     return see_other(then)

@@ -23,10 +23,12 @@ def render(
     *,
     status_code: int = 200,
 ) -> Response:
-    """Render ``template`` with what base.html needs (``current_user``, ``csrf_token``)."""
+    """Render ``template`` with what base.html needs (``current_user``, ``csrf_token``,
+    ``registration_open``)."""
     values: dict[str, Any] = {
         "current_user": visitor.user,
         "csrf_token": csrf_for(request, visitor, services),
+        "registration_open": services.accounts.registration_open,
     }
     values.update(context or {})
     response = services.templates.TemplateResponse(

@@ -1,0 +1,172 @@
+"""``/api/v1/users``: registration and user administration; and
+``/api/v1/session/password``: changing one's own password."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from fairdraw.domain import errors
+from fairdraw.domain.accounts import (
+    DEFAULT_PAGE_SIZE,
+    CannotDisableSelf,
+    LastAdmin,
+    Role,
+    User,
+    UserPage,
+)
+from fairdraw.services.drawing import iso
+from fairdraw.web import security
+from fairdraw.web.deps import CurrentUser, ServicesDep, VisitorDep, check_api_csrf
+from fairdraw.web.problems import problem_responses
+
+router = APIRouter(dependencies=[Depends(check_api_csrf)])
+
+ADMIN_ONLY = (errors.NotAuthenticated, errors.Forbidden, errors.CsrfFailed)
+
+
+class RegistrationIn(BaseModel):
+    username: str = Field(examples=["alice"], description="3 to 32 of a-z 0-9 _ . - (any case).")
+    password: str = Field(description="At least 10 characters; not the username.")
+    display_name: str | None = Field(default=None, description="Defaults to the username.")
+
+
+class UserOut(BaseModel):
+    username: str = Field(description="Normalised: NFKC, case-folded.")
+    display_name: str
+    role: Role
+    disabled: bool
+    created_at: str
+
+
+class UserPageOut(BaseModel):
+    users: list[UserOut]
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="The offset of the next page; null on the last.")
+
+
+class UserPatch(BaseModel):
+    role: Role | None = None
+    disabled: bool | None = None
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str
+    new_password: str = Field(description="At least 10 characters; not the username.")
+
+
+class PasswordChangedOut(BaseModel):
+    username: str
+    role: Role
+    csrf_token: str | None = Field(
+        description="The new session's CSRF token (send as X-CSRF-Token); null when the "
+        "call did not come with a session cookie."
+    )
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        disabled=user.disabled,
+        created_at=iso(user.created_ms),
+    )
+
+
+def page_out(page: UserPage) -> UserPageOut:
+    return UserPageOut(
+        users=[user_out(user) for user in page.users],
+        offset=page.offset,
+        limit=page.limit,
+        next_offset=page.next_offset,
+    )
+
+
+@router.post(
+    "/api/v1/users",
+    tags=["users"],
+    status_code=201,
+    response_model=UserOut,
+    responses=problem_responses(errors.RegistrationClosed, errors.UserExists, errors.CsrfFailed),
+)
+async def register(body: RegistrationIn, services: ServicesDep) -> UserOut:
+    """Create a participant account (only while ``FAIRDRAW_REGISTRATION=open``). The
+    username is taken in every letter case: a second registration answers 409
+    ``user_exists``. Log in afterwards with ``POST /api/v1/session``."""
+    user = await services.accounts.register(body.username, body.password, body.display_name)
+    return user_out(user)
+
+
+@router.get(
+    "/api/v1/users",
+    tags=["users"],
+    response_model=UserPageOut,
+    responses=problem_responses(*ADMIN_ONLY),
+)
+async def list_users(
+    user: CurrentUser,
+    services: ServicesDep,
+    q: str = "",
+    offset: int = 0,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> UserPageOut:
+    """Users in the order they were created (administrators only); ``q`` keeps those
+    whose username starts with it, in any letter case."""
+    return page_out(await services.accounts.list_users(user, q, offset, limit))
+
+
+@router.patch(
+    "/api/v1/users/{username}",
+    tags=["users"],
+    response_model=UserOut,
+    responses=problem_responses(*ADMIN_ONLY, errors.NotFound, CannotDisableSelf, LastAdmin),
+)
+async def update_user(
+    username: str, body: UserPatch, user: CurrentUser, services: ServicesDep
+) -> UserOut:
+    """Set a user's role and/or disable or enable them (administrators only). Disabling
+    ends the user's sessions and tokens. At least one enabled administrator remains."""
+    updated = await services.accounts.update_user(
+        user, username, role=body.role, disabled=body.disabled
+    )
+    return user_out(updated)
+
+
+@router.post(
+    "/api/v1/session/password",
+    tags=["session"],
+    response_model=PasswordChangedOut,
+    responses=problem_responses(errors.NotAuthenticated, errors.InvalidCredentials),
+)
+async def change_password(
+    body: PasswordChangeIn,
+    request: Request,
+    response: Response,
+    visitor: VisitorDep,
+    services: ServicesDep,
+) -> PasswordChangedOut:
+    """Change your password (401 ``invalid_credentials`` if ``current_password`` is
+    wrong). Every other session and API token of yours ends; this browser session goes
+    on under a new cookie, with the new CSRF token returned here."""
+    renewed = await services.accounts.change_password(
+        visitor.user, body.current_password, body.new_password, session_token=visitor.token
+    )
+    assert visitor.user is not None  # change_password refuses nobody
+    csrf_token = None
+    if renewed is not None:
+        token, session = renewed
+        security.set_session_cookie(
+            response,
+            request,
+            token,
+            services.settings.session_idle_seconds,
+            services.settings.cookie_secure,
+        )
+        csrf_token = security.csrf_token(services.secret, "s:" + session.csrf_secret)
+    elif visitor.token is not None:
+        security.clear_session_cookie(response)  # the session ended meanwhile
+    return PasswordChangedOut(
+        username=visitor.user.username, role=visitor.user.role, csrf_token=csrf_token
+    )

@@ -1,0 +1,147 @@
+"""``/register`` (self-service sign-up) and ``/account/password`` (change one's own)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from fairdraw.domain.errors import (
+    InvalidCredentials,
+    InvalidInput,
+    NotAuthenticated,
+    RegistrationClosed,
+    UserExists,
+)
+from fairdraw.web import security
+from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
+from fairdraw.web.pages.rendering import checked_form, render, see_other, text
+
+router = APIRouter()
+
+CHANGED_NOTICE = "Your password was changed. Every other session of yours has ended."
+
+
+def _register_page(
+    request: Request,
+    services: Services,
+    visitor: Visitor,
+    *,
+    username: str = "",
+    display_name: str = "",
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    closed = not services.accounts.registration_open
+    context = {
+        "closed": closed,
+        "username": username,
+        "display_name": display_name,
+        "errors": errors or {},
+    }
+    status = RegistrationClosed.status if closed else status_code
+    return render(request, services, visitor, "register.html", context, status_code=status)
+
+
+@router.get("/register")
+async def register_page(request: Request, services: ServicesDep, visitor: VisitorDep) -> Response:
+    """The sign-up form; while registration is closed, a 403 page that says so."""
+    return _register_page(request, services, visitor)
+
+
+@router.post("/register")
+async def register(request: Request, services: ServicesDep, visitor: VisitorDep) -> Response:
+    """Create a participant account, log it in and go home; the form again, with every
+    wrong field marked, if that cannot be."""
+    form = await checked_form(request, services, visitor)
+    username = text(form, "username")
+    display_name = text(form, "display_name")
+    try:
+        _user, token, _session = await services.accounts.register_and_log_in(
+            username,
+            text(form, "password"),
+            display_name if display_name.strip() else None,
+            confirmation=text(form, "password_confirm"),
+        )
+    except RegistrationClosed:
+        return _register_page(request, services, visitor)
+    except (InvalidInput, UserExists) as error:
+        errors = error.errors if isinstance(error, InvalidInput) else {"username": error.title}
+        return _register_page(
+            request,
+            services,
+            visitor,
+            username=username,
+            display_name=display_name,
+            errors=errors,
+            status_code=error.status,
+        )
+    if visitor.token is not None:
+        # The browser held another account's session; it ends rather than lingering.
+        await services.accounts.logout(visitor.token)
+    response = see_other("/")
+    security.set_session_cookie(
+        response,
+        request,
+        token,
+        services.settings.session_idle_seconds,
+        services.settings.cookie_secure,
+    )
+    return response
+
+
+def _password_page(
+    request: Request,
+    services: Services,
+    visitor: Visitor,
+    *,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {"errors": errors or {}, "notice": notice}
+    return render(request, services, visitor, "password.html", context, status_code=status_code)
+
+
+@router.get("/account/password")
+async def password_page(
+    request: Request, services: ServicesDep, visitor: VisitorDep, changed: str = ""
+) -> Response:
+    """The form that changes one's own password (after login)."""
+    if visitor.user is None:
+        raise NotAuthenticated()
+    return _password_page(request, services, visitor, notice=CHANGED_NOTICE if changed else None)
+
+
+@router.post("/account/password")
+async def change_password(request: Request, services: ServicesDep, visitor: VisitorDep) -> Response:
+    """Change the password, end every other session, and carry on in this browser under a
+    fresh session; the form again, with the error next to its field, if that cannot be."""
+    form = await checked_form(request, services, visitor)
+    try:
+        renewed = await services.accounts.change_password(
+            visitor.user,
+            text(form, "current_password"),
+            text(form, "new_password"),
+            confirmation=text(form, "new_password_confirm"),
+            session_token=visitor.token,
+        )
+    except InvalidInput as error:
+        return _password_page(
+            request, services, visitor, errors=error.errors, status_code=error.status
+        )
+    except InvalidCredentials as error:
+        errors = {"current_password": error.detail}
+        return _password_page(request, services, visitor, errors=errors, status_code=error.status)
+    if renewed is None:
+        response = see_other("/login")
+        security.clear_session_cookie(response)
+        return response
+    response = see_other("/account/password?changed=1")
+    security.set_session_cookie(
+        response,
+        request,
+        renewed[0],
+        services.settings.session_idle_seconds,
+        services.settings.cookie_secure,
+    )
+    return response
