@@ -1,0 +1,182 @@
+"""Abuse protection over HTTP: rate limits, manager networks, trusted proxies, headers."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from fairdraw.config import Settings
+from fairdraw.store.keys import Keys
+from tests.support.app import ADMIN, MANAGER, PARTICIPANT, make_settings
+from tests.support.github_server import GitHubStandIn
+
+KEYS = Keys()
+PRIZES = [{"name": "Hoodie", "quantity": 1}]
+
+
+@pytest.fixture
+def app_settings(store_url: str, github: GitHubStandIn) -> Settings:
+    return make_settings(
+        store_url,
+        github.url,
+        rate_limit_login_user="3/minute",
+        rate_limit_login_address="5/minute",
+        rate_limit_entries="2/minute",
+        manager_networks=["10.0.0.0/8"],
+        trusted_proxies=["127.0.0.1/32"],
+    )
+
+
+def client_at(app: FastAPI, address: str | None) -> httpx.AsyncClient:
+    """A client whose requests reach the app from 127.0.0.1 (a trusted proxy) on behalf
+    of ``address`` — or, with None, from 127.0.0.1 itself with no forwarded hop."""
+    headers = {"X-Forwarded-For": address} if address else {}
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers)
+
+
+async def log_in(client: httpx.AsyncClient, credentials: tuple[str, str]) -> httpx.Response:
+    return await client.post(
+        "/api/v1/session", json={"username": credentials[0], "password": credentials[1]}
+    )
+
+
+async def test_login_is_limited_per_username_then_per_address(app: FastAPI, redis: Redis) -> None:
+    async with client_at(app, "198.51.100.7") as client:
+        for _ in range(3):
+            assert (await log_in(client, (ADMIN[0], "wrong password!"))).status_code == 401
+        limited = await log_in(client, ADMIN)  # the right password, but over the limit
+        assert limited.status_code == 429
+        assert limited.json()["code"] == "rate_limited"
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert "fairdraw_session" not in limited.cookies
+        # Another username from the same address still has attempts (address limit is 5).
+        assert (await log_in(client, MANAGER)).status_code == 200
+        assert (await log_in(client, PARTICIPANT)).status_code == 429  # address: 6th
+    async with client_at(app, "198.51.100.8") as other:
+        assert (await log_in(other, PARTICIPANT)).status_code == 200
+    sessions = [k async for k in redis.scan_iter(match=KEYS.session("*"))]
+    assert len(sessions) == 2
+
+
+async def test_the_login_page_explains_the_limit(app: FastAPI) -> None:
+    async with client_at(app, "198.51.100.9") as browser:
+        page = await browser.get("/login")
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+        assert token is not None
+        form = {"csrf_token": token[1], "username": "nobody", "password": "x" * 12}
+        for _ in range(3):
+            assert (await browser.post("/login", data=form)).status_code == 401
+        limited = await browser.post("/login", data=form)
+        assert limited.status_code == 429
+        assert "text/html" in limited.headers["content-type"]
+        assert "Too many requests" in limited.text
+        assert "Retry-After" in limited.headers
+
+
+async def test_entries_are_limited_per_address_and_nothing_is_stored(
+    app: FastAPI, github: GitHubStandIn, redis: Redis
+) -> None:
+    github.add_user("ann", 1)
+    github.add_user("bob", 2)
+    github.add_user("cid", 3)
+    async with client_at(app, "10.1.1.1") as admin:
+        csrf = (await log_in(admin, ADMIN)).json()["csrf_token"]
+        body = {"title": "Limited", "prizes": PRIZES, "open": True}
+        created = await admin.post("/api/v1/draws", json=body, headers={"X-CSRF-Token": csrf})
+        draw_id = created.json()["id"]
+    async with client_at(app, "203.0.113.5") as entrant:
+        for handle in ["ann", "bob"]:
+            response = await entrant.post(
+                f"/api/v1/draws/{draw_id}/entries", json={"github": handle}
+            )
+            assert response.status_code == 201
+        third = await entrant.post(f"/api/v1/draws/{draw_id}/entries", json={"github": "cid"})
+        assert third.status_code == 429
+        assert third.headers["Retry-After"]
+    assert await redis.llen(KEYS.ledger(draw_id)) == 2
+    async with client_at(app, "203.0.113.6") as neighbour:
+        response = await neighbour.post(f"/api/v1/draws/{draw_id}/entries", json={"github": "cid"})
+        assert response.status_code == 201
+
+
+async def test_management_only_from_manager_networks(app: FastAPI, redis: Redis) -> None:
+    async with client_at(app, "192.0.2.10") as outside:
+        csrf = (await log_in(outside, ADMIN)).json()["csrf_token"]
+        refused = await outside.post(
+            "/api/v1/draws", json={"title": "x", "prizes": PRIZES}, headers={"X-CSRF-Token": csrf}
+        )
+        assert refused.status_code == 403
+        assert refused.json()["code"] == "network_not_allowed"
+    assert await redis.zcard(KEYS.draws_index()) == 0
+    async with client_at(app, "10.20.30.40") as inside:
+        csrf = (await log_in(inside, ADMIN)).json()["csrf_token"]
+        created = await inside.post(
+            "/api/v1/draws", json={"title": "x", "prizes": PRIZES}, headers={"X-CSRF-Token": csrf}
+        )
+        assert created.status_code == 201
+    # The trusted proxy itself, with no forwarded hop, is not in a manager network.
+    async with client_at(app, None) as proxy_itself:
+        csrf = (await log_in(proxy_itself, ADMIN)).json()["csrf_token"]
+        draw_id = created.json()["id"]
+        response = await proxy_itself.post(
+            f"/api/v1/draws/{draw_id}/open", headers={"X-CSRF-Token": csrf}
+        )
+        assert response.status_code == 403
+    assert (await redis.hget(KEYS.draw_meta(draw_id), "status")) == "draft"
+
+
+async def test_spoofed_forwarded_for_from_untrusted_peers_is_ignored(
+    app: FastAPI, redis: Redis
+) -> None:
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.99", 40000))
+    headers = {"X-Forwarded-For": "10.0.0.1"}  # claims a manager network
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=headers
+    ) as spoofer:
+        csrf = (await log_in(spoofer, ADMIN)).json()["csrf_token"]
+        response = await spoofer.post(
+            "/api/v1/draws", json={"title": "x", "prizes": PRIZES}, headers={"X-CSRF-Token": csrf}
+        )
+        assert response.status_code == 403
+        assert response.json()["code"] == "network_not_allowed"
+    assert await redis.zcard(KEYS.draws_index()) == 0
+
+
+async def test_security_headers_on_pages_api_and_errors(app_client: httpx.AsyncClient) -> None:
+    for path in ["/", "/login", "/api/v1/draws", "/api/v1/draws/aaaaaaaaaaaa", "/nope"]:
+        response = await app_client.get(path)
+        policy = response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy
+        assert "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+async def test_no_secret_reaches_the_logs(
+    app_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, app_settings: Settings
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    response = await log_in(app_client, ADMIN)
+    csrf = response.json()["csrf_token"]
+    session = response.cookies["fairdraw_session"]
+    await log_in(app_client, (ADMIN[0], "a wrong password"))
+    await app_client.get("/api/v1/session")
+    await app_client.delete("/api/v1/session", headers={"X-CSRF-Token": csrf})
+    assert app_settings.secret_key is not None
+    secrets_ = [
+        ADMIN[1],
+        "a wrong password",
+        session,
+        csrf,
+        app_settings.secret_key.get_secret_value(),
+    ]
+    logged = caplog.text
+    assert logged  # something was logged, so the check below checked something
+    assert [s for s in secrets_ if s in logged] == []
