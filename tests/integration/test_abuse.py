@@ -27,6 +27,7 @@ def app_settings(store_url: str, github: GitHubStandIn) -> Settings:
         rate_limit_login_user="3/minute",
         rate_limit_login_address="5/minute",
         rate_limit_entries="2/minute",
+        rate_limit_token_refresh="2/minute",
         manager_networks=["10.0.0.0/8"],
         trusted_proxies=["127.0.0.1/32"],
     )
@@ -180,3 +181,30 @@ async def test_no_secret_reaches_the_logs(
     logged = caplog.text
     assert logged  # something was logged, so the check below checked something
     assert [s for s in secrets_ if s in logged] == []
+
+
+async def test_token_grants_are_rate_limited(app: FastAPI, redis: Redis) -> None:
+    async with client_at(app, "198.51.100.20") as api:
+
+        async def token(**form: str) -> httpx.Response:
+            return await api.post("/api/v1/auth/token", data=form)
+
+        for _ in range(3):
+            wrong = await token(grant_type="password", username=ADMIN[0], password="nope nope")
+            assert wrong.status_code == 401
+        limited = await token(grant_type="password", username=ADMIN[0], password=ADMIN[1])
+        assert limited.status_code == 429
+        granted = await token(grant_type="password", username=MANAGER[0], password=MANAGER[1])
+        assert granted.status_code == 200
+        refresh = granted.json()["refresh_token"]
+        for _ in range(2):
+            rotated = await token(grant_type="refresh_token", refresh_token=refresh)
+            assert rotated.status_code == 200
+            refresh = rotated.json()["refresh_token"]
+        third = await token(grant_type="refresh_token", refresh_token=refresh)
+        assert third.status_code == 429
+        assert third.headers["Retry-After"]
+    # The refused refresh did not burn the token: it still works once the window passes,
+    # and it was not treated as reuse (the family is still active).
+    families = [k async for k in redis.scan_iter(match=KEYS.prefix + "{f:*}:family")]
+    assert [await redis.hget(k, "status") for k in families] == ["active"]

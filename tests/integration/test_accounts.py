@@ -16,7 +16,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as StoreConnectionError
 
-from fairdraw.domain.accounts import Role, User
+from fairdraw.domain.accounts import LastAdmin, Role, User
 from fairdraw.domain.errors import InvalidCredentials, InvalidInput, NotFound, UserExists
 from fairdraw.services.accounts import AccountService
 from fairdraw.store.accounts import AccountStore
@@ -441,3 +441,103 @@ async def test_malformed_tokens_never_reach_the_store() -> None:
             await store.get_session("a" * 43, IDLE, 3600)
     finally:
         await dead.aclose()
+
+
+# -- changing passwords: the session epoch ---------------------------------------------------
+
+
+async def test_a_password_change_ends_every_other_session(
+    service: AccountService, store: AccountStore, redis: Redis
+) -> None:
+    await service.create_user("alice", PASSWORD)
+    user, token, session = await service.login("alice", PASSWORD)
+    _, other_token, _ = await service.login("alice", PASSWORD)
+
+    renewed = await service.change_password(user, PASSWORD, "a new password", session_token=token)
+
+    assert renewed is not None
+    new_token, new_session = renewed
+    assert new_token != token
+    assert new_session.created_ms == session.created_ms  # the absolute lifetime still counts
+    found = await service.session_user(new_token)
+    assert found is not None
+    assert found[0].session_epoch == new_session.epoch == 1
+    for ended in (token, other_token):
+        assert await service.session_user(ended) is None
+        assert await redis.exists(session_key(ended)) == 0
+    # A login that read the user before the change would carry the old epoch.
+    late, _ = await store.create_session("alice", IDLE, epoch=0)
+    assert await service.session_user(late) is None
+    await service.authenticate("alice", "a new password")
+
+
+async def test_a_wrong_current_password_changes_nothing(
+    service: AccountService, hasher: CountingHasher, redis: Redis
+) -> None:
+    user = await service.create_user("alice", PASSWORD)
+    _, token, _ = await service.login("alice", PASSWORD)
+    before = await redis.hgetall(KEYS.user("alice"))
+    hasher.verified = 0
+
+    with pytest.raises(InvalidCredentials) as caught:
+        await service.change_password(user, "not the password", "a new password")
+    with pytest.raises(InvalidInput) as invalid:
+        await service.change_password(user, PASSWORD, "short", confirmation="short")
+
+    assert caught.value.detail == "The current password is wrong."
+    assert set(invalid.value.errors) == {"new_password"}
+    assert hasher.verified == 1  # the rules are checked before any argon2 work
+    assert await redis.hgetall(KEYS.user("alice")) == before
+    assert await service.session_user(token) is not None
+
+
+async def test_two_password_changes_at_once_make_one_change(service: AccountService) -> None:
+    user = await service.create_user("alice", PASSWORD)
+    new_passwords = [f"new password {n}" for n in range(4)]
+
+    results = await asyncio.gather(
+        *(service.change_password(user, PASSWORD, new) for new in new_passwords),
+        return_exceptions=True,
+    )
+
+    refused = [r for r in results if isinstance(r, InvalidCredentials)]
+    assert len(refused) == 3
+    winner = new_passwords[[r is None for r in results].index(True)]
+    assert (await service.authenticate("alice", winner)).session_epoch == 1
+
+
+# -- administration ------------------------------------------------------------------------
+
+
+async def test_admins_demoting_each_other_at_once_leave_an_admin(
+    service: AccountService, store: AccountStore
+) -> None:
+    for round_ in range(10):
+        names = (f"ann{round_}", f"bob{round_}")
+        admins = [User(name, name, Role.admin, round_) for name in names]
+        for admin in admins:
+            await store.create_user(admin, "$argon2id$stand-in")
+        results = await asyncio.gather(
+            service.update_user(admins[0], names[1], role=Role.manager),
+            service.update_user(admins[1], names[0], disabled=True),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, User | LastAdmin) for r in results), results
+        assert any(isinstance(r, LastAdmin) for r in results)
+        assert await store.any_admin()
+        for admin in admins:  # the next round starts from no admin at all
+            await store.update_user(admin.username, role=Role.participant)
+
+
+async def test_searching_reads_past_the_first_thousand_names(
+    service: AccountService, store: AccountStore
+) -> None:
+    for n in range(1_050):
+        await store.create_user(User(f"u{n:04}", "U", Role.participant, n), "$argon2id$stand-in")
+
+    page = await service.list_users(ROOT, "U104", limit=3)
+
+    assert [user.username for user in page.users] == ["u1040", "u1041", "u1042"]
+    assert page.next_offset == 3
+    rest = await service.list_users(ROOT, "u104", offset=9)
+    assert ([user.username for user in rest.users], rest.next_offset) == (["u1049"], None)

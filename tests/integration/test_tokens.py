@@ -23,11 +23,12 @@ from redis.exceptions import ConnectionError as StoreConnectionError
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.errors import InvalidCredentials, InvalidToken
 from fairdraw.services.accounts import AccountService
+from fairdraw.services.ratelimit import RateLimits
 from fairdraw.services.tokens import TokenService
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.keys import FAMILY_ID_PATTERN, Keys
-from fairdraw.store.tokens import TokenStore, family_of
-from tests.support.app import ADMIN, MANAGER, PARTICIPANT, login
+from fairdraw.store.tokens import Holder, TokenStore, family_of
+from tests.support.app import ADMIN, MANAGER, PARTICIPANT, login, make_settings
 
 KEYS = Keys()
 SECRET = b"s" * 48
@@ -73,7 +74,7 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> None:
 
 async def everything_stored(redis: Redis) -> list[str]:
     """Every key name, field, member and value in the database, as text."""
-    found: list[str] = []
+    found: list[Any] = []
     async for key in redis.scan_iter(count=100):
         found.append(key)
         kind = await redis.type(key)
@@ -89,6 +90,7 @@ async def everything_stored(redis: Redis) -> list[str]:
             found.extend(await redis.smembers(key))
         else:
             raise AssertionError(f"unexpected type {kind!r} of {key!r}")
+    assert all(isinstance(item, str) for item in found)
     return found
 
 
@@ -102,7 +104,9 @@ async def write_commands_between(
 ) -> set[str]:
     """The commands that ran between two snapshots and may write to the store."""
     ran = [name for name, calls in after.items() if calls > before.get(name, 0)]
-    infos: dict[str, dict[str, Any]] = await redis.execute_command("COMMAND", "INFO", *ran)
+    infos: dict[str, dict[str, Any]] = await redis.execute_command(  # type: ignore[no-untyped-call]
+        "COMMAND", "INFO", *ran
+    )
     return {name for name, info in infos.items() if info and "write" in info["flags"]}
 
 
@@ -136,10 +140,18 @@ async def alice(accounts: AccountService) -> User:
     return await accounts.create_user("alice", PASSWORD, Role.manager)
 
 
+@pytest_asyncio.fixture
+async def limits(store_url: str) -> AsyncIterator[RateLimits]:
+    rate_limits = RateLimits.open(make_settings(store_url, "http://127.0.0.1:9"), store_url, Keys())
+    yield rate_limits
+    await rate_limits.aclose()
+
+
 def token_service(
     token_store: TokenStore,
     accounts: AccountService,
     account_store: AccountStore,
+    limits: RateLimits,
     access_seconds: int = 60,
     refresh_seconds: int = 3600,
 ) -> TokenService:
@@ -149,6 +161,7 @@ def token_service(
         account_store,
         access_seconds=access_seconds,
         refresh_seconds=refresh_seconds,
+        limits=limits,
     )
 
 
@@ -186,6 +199,28 @@ async def test_password_grant_answers_an_rfc6749_token_response(
     assert family_of(body["access_token"]) == family_of(body["refresh_token"])
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["pragma"] == "no-cache"
+
+
+async def test_token_endpoint_accepts_what_swagger_ui_sends(
+    app_client: httpx.AsyncClient,
+) -> None:
+    # The /docs Authorize dialog adds scope and client fields, and may send the client
+    # credentials as HTTP Basic; a token carries its user's rights whatever they say.
+    response = await app_client.post(
+        "/api/v1/auth/token",
+        data={
+            "grant_type": "password",
+            "username": MANAGER[0],
+            "password": MANAGER[1],
+            "scope": "",
+            "client_id": "docs",
+            "client_secret": "",
+        },
+        headers={"Authorization": "Basic ZG9jczo="},
+    )
+
+    assert response.status_code == 200, response.text
+    assert (await create_draw(app_client, response.json()["access_token"])).status_code == 201
 
 
 async def test_each_password_grant_starts_its_own_family(app_client: httpx.AsyncClient) -> None:
@@ -402,7 +437,7 @@ async def test_revoke_needs_a_real_token_not_just_the_family_id(
 async def test_bad_bearer_tokens_are_invalid_token(
     app_client: httpx.AsyncClient, authorization: str
 ) -> None:
-    headers = {"Authorization": authorization.encode("latin-1")}  # type: ignore[dict-item]
+    headers = {b"Authorization": authorization.encode("latin-1")}
 
     listing = await app_client.get("/api/v1/draws", headers=headers)
     creating = await app_client.post("/api/v1/draws", json=DRAW, headers=headers)
@@ -476,19 +511,39 @@ async def test_a_disabled_users_tokens_stop_working(
 ) -> None:
     tokens = await password_grant(app_client, MANAGER)
     spare = await password_grant(app_client, MANAGER)
+    unused = await password_grant(app_client, MANAGER)
     accounts: AccountService = app.state.services.accounts
+    admin = await accounts.authenticate(*ADMIN)
 
-    await accounts.set_disabled(MANAGER[0], True)
+    await accounts.update_user(admin, MANAGER[0], disabled=True)
     access = await create_draw(app_client, tokens["access_token"])
     refreshed = await refresh(app_client, spare["refresh_token"])
-    await accounts.set_disabled(MANAGER[0], False)
-    after_enabling = await create_draw(app_client, tokens["access_token"])
+    await accounts.update_user(admin, MANAGER[0], disabled=False)
 
     assert_problem(access, 401, "invalid_token")
     assert_problem(refreshed, 401, "invalid_token")
-    # Like a browser session, a family used while its user was disabled stays ended.
-    assert_problem(after_enabling, 401, "invalid_token")
+    # Enabling the user again brings back none of the tokens they had before.
+    assert_problem(await create_draw(app_client, tokens["access_token"]), 401, "invalid_token")
     assert_problem(await refresh(app_client, spare["refresh_token"]), 401, "invalid_token")
+    assert_problem(await create_draw(app_client, unused["access_token"]), 401, "invalid_token")
+    assert_problem(await refresh(app_client, unused["refresh_token"]), 401, "invalid_token")
+    fresh = await password_grant(app_client, MANAGER)
+    assert (await create_draw(app_client, fresh["access_token"])).status_code == 201
+
+
+async def test_a_password_change_ends_the_users_tokens(
+    app: FastAPI, app_client: httpx.AsyncClient
+) -> None:
+    tokens = await password_grant(app_client, MANAGER)
+    accounts: AccountService = app.state.services.accounts
+    manager = await accounts.authenticate(*MANAGER)
+
+    await accounts.change_password(manager, MANAGER[1], "a brand new password 1")
+
+    assert_problem(await create_draw(app_client, tokens["access_token"]), 401, "invalid_token")
+    assert_problem(await refresh(app_client, tokens["refresh_token"]), 401, "invalid_token")
+    fresh = await password_grant(app_client, (MANAGER[0], "a brand new password 1"))
+    assert (await create_draw(app_client, fresh["access_token"])).status_code == 201
 
 
 async def test_a_removed_users_tokens_stop_working(
@@ -517,9 +572,13 @@ async def test_openapi_declares_the_oauth2_password_flow(app_client: httpx.Async
 
 
 async def test_access_tokens_expire_but_refreshing_keeps_a_client_logged_in(
-    token_store: TokenStore, accounts: AccountService, account_store: AccountStore, alice: User
+    token_store: TokenStore,
+    accounts: AccountService,
+    account_store: AccountStore,
+    alice: User,
+    limits: RateLimits,
 ) -> None:
-    service = token_service(token_store, accounts, account_store, access_seconds=1)
+    service = token_service(token_store, accounts, account_store, limits, access_seconds=1)
     grant = await service.password_grant("alice", PASSWORD)
     assert grant.expires_in == 1
     assert await service.user_for_access_token(grant.access_token) == alice
@@ -533,7 +592,9 @@ async def test_access_tokens_expire_but_refreshing_keeps_a_client_logged_in(
 
 
 async def test_refresh_tokens_expire(token_store: TokenStore, alice: User) -> None:
-    pair = await token_store.issue(alice.username, access_seconds=1, refresh_seconds=1)
+    pair = await token_store.issue(
+        Holder(alice.username, alice.session_epoch), access_seconds=1, refresh_seconds=1
+    )
 
     await asyncio.sleep(1.2)
 
@@ -547,33 +608,42 @@ async def test_wrong_password_grants_nothing(
     accounts: AccountService,
     account_store: AccountStore,
     alice: User,
+    limits: RateLimits,
     redis: Redis,
 ) -> None:
-    service = token_service(token_store, accounts, account_store)
-    keys_before = await redis.dbsize()
+    service = token_service(token_store, accounts, account_store, limits)
 
+    async def keys_but_rate_limits() -> set[str]:
+        prefix = Keys().rate_limit_prefix()
+        return {k async for k in redis.scan_iter() if not k.startswith(prefix)}
+
+    keys_before = await keys_but_rate_limits()
     with pytest.raises(InvalidCredentials):
         await service.password_grant("alice", "wrong password!")
-
-    assert await redis.dbsize() == keys_before
+    # Only the login rate limit counted the attempt; no token or family was stored.
+    assert await keys_but_rate_limits() == keys_before
 
 
 async def test_rotation_keeps_a_used_marker_and_extends_the_family(
     token_store: TokenStore, alice: User, redis: Redis
 ) -> None:
-    first = await token_store.issue(alice.username, access_seconds=60, refresh_seconds=3600)
+    first = await token_store.issue(
+        Holder(alice.username, alice.session_epoch), access_seconds=60, refresh_seconds=3600
+    )
     family = KEYS.token_family(first.family_id)
     assert await redis.hgetall(family) == {
         "username": "alice",
         "status": "active",
         "refresh": await _refresh_hash_of(redis, first.family_id),
+        "epoch": "0",
     }
     assert 3590 <= await redis.ttl(family) <= 3600
-    assert await redis.dbsize() == 4  # user, family, access, refresh
+    family_keys = f"{KEYS.prefix}{{f:{first.family_id}}}:*"
+    assert len(await redis.keys(family_keys)) == 3  # family, access, refresh
 
     rotation = await token_store.rotate(first.refresh_token, 60, 7200)
 
-    assert rotation.username == "alice"
+    assert rotation.holder == Holder("alice", 0)
     assert rotation.tokens is not None
     assert not rotation.reused
     assert rotation.tokens.family_id == first.family_id
@@ -585,7 +655,7 @@ async def test_rotation_keeps_a_used_marker_and_extends_the_family(
         ttl = await redis.ttl(key)
         assert (3590 <= ttl <= 3600) if fields["used"] == "1" else (7190 <= ttl <= 7200)
     assert await redis.hget(family, "refresh") == await _refresh_hash_of(redis, first.family_id)
-    assert await redis.dbsize() == 6  # + a new access token and a new refresh token
+    assert len(await redis.keys(family_keys)) == 5  # + a new access and refresh token
 
 
 async def _refresh_hash_of(redis: Redis, family_id: str) -> str:
@@ -599,7 +669,7 @@ async def _refresh_hash_of(redis: Redis, family_id: str) -> str:
 async def test_concurrent_use_of_one_refresh_token_is_reuse(
     token_store: TokenStore, alice: User
 ) -> None:
-    pair = await token_store.issue(alice.username, 60, 3600)
+    pair = await token_store.issue(Holder(alice.username, alice.session_epoch), 60, 3600)
 
     outcomes = await asyncio.gather(
         *(token_store.rotate(pair.refresh_token, 60, 3600) for _ in range(2))
@@ -608,34 +678,34 @@ async def test_concurrent_use_of_one_refresh_token_is_reuse(
     assert sorted(o.reused for o in outcomes) == [False, True]
     (winner,) = [o.tokens for o in outcomes if o.tokens is not None]
     with pytest.raises(InvalidToken):
-        await token_store.access_username(winner.access_token)
+        await token_store.access_holder(winner.access_token)
     with pytest.raises(InvalidToken):
-        await token_store.access_username(pair.access_token)
+        await token_store.access_holder(pair.access_token)
 
 
 async def test_guessed_secret_in_a_real_family_does_not_revoke_it(
     token_store: TokenStore, alice: User
 ) -> None:
-    pair = await token_store.issue(alice.username, 60, 3600)
+    pair = await token_store.issue(Holder(alice.username, alice.session_epoch), 60, 3600)
     guess = f"{pair.family_id}.{secrets.token_urlsafe(32)}"
 
     with pytest.raises(InvalidToken):
         await token_store.rotate(guess, 60, 3600)
     with pytest.raises(InvalidToken):
-        await token_store.access_username(guess)
+        await token_store.access_holder(guess)
     assert await token_store.revoke(guess) is False
 
-    assert await token_store.access_username(pair.access_token) == "alice"
+    assert await token_store.access_holder(pair.access_token) == Holder("alice", 0)
     assert (await token_store.rotate(pair.refresh_token, 60, 3600)).tokens is not None
 
 
 async def test_revoke_reports_whether_it_revoked(token_store: TokenStore, alice: User) -> None:
-    pair = await token_store.issue(alice.username, 60, 3600)
+    pair = await token_store.issue(Holder(alice.username, alice.session_epoch), 60, 3600)
 
     assert await token_store.revoke(pair.access_token) is True
     assert await token_store.revoke(pair.refresh_token) is False
     with pytest.raises(InvalidToken):
-        await token_store.access_username(pair.access_token)
+        await token_store.access_holder(pair.access_token)
 
 
 @pytest.mark.parametrize(
@@ -661,7 +731,7 @@ async def test_malformed_tokens_never_reach_the_store(
     unreachable_store: TokenStore, token: str
 ) -> None:
     with pytest.raises(InvalidToken):
-        await unreachable_store.access_username(token)
+        await unreachable_store.access_holder(token)
     with pytest.raises(InvalidToken):
         await unreachable_store.rotate(token, 60, 3600)
     assert await unreachable_store.revoke(token) is False
@@ -670,4 +740,4 @@ async def test_malformed_tokens_never_reach_the_store(
 async def test_well_formed_tokens_do_reach_the_store(unreachable_store: TokenStore) -> None:
     # The counterpart of the test above: the unreachable store does fail when used.
     with pytest.raises(StoreConnectionError):
-        await unreachable_store.access_username("a" * 26 + "." + "b" * 43)
+        await unreachable_store.access_holder("a" * 26 + "." + "b" * 43)

@@ -10,9 +10,13 @@ from fairdraw.domain.accounts import (
     MIN_PASSWORD_LENGTH,
     USERNAME_PATTERN,
     Role,
+    User,
+    check_new_account,
+    check_paging,
     check_password,
     normalize_display_name,
     normalize_username,
+    username_prefix,
 )
 from fairdraw.domain.errors import InvalidInput
 
@@ -141,3 +145,62 @@ def test_bad_display_names_are_refused(raw: str, message: str) -> None:
 def test_only_managers_and_admins_manage_draws() -> None:
     assert [role for role in Role if role.can_manage_draws] == [Role.manager, Role.admin]
     assert [str(role) for role in Role] == ["participant", "manager", "admin"]
+
+
+# -- new accounts, searches, epochs --------------------------------------------------------
+
+
+def test_a_new_account_is_normalised_and_named_after_the_username_as_typed() -> None:
+    assert check_new_account(" Alice ", "a long password") == ("alice", "Alice")
+    assert check_new_account("alice", "a long password", " Al ") == ("alice", "Al")
+    assert check_new_account("bob", "pw of bob!!", confirmation="pw of bob!!") == ("bob", "bob")
+
+
+def test_every_wrong_field_of_a_new_account_is_reported_at_once() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_new_account("Bob.Smith.Jr", "BOB.SMITH.JR", "\n", confirmation="bob.smith.jr")
+    assert caught.value.errors == {
+        "password": "The password must not be the username.",
+        "password_confirm": "The two passwords do not match.",
+        "display_name": "The display name must not be empty.",
+    }
+    with pytest.raises(InvalidInput) as bad_name:
+        check_new_account("x" * 200, "a long password")
+    # No display name was given, so the long username is not blamed twice.
+    assert set(bad_name.value.errors) == {"username"}
+
+
+def test_search_prefixes_take_the_form_of_usernames() -> None:
+    assert username_prefix("  \uff21Li ") == "ali"
+    assert username_prefix("") == ""
+    for too_long in ("a" * 33, "a" * 1000):
+        with pytest.raises(InvalidInput) as caught:
+            username_prefix(too_long)
+        assert caught.value.errors == {"q": "Search for at most 32 characters."}
+
+
+@pytest.mark.parametrize(
+    ("offset", "limit", "fields"),
+    [
+        (0, 1, set()),
+        (5, 100, set()),
+        (-1, 50, {"offset"}),
+        (0, 0, {"limit"}),
+        (-1, 101, {"offset", "limit"}),
+    ],
+)
+def test_pages_have_a_bounded_size(offset: int, limit: int, fields: set[str]) -> None:
+    if not fields:
+        check_paging(offset, limit)
+        return
+    with pytest.raises(InvalidInput) as caught:
+        check_paging(offset, limit)
+    assert set(caught.value.errors) == fields
+
+
+def test_credentials_issued_before_the_users_epoch_are_not_current() -> None:
+    user = User("alice", "Alice", Role.admin, 0, session_epoch=3)
+    assert [user.credentials_current(epoch) for epoch in (2, 3, 4)] == [False, True, True]
+    assert user.is_active_admin
+    assert not User("bob", "Bob", Role.admin, 0, disabled=True).is_active_admin
+    assert not User("carl", "Carl", Role.manager, 0).is_active_admin

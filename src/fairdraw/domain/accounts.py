@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -142,26 +143,23 @@ def check_new_account(
     the password typed a second time, when the form asks for it.
     """
     errors: dict[str, str] = {}
-    name = ""
-    shown = ""
-    try:
-        name = normalize_username(username)
-    except InvalidInput as error:
-        errors.update(error.errors)
-    try:
-        check_password(password, name or username)
-        check_confirmation(password, confirmation, field="password_confirm")
-    except InvalidInput as error:
-        errors.update(error.errors)
-    # A display name taken from a bad username would only repeat the username's error.
-    if display_name is not None or name:
+
+    def collect(check: Callable[[], object]) -> None:
         try:
-            shown = normalize_display_name(display_name if display_name is not None else username)
+            check()
         except InvalidInput as error:
             errors.update(error.errors)
+
+    collect(lambda: normalize_username(username))
+    collect(lambda: check_password(password, username))
+    collect(lambda: check_confirmation(password, confirmation, field="password_confirm"))
+    if display_name is not None:
+        collect(lambda: normalize_display_name(display_name))
     if errors:
         raise InvalidInput(errors)
-    return name, shown
+    # A valid username as typed is also a valid display name.
+    shown = normalize_display_name(display_name if display_name is not None else username)
+    return normalize_username(username), shown
 
 
 def username_prefix(raw: str) -> str:

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from fairdraw.domain.accounts import User
 from fairdraw.domain.errors import InvalidToken
+from fairdraw.domain.networks import IPAddress
 from fairdraw.services.accounts import AccountService
+from fairdraw.services.ratelimit import RateLimits
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.tokens import Holder, TokenPair, TokenStore, family_of
 
@@ -51,7 +53,9 @@ class TokenService:
         *,
         access_seconds: int,
         refresh_seconds: int,
+        limits: RateLimits,
     ) -> None:
+        self._limits = limits
         if access_seconds < 1 or refresh_seconds < 1:
             raise ValueError("token lifetimes must be at least one second")
         self._store = store
@@ -60,9 +64,13 @@ class TokenService:
         self._access_seconds = access_seconds
         self._refresh_seconds = refresh_seconds
 
-    async def password_grant(self, username: str, password: str) -> Grant:
+    async def password_grant(
+        self, username: str, password: str, address: IPAddress | None = None
+    ) -> Grant:
         """Check the password and start a new token family;
-        :class:`~fairdraw.domain.errors.InvalidCredentials` on any failure."""
+        :class:`~fairdraw.domain.errors.InvalidCredentials` on any failure. Counts
+        against the same login rate limits as a browser login."""
+        await self._limits.login(username.strip().casefold(), address)
         user = await self._accounts.authenticate(username, password)
         holder = Holder(user.username, user.session_epoch)
         pair = await self._store.issue(holder, self._access_seconds, self._refresh_seconds)
@@ -97,9 +105,9 @@ class TokenService:
         (``FAIRDRAW_RATE_LIMIT_TOKEN_REFRESH``).
 
         :meth:`refresh_grant` calls this before it touches the family; it raises
-        :class:`~fairdraw.domain.errors.RateLimited` to refuse. No limiter is wired in
-        yet, so every refresh is admitted.
+        :class:`~fairdraw.domain.errors.RateLimited` to refuse.
         """
+        await self._limits.token_refresh(family_id)
 
     async def user_for_access_token(self, access_token: str) -> User:
         """The user of a bearer access token; :class:`InvalidToken` if the token is

@@ -21,7 +21,9 @@ Key schema (key → type → TTL → contents)::
                                       username, csrf secret, created ms; TTL = idle timeout
     Pgh:login:LOGIN     string  1 h   cached GitHub profile JSON, LOGIN case-folded
     P{f:FID}:family     hash    30 d  API token family: username, status (active|revoked),
-                                      current refresh hash; FID is part of every token
+                                      refresh (current refresh hash), epoch (the user's
+                                      session epoch at login); TTL max(access, refresh),
+                                      renewed on each rotation; FID is part of every token
     P{f:FID}:access:H   hash    15 m  access token (H = keyed hash of the token): username
     P{f:FID}:refresh:H  hash    30 d  refresh token: username, used (0|1)
     Pratelimit:…        (owned by the rate limiter; every name starts with this prefix)

@@ -82,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
                 AccountStore(redis, keys, secret),
                 access_seconds=settings.access_token_seconds,
                 refresh_seconds=settings.refresh_token_seconds,
+                limits=limits,
             ),
             templates=create_templates(),
             limits=limits,

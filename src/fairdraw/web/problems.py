@@ -71,10 +71,14 @@ def problem_response(error: errors.FairdrawError, request: Request) -> Response:
     if isinstance(error, errors.InvalidInput):
         body["errors"] = error.errors
     body.update(error.extra)
-    headers = (
-        {"Retry-After": str(error.extra["retry_after"])} if "retry_after" in error.extra else None
+    headers: dict[str, str] = {}
+    if "retry_after" in error.extra:
+        headers["Retry-After"] = str(error.extra["retry_after"])
+    if isinstance(error, errors.InvalidToken):
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'  # RFC 6750 section 3
+    return JSONResponse(
+        body, status_code=error.status, media_type=PROBLEM_JSON, headers=headers or None
     )
-    return JSONResponse(body, status_code=error.status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def install_error_handlers(app: FastAPI, render_error_page: Any) -> None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from fairdraw.domain import errors
 from fairdraw.services.tokens import Grant
-from fairdraw.web.deps import ServicesDep
+from fairdraw.web.deps import ServicesDep, VisitorDep
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -45,6 +45,7 @@ def _required(field: str, value: str | None) -> str:
 async def issue_token(
     response: Response,
     services: ServicesDep,
+    visitor: VisitorDep,
     grant_type: Annotated[str, Form(description="`password` or `refresh_token`.")],
     username: Annotated[str | None, Form(description="With grant_type=password.")] = None,
     password: Annotated[str | None, Form(description="With grant_type=password.")] = None,
@@ -56,7 +57,7 @@ async def issue_token(
     grant: Grant
     if grant_type == PASSWORD_GRANT:
         grant = await services.tokens.password_grant(
-            _required("username", username), _required("password", password)
+            _required("username", username), _required("password", password), visitor.address
         )
     elif grant_type == REFRESH_GRANT:
         grant = await services.tokens.refresh_grant(_required("refresh_token", refresh_token))

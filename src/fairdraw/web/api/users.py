@@ -89,12 +89,16 @@ def page_out(page: UserPage) -> UserPageOut:
     tags=["users"],
     status_code=201,
     response_model=UserOut,
-    responses=problem_responses(errors.RegistrationClosed, errors.UserExists, errors.CsrfFailed),
+    responses=problem_responses(
+        errors.RegistrationClosed, errors.UserExists, errors.RateLimited, errors.CsrfFailed
+    ),
 )
-async def register(body: RegistrationIn, services: ServicesDep) -> UserOut:
+async def register(body: RegistrationIn, visitor: VisitorDep, services: ServicesDep) -> UserOut:
     """Create a participant account (only while ``FAIRDRAW_REGISTRATION=open``). The
     username is taken in every letter case: a second registration answers 409
     ``user_exists``. Log in afterwards with ``POST /api/v1/session``."""
+    if services.accounts.registration_open:  # a closed site answers 403, never 429
+        await services.limits.registration(visitor.address)
     user = await services.accounts.register(body.username, body.password, body.display_name)
     return user_out(user)
 
@@ -138,7 +142,9 @@ async def update_user(
     "/api/v1/session/password",
     tags=["session"],
     response_model=PasswordChangedOut,
-    responses=problem_responses(errors.NotAuthenticated, errors.InvalidCredentials),
+    responses=problem_responses(
+        errors.NotAuthenticated, errors.InvalidCredentials, errors.CsrfFailed
+    ),
 )
 async def change_password(
     body: PasswordChangeIn,

@@ -55,6 +55,8 @@ async def register(request: Request, services: ServicesDep, visitor: VisitorDep)
     form = await checked_form(request, services, visitor)
     username = text(form, "username")
     display_name = text(form, "display_name")
+    if services.accounts.registration_open:  # a closed site answers 403, never 429
+        await services.limits.registration(visitor.address)
     try:
         _user, token, _session = await services.accounts.register_and_log_in(
             username,

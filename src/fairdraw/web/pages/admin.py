@@ -76,7 +76,9 @@ async def users_page(
     updated: str = "",
 ) -> Response:
     """Users in the order they were created, those whose name starts with ``q`` if given."""
-    return await _users_page(request, services, visitor, q=q, offset=_offset(offset), updated=updated)
+    return await _users_page(
+        request, services, visitor, q=q, offset=_offset(offset), updated=updated
+    )
 
 
 async def _update(
