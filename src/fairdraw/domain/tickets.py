@@ -35,9 +35,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from fairdraw.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from hashlib import _Hash as HashState
 
 MAX_TICKETS: Final = 10**9
 KEY_BYTES: Final = 32
@@ -48,6 +51,10 @@ CODE_GROUPS: Final = (5, 5, 5, 5, 6)
 
 _MIN_KEY_BYTES = 16
 _HMAC_BLOCK = 64  # SHA-256's block size, which RFC 2104 pads the key to
+# XOR with RFC 2104's ipad and opad bytes, as bytes.translate tables.
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+_ROUND_BYTES = tuple(r.to_bytes(1, "big") for r in range(ROUNDS))
 _CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 # 26 characters carry 130 bits: the last character's two low bits are zero padding.
 _CODE_PAD_BITS = CODE_CHARS * 5 - CODE_BYTES * 8
@@ -59,6 +66,13 @@ _CODE_MAX_TEXT = 100
 def new_permutation_key() -> bytes:
     """A fresh 32-byte per-raffle secret from the operating system's CSPRNG."""
     return secrets.token_bytes(KEY_BYTES)
+
+
+def _absorbed(state: HashState, data: bytes) -> HashState:
+    """A copy of ``state`` that has also absorbed ``data``."""
+    copy = state.copy()
+    copy.update(data)
+    return copy
 
 
 def _half_bits(size: int) -> int:
@@ -91,9 +105,9 @@ class TicketPermutation:
         if len(key) > _HMAC_BLOCK:
             key = hashlib.sha256(key).digest()
         padded = key.ljust(_HMAC_BLOCK, b"\x00")
-        inner_pad = bytes(b ^ 0x36 for b in padded)
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
-        self._rounds = tuple(hashlib.sha256(inner_pad + bytes((r,))) for r in range(ROUNDS))
+        inner = hashlib.sha256(padded.translate(_IPAD))
+        self._outer = hashlib.sha256(padded.translate(_OPAD))
+        self._rounds = tuple(_absorbed(inner, r) for r in _ROUND_BYTES)
 
     @property
     def size(self) -> int:
@@ -120,6 +134,8 @@ class TicketPermutation:
             index = self._decrypt(index)
         return index
 
+    # u32be(digest[0:4]) mod 2^h needs only bytes 2 and 3 while h <= 16; MAX_TICKETS keeps
+    # h <= 15, and the tests hold this to the definition at MAX_TICKETS.
     def _encrypt(self, value: int) -> int:
         half, mask, outer = self._half, self._mask, self._outer
         left, right = value >> half, value & mask
@@ -128,7 +144,8 @@ class TicketPermutation:
             inner.update(right.to_bytes(4, "big"))
             mac = outer.copy()
             mac.update(inner.digest())
-            left, right = right, left ^ (int.from_bytes(mac.digest()[:4], "big") & mask)
+            digest = mac.digest()
+            left, right = right, left ^ (((digest[2] << 8) | digest[3]) & mask)
         return (left << half) | right
 
     def _decrypt(self, value: int) -> int:
@@ -139,7 +156,8 @@ class TicketPermutation:
             inner.update(left.to_bytes(4, "big"))
             mac = outer.copy()
             mac.update(inner.digest())
-            left, right = right ^ (int.from_bytes(mac.digest()[:4], "big") & mask), left
+            digest = mac.digest()
+            left, right = right ^ (((digest[2] << 8) | digest[3]) & mask), left
         return (left << half) | right
 
 
