@@ -61,6 +61,8 @@ async def test_the_users_page_searches_and_pages(
     assert rows(first.text)[:4] == ["admin", "maria", "pat", "dora"]
     assert len(rows(first.text)) == 50
     assert 'href="/admin/users?offset=50"' in first.text
+    assert 'action="/admin/users/maria/disable"' in first.text
+    assert 'action="/admin/users/admin/disable"' not in first.text  # not for oneself
     second = await admin.client.get("/admin/users?offset=50")
     assert rows(second.text) == [f"user{n:03}" for n in range(46, 55)] + ["alice"]
     assert 'href="/admin/users"' in second.text  # back to the first page

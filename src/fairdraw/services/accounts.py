@@ -227,6 +227,7 @@ class AccountService:
             raise NotAuthenticated()
         old_hash = found[1]
         wrong = InvalidCredentials("The current password is wrong.")
+        # Cut to bound the argon2 work; a password longer than the maximum stays wrong.
         if not await self._verify(old_hash, current_password[: MAX_PASSWORD_LENGTH + 1]):
             raise wrong
         new_hash = await self._hash(new_password)

@@ -15,10 +15,10 @@ Key schema (key → type → TTL → contents)::
     Pdraws              zset    none  draw id → created ms (global index, written after
                                       the draw itself; readers skip ids whose meta is gone)
     Puser:NAME          hash    none  account: username, display_name, role, created_ms,
-                                      disabled ("0"/"1"), password_hash
+                                      disabled ("0"/"1"), password_hash, session_epoch
     Pusers              zset    none  normalised username → created ms
     Psession:HASH       hash    idle  browser session (HASH = keyed hash of the cookie token):
-                                      username, csrf secret, created ms; TTL = idle timeout
+                                      username, csrf secret, created ms, epoch; TTL = idle timeout
     Pgh:login:LOGIN     string  1 h   cached GitHub profile JSON, LOGIN case-folded
     P{f:FID}:family     hash    30 d  API token family: username, status (active|revoked),
                                       refresh (current refresh hash), epoch (the user's
