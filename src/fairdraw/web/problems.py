@@ -35,12 +35,14 @@ class Problem(BaseModel):
 
 
 def problem_responses(*kinds: type[errors.FairdrawError]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the errors a route can raise (plus 422 and 500)."""
+    """OpenAPI ``responses`` for the errors a route can raise (plus 422, 500 and the 503
+    every route answers while the store is unreachable)."""
     by_status: dict[int, list[type[errors.FairdrawError]]] = defaultdict(list)
     every: tuple[type[errors.FairdrawError], ...] = (
         *kinds,
         errors.InvalidInput,
         errors.FairdrawError,
+        errors.StoreError,
     )
     for kind in every:
         if kind not in by_status[kind.status]:
