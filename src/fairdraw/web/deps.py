@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.templating import Jinja2Templates
 
@@ -137,3 +137,14 @@ async def rate_limited_login(
     one way the pages and the API start a session."""
     await services.limits.login(username.strip().casefold(), visitor.address)
     return await services.accounts.login(username, password)
+
+
+def set_session(response: Response, request: Request, services: Services, token: str) -> None:
+    """Give the browser its session cookie, with the configured lifetime and flags."""
+    security.set_session_cookie(
+        response,
+        request,
+        token,
+        services.settings.session_idle_seconds,
+        services.settings.cookie_secure,
+    )

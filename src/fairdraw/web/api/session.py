@@ -7,7 +7,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from fairdraw.domain import errors
 from fairdraw.web import security
 from fairdraw.web.api.schemas import LoginIn, SessionOut
-from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf, rate_limited_login
+from fairdraw.web.deps import (
+    ServicesDep,
+    VisitorDep,
+    check_api_csrf,
+    rate_limited_login,
+    set_session,
+)
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/session", tags=["session"])
@@ -23,13 +29,7 @@ async def log_in(
 ) -> SessionOut:
     """Log in; sets the session cookie and returns the CSRF token for later calls."""
     user, token, session = await rate_limited_login(services, visitor, body.username, body.password)
-    security.set_session_cookie(
-        response,
-        request,
-        token,
-        services.settings.session_idle_seconds,
-        services.settings.cookie_secure,
-    )
+    set_session(response, request, services, token)
     return SessionOut(
         username=user.username,
         role=user.role.value,

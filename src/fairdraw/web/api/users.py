@@ -17,7 +17,7 @@ from fairdraw.domain.accounts import (
 )
 from fairdraw.services.drawing import iso
 from fairdraw.web import security
-from fairdraw.web.deps import CurrentUser, ServicesDep, VisitorDep, check_api_csrf
+from fairdraw.web.deps import CurrentUser, ServicesDep, VisitorDep, check_api_csrf, set_session
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(dependencies=[Depends(check_api_csrf)])
@@ -163,13 +163,7 @@ async def change_password(
     csrf_token = None
     if renewed is not None:
         token, session = renewed
-        security.set_session_cookie(
-            response,
-            request,
-            token,
-            services.settings.session_idle_seconds,
-            services.settings.cookie_secure,
-        )
+        set_session(response, request, services, token)
         csrf_token = security.csrf_token(services.secret, "s:" + session.csrf_secret)
     elif visitor.token is not None:
         security.clear_session_cookie(response)  # the session ended meanwhile

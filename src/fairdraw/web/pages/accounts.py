@@ -13,8 +13,8 @@ from fairdraw.domain.errors import (
     UserExists,
 )
 from fairdraw.web import security
-from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
-from fairdraw.web.pages.rendering import checked_form, render, see_other, text
+from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep, set_session
+from fairdraw.web.pages.rendering import checked_form, render, see_other, switch_session, text
 
 router = APIRouter()
 
@@ -77,18 +77,7 @@ async def register(request: Request, services: ServicesDep, visitor: VisitorDep)
             errors=errors,
             status_code=error.status,
         )
-    if visitor.token is not None:
-        # The browser held another account's session; it ends rather than lingering.
-        await services.accounts.logout(visitor.token)
-    response = see_other("/")
-    security.set_session_cookie(
-        response,
-        request,
-        token,
-        services.settings.session_idle_seconds,
-        services.settings.cookie_secure,
-    )
-    return response
+    return await switch_session(request, services, visitor, token, "/")
 
 
 def _password_page(
@@ -139,11 +128,5 @@ async def change_password(request: Request, services: ServicesDep, visitor: Visi
         security.clear_session_cookie(response)
         return response
     response = see_other("/account/password?changed=1")
-    security.set_session_cookie(
-        response,
-        request,
-        renewed[0],
-        services.settings.session_idle_seconds,
-        services.settings.cookie_secure,
-    )
+    set_session(response, request, services, renewed[0])
     return response

@@ -8,7 +8,14 @@ from fastapi.responses import Response
 from fairdraw.domain.errors import InvalidCredentials
 from fairdraw.web import security
 from fairdraw.web.deps import ServicesDep, VisitorDep, rate_limited_login
-from fairdraw.web.pages.rendering import checked_form, local_path, render, see_other, text
+from fairdraw.web.pages.rendering import (
+    checked_form,
+    local_path,
+    render,
+    see_other,
+    switch_session,
+    text,
+)
 
 router = APIRouter()
 
@@ -45,18 +52,7 @@ async def log_in(request: Request, services: ServicesDep, visitor: VisitorDep) -
             "errors": {"_login": error.title},
         }
         return render(request, services, visitor, "login.html", context, status_code=401)
-    if visitor.token is not None:
-        # The browser held another session; it ends rather than lingering until its TTL.
-        await services.accounts.logout(visitor.token)
-    response = see_other(next_path or "/")
-    security.set_session_cookie(
-        response,
-        request,
-        token,
-        services.settings.session_idle_seconds,
-        services.settings.cookie_secure,
-    )
-    return response
+    return await switch_session(request, services, visitor, token, next_path or "/")
 
 
 @router.post("/logout")

@@ -11,7 +11,15 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from fairdraw.web import security
-from fairdraw.web.deps import Services, Visitor, csrf_for, form_csrf_ok, get_services, get_visitor
+from fairdraw.web.deps import (
+    Services,
+    Visitor,
+    csrf_for,
+    form_csrf_ok,
+    get_services,
+    get_visitor,
+    set_session,
+)
 
 
 def render(
@@ -90,3 +98,15 @@ def local_path(candidate: str | None) -> str | None:
 def login_url(next_path: str) -> str:
     """The login page, returning to ``next_path`` afterwards."""
     return "/login?next=" + quote(next_path, safe="/")
+
+
+async def switch_session(
+    request: Request, services: Services, visitor: Visitor, token: str, to: str
+) -> Response:
+    """Go to ``to`` with the new session ``token``; a session the browser held before
+    ends rather than lingering until its TTL."""
+    if visitor.token is not None:
+        await services.accounts.logout(visitor.token)
+    response = see_other(to)
+    set_session(response, request, services, token)
+    return response
