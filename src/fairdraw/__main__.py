@@ -2,4 +2,6 @@
 
 from fairdraw.cli import main
 
-main()
+# Guarded: worker processes (sealing large ledgers) import the main module again.
+if __name__ == "__main__":
+    main()

@@ -234,7 +234,7 @@ REFS_70 = [reference_ref(b"merkle", f"id:{i}") for i in range(70)]
 @pytest.mark.parametrize("chunk", [1, 4, 16, 1 << 16])
 def test_merkle_root_equals_rfc6962_recursion(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
     # Small chunks push the same sizes through the chunk-merging path as huge ledgers do.
-    monkeypatch.setattr(fairness, "_CHUNK_LEAVES", chunk)
+    monkeypatch.setattr(fairness, "CHUNK_LEAVES", chunk)
     for n in range(71):
         assert merkle_root(REFS_70[:n]) == reference_root(REFS_70[:n]), n
 

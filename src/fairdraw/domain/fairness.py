@@ -34,7 +34,8 @@ _STREAM_LABEL = b"stream"
 _WORDS_PER_BLOCK = 4
 # Leaves are hashed a chunk at a time (a power of two, so every full chunk is a complete
 # subtree): memory stays O(chunk + log n) however large the ledger is.
-_CHUNK_LEAVES = 1 << 16
+# Leaves hashed per chunk: a complete subtree, so chunks can be hashed independently.
+CHUNK_LEAVES = 1 << 16
 
 
 def new_seed() -> bytes:
@@ -87,23 +88,36 @@ def _complete_root(level: list[bytes]) -> bytes:
     return level[0]
 
 
-def _range_root(refs: Sequence[str], start: int, stop: int) -> bytes:
-    """RFC 6962 Merkle tree hash of the leaves for indexes ``start..stop-1``."""
-    if stop <= start:
-        return hashlib.sha256(b"").digest()
+def chunk_root(start: int, chunk: Sequence[str]) -> bytes:
+    """Root over the leaves of entries ``start .. start+len(chunk)-1`` (non-empty).
+
+    With ``start`` a multiple of :data:`CHUNK_LEAVES` and a full chunk, this is a complete
+    subtree of the ledger's Merkle tree; chunks are independent, so they can be hashed in
+    parallel and joined by :func:`join_chunk_roots`.
+    """
     sha = hashlib.sha256
+    leaves = [sha(f"\x00{i}\t{ref}".encode()).digest() for i, ref in enumerate(chunk, start)]
+    return _complete_root(leaves)
+
+
+def chunk_starts(count: int) -> range:
+    """Where the chunks of a ledger of ``count`` entries start."""
+    return range(0, count, CHUNK_LEAVES)
+
+
+def join_chunk_roots(roots: Sequence[bytes], count: int) -> bytes:
+    """The ledger's root from :func:`chunk_root` of each of its chunks, in order."""
+    if count == 0:
+        return hashlib.sha256(b"").digest()
     # (height, hash) of complete subtrees, left to right, strictly decreasing heights.
     stack: list[tuple[int, bytes]] = []
     tail: bytes | None = None
-    for lo in range(start, stop, _CHUNK_LEAVES):
-        hi = min(lo + _CHUNK_LEAVES, stop)
-        chunk = refs[lo:hi]
-        leaves = [sha(f"\x00{i}\t{ref}".encode()).digest() for i, ref in enumerate(chunk, lo)]
-        root = _complete_root(leaves)
-        if hi - lo < _CHUNK_LEAVES:
+    full_height = CHUNK_LEAVES.bit_length() - 1
+    for start, root in zip(chunk_starts(count), roots, strict=True):
+        if count - start < CHUNK_LEAVES:
             tail = root  # only the last chunk can be short
             break
-        height = _CHUNK_LEAVES.bit_length() - 1
+        height = full_height
         while stack and stack[-1][0] == height:
             root = node_hash(stack.pop()[1], root)
             height += 1
@@ -114,6 +128,19 @@ def _range_root(refs: Sequence[str], start: int, stop: int) -> bytes:
         acc = subtree if acc is None else node_hash(subtree, acc)
     assert acc is not None
     return acc
+
+
+def _range_root(refs: Sequence[str], start: int, stop: int) -> bytes:
+    """RFC 6962 Merkle tree hash of the leaves for indexes ``start..stop-1``."""
+    if stop <= start:
+        return hashlib.sha256(b"").digest()
+    if start == 0:
+        roots = [
+            chunk_root(lo, refs[lo : min(lo + CHUNK_LEAVES, stop)]) for lo in chunk_starts(stop)
+        ]
+        return join_chunk_roots(roots, stop)
+    # Inner ranges (inclusion proofs) are not chunk-aligned: hash them directly.
+    return chunk_root(start, refs[start:stop])
 
 
 def merkle_root(refs: Sequence[str]) -> bytes:

@@ -27,6 +27,7 @@ from fairdraw.domain.errors import (
 )
 from fairdraw.domain.identity import GitHubProfile
 from fairdraw.domain.networks import IPNetwork, check_manager_network
+from fairdraw.services import sealing
 from fairdraw.services.github import GitHubClient
 from fairdraw.store.draws import DrawStore, LedgerEntry
 
@@ -149,8 +150,8 @@ class DrawingService:
     async def _ensure_sealed(self, draw: Draw) -> Seal:
         if draw.seal is not None:
             return draw.seal
-        refs = await self._store.ledger_refs(draw.id, draw.entry_count)
-        root = fairness.merkle_root(refs).hex()
+        chunks = self._store.iter_refs(draw.id, draw.entry_count)
+        root = (await sealing.ledger_root(chunks, draw.entry_count)).hex()
         return await self._store.seal(draw.id, root, draw.entry_count)
 
     async def draw_winners(self, caller: Caller, draw_id: str) -> Draw:

@@ -11,6 +11,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from fairdraw.domain import fairness
 from fairdraw.domain.draws import (
     Draw,
     DrawKind,
@@ -26,7 +27,8 @@ from fairdraw.domain.errors import DrawNotFound
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import Scripts
 
-LEDGER_CHUNK = 50_000
+# Ledger elements read per LRANGE: one Merkle chunk, so hashing can start per read.
+LEDGER_CHUNK = fairness.CHUNK_LEAVES
 TERMS_CACHE_SIZE = 4096
 
 
@@ -270,11 +272,16 @@ class DrawStore:
             # decode_responses=True: the client answers str.
             yield cast(list[str], await self._redis.lrange(key, start, stop))
 
+    async def iter_refs(self, draw_id: str, count: int) -> AsyncIterator[list[str]]:
+        """The public references of entries 0..count-1, in chunks of LEDGER_CHUNK."""
+        async for chunk in self.iter_ledger(draw_id, count):
+            yield [element.split("\t", 1)[0] for element in chunk]
+
     async def ledger_refs(self, draw_id: str, count: int) -> list[str]:
         """The public references of entries 0..count-1."""
         refs: list[str] = []
-        async for chunk in self.iter_ledger(draw_id, count):
-            refs.extend(element.split("\t", 1)[0] for element in chunk)
+        async for chunk in self.iter_refs(draw_id, count):
+            refs.extend(chunk)
         return refs
 
     async def entries_at(self, draw_id: str, indexes: Sequence[int]) -> list[LedgerEntry]:
