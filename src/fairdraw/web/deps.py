@@ -37,9 +37,14 @@ class Services:
     trusted_proxies: tuple[IPNetwork, ...] = ()
 
 
-def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> Services:
+    # async: a plain function dependency would cost a thread hand-off on every request.
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -16,8 +16,8 @@ from fairdraw.web.deps import (
     Visitor,
     csrf_for,
     form_csrf_ok,
-    get_services,
     get_visitor,
+    services_of,
     set_session,
 )
 
@@ -56,7 +56,7 @@ async def render_page(
     status_code: int = 200,
 ) -> Response:
     """:func:`render` for code that holds only the request (the error handler)."""
-    services = get_services(request)
+    services = services_of(request)
     visitor = await get_visitor(request, services)
     return render(request, services, visitor, template, context, status_code=status_code)
 
