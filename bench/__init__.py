@@ -2,8 +2,9 @@
 
 Entry points (each runnable as a file with no arguments, ``--help`` for the options)::
 
-    bench/bench_entries.py   giveaway entries over HTTP against `fairdraw serve`, with the
-                             store's own ceiling (the entry script alone, and PING)
+    bench/bench_entries.py   giveaway entries over HTTP against `fairdraw serve`, with
+                             ceilings measured alongside: a bare FastAPI endpoint, the
+                             store layer alone, the entry script alone, and PING
     bench/bench_draw.py      close + seal and draw of 10^5, 10^6 (and 10^7) entries,
                              with the store memory each entry costs
 """

@@ -4,9 +4,12 @@ Starts ``fairdraw serve --workers 2`` with the embedded store in a temporary dir
 fills the GitHub profile cache for N synthetic entrants (GitHub itself is a refusing
 port, so every lookup must hit the cache), opens a draw through the JSON API and drives
 it with wrk: 64 connections, every request a distinct entrant. In the same run it
-measures the ceilings the figure is read against: a bare FastAPI endpoint doing the one
-``enter`` script call, the ``enter`` script alone through redis-benchmark (EVALSHA over
-the unix socket), and PING.
+measures the ceilings the figure is read against, each one layer less than the last:
+
+1. a bare FastAPI endpoint doing the one ``enter`` script call (bench/bare_app.py);
+2. ``DrawStore.enter`` called from one Python process, 64 at a time (no HTTP);
+3. the ``enter`` script alone from redis-benchmark (EVALSHA over the unix socket);
+4. PING from redis-benchmark.
 
 Needs wrk and redis-benchmark: apt-get install -y wrk redis-tools.
 Run from the repository root: .venv/bin/python bench/bench_entries.py [--help]
@@ -28,6 +31,7 @@ if __package__ in (None, ""):
 import redis
 
 from bench import cpu
+from bench.client_ceiling import run_client_ceiling
 from bench.harness import (
     BenchError,
     Stopwatch,
@@ -50,7 +54,7 @@ TARGET_ENTRIES_PER_SECOND = 3000
 TARGET_P99_MS = 100.0
 PRIZES = [{"name": "Sticker pack", "quantity": 3}]
 IDLE_THRESHOLD = 0.10
-PROCESS_GROUPS = {"valkey-server": "store", "redis-server": "store", "wrk": "wrk"}
+PROCESS_GROUPS = {"valkey-server": "store", "redis-server": "store"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--store-requests", type=int, default=300_000, help="EVALSHA enter calls (ceiling)"
     )
+    parser.add_argument(
+        "--client-calls",
+        type=int,
+        default=30_000,
+        help="DrawStore.enter calls from one Python process (ceiling)",
+    )
     parser.add_argument("--ping-requests", type=int, default=500_000, help="PING calls (ceiling)")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=60.0,
+        help="seconds to wait for other processes to leave the CPU idle before starting",
+    )
     parser.add_argument("--no-bare-app", action="store_true", help="skip the bare FastAPI ceiling")
     return parser.parse_args(argv)
 
@@ -95,7 +111,9 @@ def options_of(args: argparse.Namespace) -> list[str]:
         f"--threads={args.threads}",
         f"--workers={args.workers}",
         f"--store-requests={args.store_requests}",
+        f"--client-calls={args.client_calls}",
         f"--ping-requests={args.ping_requests}",
+        f"--wait-idle={args.wait_idle:g}",
     ]
     if args.no_bare_app:
         options.append("--no-bare-app")
@@ -117,12 +135,16 @@ def drive(
     measured = run_entry_load(
         wrk, server.base_url, path, base=warmup.next_base, seconds=args.duration, **common
     )
+    after = cpu.snapshot()
     cores = cpu.usage_by_group(
         before,
-        cpu.snapshot(),
+        after,
         roots={server.pid: "web server", os.getpid(): "benchmark script"},
         by_name=PROCESS_GROUPS,
     )
+    cores["wrk"] = measured.cpu_seconds / measured.duration_s
+    cores["machine total"] = cpu.machine_cores_busy(before, after)
+    cores["stolen"] = cpu.machine_cores_stolen(before, after)
     return HttpFigures(warmup, measured, int(store.llen(ledger)), cores)
 
 
@@ -186,8 +208,18 @@ def print_http(title: str, figures: HttpFigures) -> None:
         f" (+ {warm.completed:,} in the warm-up, {warm.errors} errors)"
     )
     print(f"ledger length    {figures.ledger_length:,} entries after both runs")
-    used = sorted(figures.cores_used.items(), key=lambda item: -item[1])
-    print("cores used       " + ", ".join(f"{group} {cores:.2f}" for group, cores in used))
+    totals = ("machine total", "stolen")
+    used = {k: v for k, v in figures.cores_used.items() if k not in totals}
+    ranked = sorted(used.items(), key=lambda item: -item[1])
+    print(
+        "cores used       "
+        + ", ".join(f"{group} {cores:.2f}" for group, cores in ranked)
+        + f"; machine total {figures.cores_used.get('machine total', 0.0):.2f}"
+        + f" (+ {figures.cores_used.get('stolen', 0.0):.2f} stolen by the host)"
+    )
+    web = figures.cores_used.get("web server", 0.0)
+    if run.requests_per_second:
+        print(f"web CPU/entry    {web / run.requests_per_second * 1000:.2f} ms")
     print(f"wrk command      {' '.join(run.command)}")
 
 
@@ -216,8 +248,8 @@ def run(args: argparse.Namespace) -> int:
     with (
         refused_tcp_port() as github_port,
         FairdrawServer(args.workers, f"http://127.0.0.1:{github_port}") as server,
+        redis.Redis(unix_socket_path=str(server.socket_path), decode_responses=True) as store,
     ):
-        store = redis.Redis(unix_socket_path=str(server.socket_path), decode_responses=True)
         with Stopwatch() as prefill:
             asyncio.run(_prefill(server.store_url, args.entrants))
         print(f"\nprofile cache: {args.entrants:,} profiles in {prefill.seconds:.1f} s")
@@ -225,6 +257,7 @@ def run(args: argparse.Namespace) -> int:
             http_draw = api.create_open_draw("bench: entries over HTTP", PRIZES)
             bare_draw = api.create_open_draw("bench: bare app ceiling", PRIZES)
             store_draw = api.create_open_draw("bench: store ceiling", PRIZES)
+            client_draw = api.create_open_draw("bench: store layer ceiling", PRIZES)
 
         keys = Keys()
         http = drive(
@@ -250,6 +283,15 @@ def run(args: argparse.Namespace) -> int:
                 f"ceiling: bare FastAPI, one enter script call, {args.workers} workers", bare
             )
 
+        client = run_client_ceiling(
+            server.store_url, client_draw, args.client_calls, args.connections
+        )
+        print_section(
+            f"ceiling: DrawStore.enter from one Python process, {args.connections} at a time"
+        )
+        print(f"calls/s          {client.calls_per_second:,.0f}  ({client.created:,} created)")
+        print(f"CPU/call         {client.cpu_ms_per_call:.2f} ms of this process")
+
         enter, created, ping = store_ceilings(redis_benchmark, server, store, store_draw, args)
         print_store(
             f"ceiling: enter.lua alone, EVALSHA, {args.connections} clients, unix socket",
@@ -257,7 +299,6 @@ def run(args: argparse.Namespace) -> int:
             f"  ({created:,} entries created by {args.store_requests:,} calls)",
         )
         print_store(f"ceiling: PING, {args.connections} clients, unix socket", ping)
-        store.close()
 
     measured = http.measured
     print_section("reading")

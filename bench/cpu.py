@@ -18,9 +18,12 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 @dataclass(frozen=True)
 class CpuSnapshot:
-    """Machine-wide busy and total ticks, and each process's (name, parent, ticks)."""
+    """Machine-wide busy, stolen and total ticks, and each process's (name, parent,
+    ticks). Stolen ticks are time a virtual machine wanted to run and its host ran
+    something else instead."""
 
     busy_ticks: int
+    steal_ticks: int
     total_ticks: int
     processes: dict[int, tuple[str, int, int]]
 
@@ -28,6 +31,7 @@ class CpuSnapshot:
 def snapshot() -> CpuSnapshot:
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
+    steal = fields[7]
     total = sum(fields[:8])  # user .. steal; guest time is already in user
     processes: dict[int, tuple[str, int, int]] = {}
     for entry in os.scandir("/proc"):
@@ -41,7 +45,7 @@ def snapshot() -> CpuSnapshot:
         name = raw[raw.index("(") + 1 : raw.rindex(")")]
         rest = raw[raw.rindex(")") + 2 :].split()
         processes[int(entry.name)] = (name, int(rest[1]), int(rest[11]) + int(rest[12]))
-    return CpuSnapshot(total - idle, total, processes)
+    return CpuSnapshot(total - idle - steal, steal, total, processes)
 
 
 def machine_busy(seconds: float = 1.0) -> float:
@@ -60,6 +64,22 @@ def wait_until_idle(limit_seconds: float, threshold: float = 0.10) -> float:
     while busy >= threshold and time.monotonic() < deadline:
         busy = machine_busy(2.0)
     return busy
+
+
+def machine_cores_busy(before: CpuSnapshot, after: CpuSnapshot) -> float:
+    """Cores busy running this machine's work between two snapshots (2.0 = both of
+    two cores), stolen time not included."""
+    return _cores(before, after, after.busy_ticks - before.busy_ticks)
+
+
+def machine_cores_stolen(before: CpuSnapshot, after: CpuSnapshot) -> float:
+    """Cores' worth of time the host gave to others while this machine wanted to run."""
+    return _cores(before, after, after.steal_ticks - before.steal_ticks)
+
+
+def _cores(before: CpuSnapshot, after: CpuSnapshot, ticks: int) -> float:
+    total = after.total_ticks - before.total_ticks
+    return ticks / total * (os.cpu_count() or 1) if total else 0.0
 
 
 def usage_by_group(

@@ -22,6 +22,7 @@ from bench.bare_app import STORE_URL_VARIABLE
 from bench.harness import REPO_ROOT, BenchError, free_tcp_port
 
 ADMIN_USERNAME = "admin"
+ENTRY_RATE_LIMIT = "1000000000/minute"
 _READY_TIMEOUT = 60.0
 _STOP_TIMEOUT = 20.0
 
@@ -160,6 +161,9 @@ class FairdrawServer(HttpServer):
             "FAIRDRAW_ADMIN_PASSWORD": self.admin_password,
             "FAIRDRAW_GITHUB_API_URL": self._github_api_url,
             "FAIRDRAW_LOG_LEVEL": self._log_level,
+            # Every entry comes from 127.0.0.1: a limit no run reaches keeps the limiter
+            # (and its cost) in the path without refusing the load.
+            "FAIRDRAW_RATE_LIMIT_ENTRIES": ENTRY_RATE_LIMIT,
         }
         return env
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import resource
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.harness import BenchError
@@ -31,6 +32,7 @@ class WrkRun:
     max_ms: float
     first_unexpected: str
     output: str
+    cpu_seconds: float = 0.0
 
     @property
     def requests_per_second(self) -> float:
@@ -67,10 +69,14 @@ def run_entry_load(
         str(base),
         str(threads),
     ]
+    # wrk is gone before anyone could sample /proc; its own rusage says what it used.
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise BenchError(f"wrk failed ({done.returncode}): {done.stderr.strip() or done.stdout}")
-    return _parse(command, done.stdout)
+    cpu_seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return replace(_parse(command, done.stdout), cpu_seconds=cpu_seconds)
 
 
 def _parse(command: list[str], output: str) -> WrkRun:

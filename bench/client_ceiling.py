@@ -1,0 +1,68 @@
+"""The store layer alone: ``DrawStore.enter`` from one Python process, many at a time.
+
+This is the part of an entry that fairdraw's web workers cannot avoid (the redis-py
+asyncio client and the enter script), measured without HTTP or FastAPI: calls per
+second from one process (so at most one core) and the CPU each call costs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from bench.profiles import bench_profile
+from fairdraw.domain import fairness
+from fairdraw.store.connection import connect
+from fairdraw.store.draws import DrawStore
+from fairdraw.store.keys import Keys
+
+
+@dataclass(frozen=True)
+class ClientRun:
+    calls: int
+    created: int
+    seconds: float
+    cpu_seconds: float
+
+    @property
+    def calls_per_second(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_call(self) -> float:
+        return self.cpu_seconds / self.calls * 1000 if self.calls else 0.0
+
+
+async def _enter_many(store_url: str, draw_id: str, calls: int, concurrency: int) -> ClientRun:
+    redis = connect(store_url)
+    try:
+        store = DrawStore(redis, Keys())
+        salt = (await store.entry_terms(draw_id)).salt
+        numbers = iter(range(calls))
+        created = 0
+
+        async def client() -> None:
+            nonlocal created
+            for number in numbers:
+                profile = bench_profile(number)
+                ref = fairness.entry_ref(salt, profile.identity)
+                outcome = await store.enter(draw_id, profile.identity, ref, profile.login)
+                created += outcome.created
+
+        await redis.ping()
+        wall, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        return ClientRun(
+            calls=calls,
+            created=created,
+            seconds=time.perf_counter() - wall,
+            cpu_seconds=time.process_time() - cpu,
+        )
+    finally:
+        await redis.aclose()
+
+
+def run_client_ceiling(store_url: str, draw_id: str, calls: int, concurrency: int) -> ClientRun:
+    """``calls`` entries of distinct entrants into ``draw_id``, ``concurrency`` at a time."""
+    return asyncio.run(_enter_many(store_url, draw_id, calls, concurrency))
