@@ -150,9 +150,31 @@ class DrawingService:
     async def _ensure_sealed(self, draw: Draw) -> Seal:
         if draw.seal is not None:
             return draw.seal
-        chunks = self._store.iter_refs(draw.id, draw.entry_count)
-        root = (await sealing.ledger_root(chunks, draw.entry_count)).hex()
+        known = await self._store.chunk_roots(draw.id)
+
+        async def read(start: int, stop: int) -> list[str]:
+            return await self._store.refs_slice(draw.id, start, stop)
+
+        root = (await sealing.ledger_root(draw.entry_count, read, known)).hex()
         return await self._store.seal(draw.id, root, draw.entry_count)
+
+    async def seal_chunk(self, draw_id: str, chunk: int) -> None:
+        """Hash complete ledger chunk ``chunk`` now and keep its root, so that closing the
+        draw later has only the rest to hash. Harmless to repeat."""
+        start = chunk * fairness.CHUNK_LEAVES
+        refs = await self._store.refs_slice(draw_id, start, start + fairness.CHUNK_LEAVES)
+        if len(refs) != fairness.CHUNK_LEAVES:
+            raise ValueError(f"ledger chunk {chunk} of draw {draw_id} is not complete")
+        await self._store.save_chunk_root(draw_id, chunk, await sealing.chunk_root(start, refs))
+
+    async def seal_complete_chunks(self, draw_id: str) -> int:
+        """Hash every complete chunk whose root is not kept yet; the number hashed."""
+        count = await self._store.ledger_length(draw_id)
+        known = await self._store.chunk_roots(draw_id)
+        todo = [k for k in range(count // fairness.CHUNK_LEAVES) if k not in known]
+        for chunk in todo:
+            await self.seal_chunk(draw_id, chunk)
+        return len(todo)
 
     async def draw_winners(self, caller: Caller, draw_id: str) -> Draw:
         """Select and record the winners. Exactly one result is ever recorded: a second

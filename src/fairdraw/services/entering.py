@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fairdraw.domain import fairness
@@ -13,6 +16,8 @@ from fairdraw.services.drawing import iso
 from fairdraw.services.github import GitHubClient
 from fairdraw.services.ratelimit import RateLimits
 from fairdraw.store.draws import DrawStore, LedgerEntry
+
+log = logging.getLogger("fairdraw.entering")
 
 ACCOUNT_PREFIX = "u:"
 GITHUB_PREFIX = "gh:"
@@ -53,11 +58,23 @@ def receipt_of(draw_id: str, entry: LedgerEntry) -> Receipt:
     return Receipt(draw_id, entry.index, entry.ref, entry.entered_ms, entry.label, kind)
 
 
+# seal_chunk(draw_id, chunk number): hash a ledger chunk that just became complete.
+ChunkSealer = Callable[[str, int], Awaitable[None]]
+
+
 class EnteringService:
-    def __init__(self, store: DrawStore, github: GitHubClient, limits: RateLimits) -> None:
+    def __init__(
+        self,
+        store: DrawStore,
+        github: GitHubClient,
+        limits: RateLimits,
+        seal_chunk: ChunkSealer | None = None,
+    ) -> None:
         self._store = store
         self._github = github
         self._limits = limits
+        self._seal_chunk = seal_chunk
+        self._background: set[asyncio.Task[None]] = set()
 
     async def enter(self, draw_id: str, *, github: str | None, caller: Caller) -> Receipt:
         """Enter a draw as its rules say: with a GitHub username (the numeric GitHub id
@@ -83,6 +100,8 @@ class EnteringService:
     async def _append(self, draw_id: str, salt: bytes, identity: str, label: str) -> Receipt:
         ref = fairness.entry_ref(salt, identity)
         outcome = await self._store.enter(draw_id, identity, ref, label)
+        if outcome.created and (outcome.entry.index + 1) % fairness.CHUNK_LEAVES == 0:
+            self._hash_chunk_soon(draw_id, outcome.entry.index // fairness.CHUNK_LEAVES)
         receipt = receipt_of(draw_id, outcome.entry)
         if not outcome.created:
             raise AlreadyEntered(
@@ -90,3 +109,19 @@ class EnteringService:
                 receipt=receipt.to_json(),
             )
         return receipt
+
+    def _hash_chunk_soon(self, draw_id: str, chunk: int) -> None:
+        """Hash the chunk this entry completed, after answering the entrant. If it never
+        happens (the process stops), the seal hashes the chunk itself."""
+        if self._seal_chunk is None:
+            return
+        task = asyncio.create_task(self._seal_quietly(draw_id, chunk))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _seal_quietly(self, draw_id: str, chunk: int) -> None:
+        assert self._seal_chunk is not None
+        try:
+            await self._seal_chunk(draw_id, chunk)
+        except Exception:
+            log.warning("hashing chunk %d of draw %s failed; the seal will", chunk, draw_id)

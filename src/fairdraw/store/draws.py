@@ -266,11 +266,31 @@ class DrawStore:
 
     async def iter_ledger(self, draw_id: str, count: int) -> AsyncIterator[list[str]]:
         """The first ``count`` ledger elements, in chunks, in index order."""
-        key = self._keys.ledger(draw_id)
         for start in range(0, count, LEDGER_CHUNK):
-            stop = min(start + LEDGER_CHUNK, count) - 1
-            # decode_responses=True: the client answers str.
-            yield cast(list[str], await self._redis.lrange(key, start, stop))
+            yield await self.ledger_slice(draw_id, start, min(start + LEDGER_CHUNK, count))
+
+    async def ledger_slice(self, draw_id: str, start: int, stop: int) -> list[str]:
+        """Ledger elements ``start .. stop-1``."""
+        key = self._keys.ledger(draw_id)
+        # decode_responses=True: the client answers str.
+        return cast(list[str], await self._redis.lrange(key, start, stop - 1))
+
+    async def refs_slice(self, draw_id: str, start: int, stop: int) -> list[str]:
+        """Public references of entries ``start .. stop-1``."""
+        return [e.split("\t", 1)[0] for e in await self.ledger_slice(draw_id, start, stop)]
+
+    async def ledger_length(self, draw_id: str) -> int:
+        return int(await self._redis.llen(self._keys.ledger(draw_id)))
+
+    async def chunk_roots(self, draw_id: str) -> dict[int, bytes]:
+        """Merkle roots of complete ledger chunks hashed so far, by chunk number."""
+        stored = await self._redis.hgetall(self._keys.chunk_roots(draw_id))
+        return {int(k): bytes.fromhex(str(v)) for k, v in stored.items()}
+
+    async def save_chunk_root(self, draw_id: str, chunk: int, root: bytes) -> None:
+        """Record the root of complete chunk ``chunk`` (the first one recorded stays:
+        every process computes the same root from the same immutable entries)."""
+        await self._redis.hsetnx(self._keys.chunk_roots(draw_id), str(chunk), root.hex())
 
     async def iter_refs(self, draw_id: str, count: int) -> AsyncIterator[list[str]]:
         """The public references of entries 0..count-1, in chunks of LEDGER_CHUNK."""

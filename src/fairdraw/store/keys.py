@@ -12,6 +12,9 @@ Key schema (key → type → TTL → contents)::
     P{d:ID}:ledger      list    none  entry i at index i, tab-separated:
                                       ref, entered ms, identity, label
     P{d:ID}:entrants    hash    none  identity → entry index (one entry per identity)
+    P{d:ID}:chunks      hash    none  chunk number k → Merkle root (hex) of the complete
+                                      ledger chunk k (entries k·65536 .. k·65536+65535),
+                                      hashed while the draw is open so the seal is quick
     Pdraws              zset    none  draw id → created ms (global index, written after
                                       the draw itself; readers skip ids whose meta is gone)
     Puser:NAME          hash    none  account: username, display_name, role, created_ms,
@@ -70,6 +73,9 @@ class Keys:
     def entrants(self, draw_id: str) -> str:
         return f"{self.prefix}{self._tag(draw_id)}:entrants"
 
+    def chunk_roots(self, draw_id: str) -> str:
+        return f"{self.prefix}{self._tag(draw_id)}:chunks"
+
     def draw_keys(self, draw_id: str) -> list[str]:
         """Every key of one draw, in the KEYS order the draw scripts expect."""
         return [self.draw_meta(draw_id), self.ledger(draw_id), self.entrants(draw_id)]
@@ -116,7 +122,7 @@ class Keys:
         p = re.escape(self.prefix)
         tag = r"\{d:" + DRAW_ID_PATTERN + r"\}"
         return [
-            re.compile(rf"{p}{tag}:(meta|ledger|entrants)"),
+            re.compile(rf"{p}{tag}:(meta|ledger|entrants|chunks)"),
             re.compile(rf"{p}draws"),
             re.compile(rf"{p}user:[^:]+"),
             re.compile(rf"{p}users"),

@@ -68,13 +68,14 @@ def create_app(settings: Settings) -> FastAPI:
             registration_open=settings.registration == "open",
         )
         limits = RateLimits.open(settings, redis_url, keys)
+        drawing = DrawingService(
+            draw_store, github, manager_networks=parse_networks(settings.manager_networks)
+        )
         app.state.services = Services(
             settings=settings,
             secret=secret,
-            drawing=DrawingService(
-                draw_store, github, manager_networks=parse_networks(settings.manager_networks)
-            ),
-            entering=EnteringService(draw_store, github, limits),
+            drawing=drawing,
+            entering=EnteringService(draw_store, github, limits, seal_chunk=drawing.seal_chunk),
             accounts=accounts,
             tokens=TokenService(
                 TokenStore(redis, keys, secret),
