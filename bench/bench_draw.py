@@ -3,10 +3,12 @@
 For each size, a private embedded store (the configuration ``fairdraw serve`` runs: AOF,
 ``appendfsync always``) in a temporary directory gets one open giveaway, created and
 opened through ``DrawingService``; its ledger and entrants hash are bulk-loaded in the
-exact format of enter.lua. Then the real ``DrawingService.close()`` (close script, ledger
-read, Merkle root, seal script) and ``draw_winners()`` are timed separately, beside
-their parts: the ledger read alone, ``fairness.merkle_root`` alone on one core (the CPU
-floor of the seal), and the seal's read + root again once its hashing workers are warm.
+exact format of enter.lua. The chunk hashing a running server does while entries arrive
+(``seal_complete_chunks``: every complete 65,536-entry chunk) is timed on its own; then
+the real ``DrawingService.close()`` (close script, the rest of the ledger read and
+hashed, seal script) and ``draw_winners()`` are timed separately, beside the ledger read
+alone, ``fairness.merkle_root`` alone on one core (the CPU floor of a seal from scratch),
+and a whole seal from scratch at close with warm hashing workers.
 Store memory per entry is ``MEMORY USAGE ... SAMPLES 0`` of the two keys and
 the ``used_memory`` delta, each divided by the entry count.
 
@@ -116,7 +118,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--sizes",
         type=parse_sizes,
-        default=parse_sizes(DEFAULT_SIZES),
+        default=DEFAULT_SIZES,
         help="comma-separated entry counts, e.g. 100000,1000000,10000000",
     )
     parser.add_argument(
