@@ -7,6 +7,7 @@ import asyncio
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from fairdraw.domain import fairness
@@ -84,3 +85,31 @@ async def test_entries_hash_each_chunk_as_it_fills(
     refs = [line.split("\t")[1] for line in entries.splitlines()]
     assert stored["1"] == fairness.chunk_root(4, refs[4:8]).hex()
     assert closed.json()["seal"]["root"] == fairness.merkle_root(refs).hex()
+
+
+async def test_missed_chunks_are_hashed_once_on_demand(
+    app: FastAPI,
+    app_client: httpx.AsyncClient,
+    anon_client: httpx.AsyncClient,
+    github: GitHubStandIn,
+    redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fairness, "CHUNK_LEAVES", 4)
+    csrf = await login(app_client, ADMIN)
+    body = {"title": "Catch up", "prizes": [{"name": "Pen", "quantity": 1}], "open": True}
+    created = await app_client.post("/api/v1/draws", json=body, headers={"X-CSRF-Token": csrf})
+    draw_id = created.json()["id"]
+    for i in range(9):
+        github.add_user(f"late{i}", 800 + i)
+        await anon_client.post(f"/api/v1/draws/{draw_id}/entries", json={"github": f"late{i}"})
+    for _ in range(200):
+        if await redis.hlen(KEYS.chunk_roots(draw_id)) == 2:
+            break
+        await asyncio.sleep(0.05)
+    # As if the process had stopped before hashing them: the roots are gone.
+    await redis.delete(KEYS.chunk_roots(draw_id))
+    drawing = app.state.services.drawing
+    assert await drawing.seal_complete_chunks(draw_id) == 2
+    assert await drawing.seal_complete_chunks(draw_id) == 0
+    assert sorted(await redis.hkeys(KEYS.chunk_roots(draw_id))) == ["0", "1"]
