@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import itertools
 import socket
-from typing import Any, Literal
+from typing import Literal
 
 import pytest
 from argon2 import PasswordHasher
@@ -21,6 +21,7 @@ from fairdraw.domain.errors import InvalidCredentials, InvalidInput, NotFound, U
 from fairdraw.services.accounts import AccountService
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.keys import Keys
+from tests.support.store import everything_stored
 
 SECRET = b"k" * 48
 PASSWORD = "correct horse battery"
@@ -63,32 +64,6 @@ def session_key(token: str) -> str:
 
 async def user_keys(redis: Redis) -> list[str]:
     return sorted([key async for key in redis.scan_iter(match=KEYS.user("*"))])
-
-
-async def everything_stored(redis: Redis) -> list[str]:
-    """Every key name, field, member and value in the database, as text."""
-    found: list[Any] = []
-    async for key in redis.scan_iter(count=100):
-        found.append(key)
-        kind = await redis.type(key)
-        if kind == "string":
-            found.append(await redis.get(key))
-        elif kind == "hash":
-            found.extend(itertools.chain.from_iterable((await redis.hgetall(key)).items()))
-        elif kind == "zset":
-            found.extend(await redis.zrange(key, 0, -1))
-        elif kind == "list":
-            found.extend(await redis.lrange(key, 0, -1))
-        elif kind == "set":
-            found.extend(await redis.smembers(key))
-        elif kind == "stream":
-            entries: Any = await redis.xrange(key)
-            for _, fields in entries:
-                found.extend(itertools.chain.from_iterable(fields.items()))
-        else:
-            raise AssertionError(f"unexpected type {kind!r} of {key!r}")
-    assert all(isinstance(item, str) for item in found)
-    return found
 
 
 # -- users -------------------------------------------------------------------------------

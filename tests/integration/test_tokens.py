@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import re
 import secrets
 import socket
@@ -29,6 +28,7 @@ from fairdraw.store.accounts import AccountStore
 from fairdraw.store.keys import FAMILY_ID_PATTERN, Keys
 from fairdraw.store.tokens import Holder, TokenStore, family_of
 from tests.support.app import ADMIN, MANAGER, PARTICIPANT, login, make_settings
+from tests.support.store import everything_stored
 
 KEYS = Keys()
 SECRET = b"s" * 48
@@ -70,28 +70,6 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == code
-
-
-async def everything_stored(redis: Redis) -> list[str]:
-    """Every key name, field, member and value in the database, as text."""
-    found: list[Any] = []
-    async for key in redis.scan_iter(count=100):
-        found.append(key)
-        kind = await redis.type(key)
-        if kind == "string":
-            found.append(await redis.get(key))
-        elif kind == "hash":
-            found.extend(itertools.chain.from_iterable((await redis.hgetall(key)).items()))
-        elif kind == "zset":
-            found.extend(await redis.zrange(key, 0, -1))
-        elif kind == "list":
-            found.extend(await redis.lrange(key, 0, -1))
-        elif kind == "set":
-            found.extend(await redis.smembers(key))
-        else:
-            raise AssertionError(f"unexpected type {kind!r} of {key!r}")
-    assert all(isinstance(item, str) for item in found)
-    return found
 
 
 async def command_calls(redis: Redis) -> dict[str, int]:

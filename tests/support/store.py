@@ -7,8 +7,10 @@ is flushed before every test, so give it one of its own); without it a private
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -55,3 +57,29 @@ def redis_sync_client(store_url: str) -> Iterator[Redis]:
         yield client
     finally:
         client.close()
+
+
+async def everything_stored(redis: AsyncRedis) -> list[str]:
+    """Every key name, field, member and value in the database, as text."""
+    found: list[Any] = []
+    async for key in redis.scan_iter(count=100):
+        found.append(key)
+        kind = await redis.type(key)
+        if kind == "string":
+            found.append(await redis.get(key))
+        elif kind == "hash":
+            found.extend(itertools.chain.from_iterable((await redis.hgetall(key)).items()))
+        elif kind == "zset":
+            found.extend(await redis.zrange(key, 0, -1))
+        elif kind == "list":
+            found.extend(await redis.lrange(key, 0, -1))
+        elif kind == "set":
+            found.extend(await redis.smembers(key))
+        elif kind == "stream":
+            entries: Any = await redis.xrange(key)
+            for _, fields in entries:
+                found.extend(itertools.chain.from_iterable(fields.items()))
+        else:
+            raise AssertionError(f"unexpected type {kind!r} of {key!r}")
+    assert all(isinstance(item, str) for item in found)
+    return found
