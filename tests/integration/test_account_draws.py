@@ -105,3 +105,16 @@ async def test_entry_identity_is_validated(app_client: httpx.AsyncClient) -> Non
     response = await app_client.post("/api/v1/draws", json=body, headers={"X-CSRF-Token": csrf})
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_input"
+
+
+async def test_unknown_page_actions_are_404_and_change_nothing(
+    app_client: httpx.AsyncClient, redis: Redis
+) -> None:
+    draw_id = await account_draw(app_client)
+    before = await redis.hgetall(KEYS.draw_meta(draw_id))
+    page = await app_client.get(f"/draws/{draw_id}")
+    token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    assert token is not None
+    response = await app_client.post(f"/draws/{draw_id}/reopen", data={"csrf_token": token[1]})
+    assert response.status_code == 404
+    assert await redis.hgetall(KEYS.draw_meta(draw_id)) == before

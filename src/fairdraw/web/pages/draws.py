@@ -17,6 +17,7 @@ from fairdraw.domain.errors import (
     GitHubUserNotFound,
     InvalidInput,
     NotAuthenticated,
+    NotFound,
 )
 from fairdraw.services.drawing import now_ms
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
@@ -118,34 +119,23 @@ async def _transition(
     return see_other(then)
 
 
-@router.post("/draws/{draw_id}/open")
-async def open_draw(
-    draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
+# Lifecycle buttons: action → (service step, page to go to afterwards).
+_STEPS: dict[str, tuple[Callable[[Services], Transition], str]] = {
+    "open": (lambda s: s.drawing.open, "/draws/{id}"),
+    "close": (lambda s: s.drawing.close, "/draws/{id}"),
+    "cancel": (lambda s: s.drawing.cancel, "/draws/{id}"),
+    "draw": (lambda s: s.drawing.draw_winners, "/draws/{id}/results"),
+}
+
+
+@router.post("/draws/{draw_id}/{action}")
+async def run_step(
+    draw_id: str, action: str, request: Request, services: ServicesDep, visitor: VisitorDep
 ) -> Response:
-    step = services.drawing.open
-    return await _transition(draw_id, request, services, visitor, step, f"/draws/{draw_id}")
-
-
-@router.post("/draws/{draw_id}/close")
-async def close_draw(
-    draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
-) -> Response:
-    step = services.drawing.close
-    return await _transition(draw_id, request, services, visitor, step, f"/draws/{draw_id}")
-
-
-@router.post("/draws/{draw_id}/cancel")
-async def cancel_draw(
-    draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
-) -> Response:
-    step = services.drawing.cancel
-    return await _transition(draw_id, request, services, visitor, step, f"/draws/{draw_id}")
-
-
-@router.post("/draws/{draw_id}/draw")
-async def draw_winners(
-    draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
-) -> Response:
-    step = services.drawing.draw_winners
-    then = f"/draws/{draw_id}/results"
-    return await _transition(draw_id, request, services, visitor, step, then)
+    """Open, close, cancel or draw (the managers' buttons on the draw page)."""
+    if action not in _STEPS:
+        raise NotFound()
+    step, then = _STEPS[action]
+    return await _transition(
+        draw_id, request, services, visitor, step(services), then.format(id=draw_id)
+    )
