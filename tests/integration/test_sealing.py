@@ -56,6 +56,31 @@ async def test_kept_chunk_roots_are_used_not_recomputed() -> None:
     assert await sealing.ledger_root(count, reader(refs), wrong) != fairness.merkle_root(refs)
 
 
+async def draw_with_entries(
+    admin: httpx.AsyncClient, entrant: httpx.AsyncClient, github: GitHubStandIn, count: int
+) -> tuple[str, str]:
+    """An open draw with ``count`` entries; its id and the admin's CSRF token."""
+    csrf = await login(admin, ADMIN)
+    body = {"title": "Chunks", "prizes": [{"name": "Pen", "quantity": 1}], "open": True}
+    created = await admin.post("/api/v1/draws", json=body, headers={"X-CSRF-Token": csrf})
+    draw_id: str = created.json()["id"]
+    for i in range(count):
+        github.add_user(f"chunky{i}", 700 + i)
+        response = await entrant.post(
+            f"/api/v1/draws/{draw_id}/entries", json={"github": f"chunky{i}"}
+        )
+        assert response.status_code == 201
+    return draw_id, csrf
+
+
+async def wait_for_chunks(redis: Redis, draw_id: str, count: int) -> None:
+    """Chunks are hashed in the background, after the entries are answered."""
+    for _ in range(200):
+        if await redis.hlen(KEYS.chunk_roots(draw_id)) == count:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_entries_hash_each_chunk_as_it_fills(
     app_client: httpx.AsyncClient,
     anon_client: httpx.AsyncClient,
@@ -64,20 +89,8 @@ async def test_entries_hash_each_chunk_as_it_fills(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(fairness, "CHUNK_LEAVES", 4)
-    csrf = await login(app_client, ADMIN)
-    body = {"title": "Chunks", "prizes": [{"name": "Pen", "quantity": 1}], "open": True}
-    created = await app_client.post("/api/v1/draws", json=body, headers={"X-CSRF-Token": csrf})
-    draw_id = created.json()["id"]
-    for i in range(10):
-        github.add_user(f"chunky{i}", 700 + i)
-        response = await anon_client.post(
-            f"/api/v1/draws/{draw_id}/entries", json={"github": f"chunky{i}"}
-        )
-        assert response.status_code == 201
-    for _ in range(200):  # the chunks are hashed in the background, after the answers
-        if await redis.hlen(KEYS.chunk_roots(draw_id)) == 2:
-            break
-        await asyncio.sleep(0.05)
+    draw_id, csrf = await draw_with_entries(app_client, anon_client, github, 10)
+    await wait_for_chunks(redis, draw_id, 2)
     stored = await redis.hgetall(KEYS.chunk_roots(draw_id))
     assert sorted(stored) == ["0", "1"]
     closed = await app_client.post(f"/api/v1/draws/{draw_id}/close", headers={"X-CSRF-Token": csrf})
@@ -96,17 +109,8 @@ async def test_missed_chunks_are_hashed_once_on_demand(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(fairness, "CHUNK_LEAVES", 4)
-    csrf = await login(app_client, ADMIN)
-    body = {"title": "Catch up", "prizes": [{"name": "Pen", "quantity": 1}], "open": True}
-    created = await app_client.post("/api/v1/draws", json=body, headers={"X-CSRF-Token": csrf})
-    draw_id = created.json()["id"]
-    for i in range(9):
-        github.add_user(f"late{i}", 800 + i)
-        await anon_client.post(f"/api/v1/draws/{draw_id}/entries", json={"github": f"late{i}"})
-    for _ in range(200):
-        if await redis.hlen(KEYS.chunk_roots(draw_id)) == 2:
-            break
-        await asyncio.sleep(0.05)
+    draw_id, _ = await draw_with_entries(app_client, anon_client, github, 9)
+    await wait_for_chunks(redis, draw_id, 2)
     # As if the process had stopped before hashing them: the roots are gone.
     await redis.delete(KEYS.chunk_roots(draw_id))
     drawing = app.state.services.drawing
