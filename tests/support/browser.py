@@ -125,7 +125,10 @@ def collect_page_errors(page: Page) -> list[str]:
 
     page.on("console", on_console)
     page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-    page.on("requestfailed", lambda request: errors.append(f"failed: {request.url}"))
+    page.on(
+        "requestfailed",
+        lambda request: errors.append(f"failed: {request.url} ({request.failure})"),
+    )
     page.on("response", on_response)
     return errors
 
