@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     rate_limit_registration: str = "10/hour"
     rate_limit_entries: str = "60/minute"
     rate_limit_token_refresh: str = "60/minute"  # noqa: S105 (a rate, not a secret)
+    rate_limit_ticket_codes: str = "5/minute"
 
     @field_validator("manager_networks", "trusted_proxies", mode="before")
     @classmethod
@@ -117,6 +118,7 @@ class Settings(BaseSettings):
         "rate_limit_registration",
         "rate_limit_entries",
         "rate_limit_token_refresh",
+        "rate_limit_ticket_codes",
     )
     @classmethod
     def _valid_rate(cls, value: str) -> str:

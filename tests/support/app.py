@@ -45,6 +45,7 @@ def make_settings(store_url: str, github_url: str, **overrides: Any) -> Settings
         "rate_limit_registration": "10000/minute",
         "rate_limit_entries": "10000/minute",
         "rate_limit_token_refresh": "10000/minute",
+        "rate_limit_ticket_codes": "10000/minute",
     }
     values.update(overrides)
     return Settings(**values)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from fairdraw.domain.errors import InvalidInput
 
@@ -57,6 +57,52 @@ TRANSITIONS: Mapping[DrawStatus, frozenset[DrawStatus]] = {
 }
 
 
+class Claimants(StrEnum):
+    """Who may claim raffle tickets: anyone (counted per client address) or accounts."""
+
+    anonymous = "anonymous"
+    account = "account"
+
+
+@dataclass(frozen=True)
+class RaffleTerms:
+    """What makes a draw a raffle: N numbered tickets and who may claim how many."""
+
+    ticket_count: int
+    claimants: Claimants = Claimants.anonymous
+    per_claimant: int = 1
+    early_close: bool = False
+
+    # The names of the terms among the draw's stored fields.
+    FIELDS: ClassVar[tuple[str, ...]] = ("ticket_count", "claimants", "per_claimant", "early_close")
+
+    def to_fields(self) -> dict[str, str]:
+        """The terms as fields of the draw's stored hash."""
+        return {
+            "ticket_count": str(self.ticket_count),
+            "claimants": self.claimants.value,
+            "per_claimant": str(self.per_claimant),
+            "early_close": "1" if self.early_close else "0",
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> RaffleTerms:
+        return cls(
+            ticket_count=int(fields["ticket_count"]),
+            claimants=Claimants(fields["claimants"]),
+            per_claimant=int(fields["per_claimant"]),
+            early_close=fields.get("early_close") == "1",
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ticket_count": self.ticket_count,
+            "claimants": self.claimants.value,
+            "per_claimant": self.per_claimant,
+            "early_close": self.early_close,
+        }
+
+
 @dataclass(frozen=True)
 class Prize:
     name: str
@@ -77,6 +123,7 @@ class NewDraw:
     duration_ms: int | None = None
     kind: DrawKind = DrawKind.giveaway
     entry_identity: EntryIdentity = EntryIdentity.github
+    raffle: RaffleTerms | None = None
 
     @property
     def slot_count(self) -> int:
@@ -132,10 +179,18 @@ class Draw:
     entry_identity: EntryIdentity = EntryIdentity.github
     seal: Seal | None = None
     result: DrawResult | None = field(default=None, repr=False)
+    raffle: RaffleTerms | None = None
 
     @property
     def slot_count(self) -> int:
         return sum(p.quantity for p in self.prizes)
+
+    @property
+    def tickets_left(self) -> int | None:
+        """Unclaimed tickets of a raffle (None for other kinds)."""
+        if self.raffle is None:
+            return None
+        return max(0, self.raffle.ticket_count - self.entry_count)
 
     def deadline_passed(self, now_ms: int) -> bool:
         return self.deadline_ms is not None and now_ms >= self.deadline_ms
@@ -144,6 +199,9 @@ class Draw:
         return self.status is DrawStatus.open and not self.deadline_passed(now_ms)
 
     def closable(self, now_ms: int) -> bool:
+        """Open, and not a raffle that closes only when its last ticket is claimed."""
+        if self.raffle is not None and not self.raffle.early_close:
+            return False
         return self.status is DrawStatus.open
 
     def drawable(self, now_ms: int) -> bool:

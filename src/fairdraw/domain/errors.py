@@ -14,16 +14,21 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
      ├── Forbidden (403, forbidden)
      │    ├── RegistrationClosed (403, registration_closed)
      │    ├── NetworkNotAllowed (403, network_not_allowed)
-     │    └── CsrfFailed (403, csrf_failed)
+     │    ├── CsrfFailed (403, csrf_failed)
+     │    └── InvalidCode (403, invalid_code)
      ├── NotFound (404, not_found)
      │    ├── DrawNotFound (404, draw_not_found)
-     │    └── GitHubUserNotFound (404, github_user_not_found)
+     │    ├── GitHubUserNotFound (404, github_user_not_found)
+     │    └── TicketNotFound (404, ticket_not_found)
      ├── Conflict (409, conflict)
      │    ├── InvalidTransition (409, invalid_transition)
      │    ├── DrawNotOpen (409, draw_not_open)
      │    ├── DeadlinePassed (409, deadline_passed)
      │    ├── AlreadyEntered (409, already_entered)
-     │    └── UserExists (409, user_exists)
+     │    ├── UserExists (409, user_exists)
+     │    ├── WrongDrawKind (409, wrong_draw_kind)
+     │    ├── SoldOut (409, sold_out)
+     │    └── TicketLimitReached (409, ticket_limit_reached)
      ├── RateLimited (429, rate_limited)
      └── Unavailable (503, unavailable)
           └── GitHubUnavailable (503, github_unavailable)
@@ -97,6 +102,11 @@ class CsrfFailed(Forbidden):
     title = "The form expired or came from another site; reload the page and try again"
 
 
+class InvalidCode(Forbidden):
+    code = "invalid_code"
+    title = "That verification code does not match this ticket"
+
+
 class NotFound(FairdrawError):
     status = 404
     code = "not_found"
@@ -111,6 +121,11 @@ class DrawNotFound(NotFound):
 class GitHubUserNotFound(NotFound):
     code = "github_user_not_found"
     title = "No such GitHub user"
+
+
+class TicketNotFound(NotFound):
+    code = "ticket_not_found"
+    title = "Ticket not found"
 
 
 class Conflict(FairdrawError):
@@ -142,6 +157,21 @@ class AlreadyEntered(Conflict):
 class UserExists(Conflict):
     code = "user_exists"
     title = "That username is taken"
+
+
+class WrongDrawKind(Conflict):
+    code = "wrong_draw_kind"
+    title = "This draw is of another kind"
+
+
+class SoldOut(Conflict):
+    code = "sold_out"
+    title = "No tickets remaining"
+
+
+class TicketLimitReached(Conflict):
+    code = "ticket_limit_reached"
+    title = "You already hold as many tickets of this raffle as one person may"
 
 
 class RateLimited(FairdrawError):

@@ -20,6 +20,9 @@ from fairdraw.domain import fairness
 from fairdraw.domain.fairness import ALGORITHM, Outcome
 
 _REF = re.compile(r"[0-9a-f]{32}")
+# A raffle's refs are its ticket numbers: 1 .. 10^9 in decimal, without leading zeros.
+_TICKET_REF = re.compile(r"[1-9][0-9]{0,8}|1000000000")
+RAFFLE_KIND = "raffle"
 _HASH_HEX = re.compile(r"[0-9a-f]{64}")
 _HASH_BYTES = 32
 _BUNDLE_FIELDS = frozenset(
@@ -51,11 +54,24 @@ def entries_file(refs: Sequence[str]) -> str:
     return "".join([f"{i}\t{ref}\n" for i, ref in enumerate(refs)])
 
 
-def parse_entries_file(text: str) -> list[str]:
-    """The refs of an entries file, by index. A missing final newline is tolerated.
+def _ref_pattern(kind: str) -> re.Pattern[str]:
+    return _TICKET_REF if kind == RAFFLE_KIND else _REF
+
+
+def _ref_rule(kind: str) -> str:
+    if kind == RAFFLE_KIND:
+        return "a ticket number from 1 to 1000000000 without leading zeros"
+    return "32 lowercase hex characters"
+
+
+def parse_entries_file(text: str, kind: str = "giveaway") -> list[str]:
+    """The refs of an entries file of a draw of ``kind``, by index: 32 lowercase hex
+    characters, or for a raffle the decimal ticket number. A missing final newline is
+    tolerated.
 
     Raises :class:`ProofFormatError` naming the first malformed line.
     """
+    pattern = _ref_pattern(kind)
     if not text:
         return []
     lines = text.split("\n")
@@ -64,13 +80,13 @@ def parse_entries_file(text: str) -> list[str]:
     refs: list[str] = []
     for i, line in enumerate(lines):
         index, _, ref = line.partition("\t")
-        if index != str(i) or not _REF.fullmatch(ref):
-            raise ProofFormatError(f"entries file line {i + 1}: {_line_problem(i, line)}")
+        if index != str(i) or not pattern.fullmatch(ref):
+            raise ProofFormatError(f"entries file line {i + 1}: {_line_problem(i, line, kind)}")
         refs.append(ref)
     return refs
 
 
-def _line_problem(i: int, line: str) -> str:
+def _line_problem(i: int, line: str, kind: str) -> str:
     index, tab, ref = line.partition("\t")
     if "\r" in line:
         return "carriage return found (lines must end with LF only)"
@@ -78,7 +94,7 @@ def _line_problem(i: int, line: str) -> str:
         return f"expected '<index><TAB><ref>', got {line!r}"
     if index != str(i):
         return f"the index must be {i}, got {index!r}"
-    return f"the ref must be 32 lowercase hex characters, got {ref!r}"
+    return f"the ref must be {_ref_rule(kind)}, got {ref!r}"
 
 
 # -- building ----------------------------------------------------------------------------------
@@ -346,6 +362,7 @@ def _parse(bundle: Mapping[str, Any], entries_text: str) -> _Parsed:
     missing = [name for name in _DRAW_FIELDS if name not in draw]
     if missing:
         raise ProofFormatError(f"draw: missing {', '.join(missing)}")
+    kind = _field(draw, "kind", str, "draw")
     prizes_json = _field(draw, "prizes", list, "draw")
     prizes: list[tuple[str, int]] = []
     for at, prize in enumerate(prizes_json):
@@ -368,16 +385,14 @@ def _parse(bundle: Mapping[str, Any], entries_text: str) -> _Parsed:
                 _count(item, "slot", where),
                 _field(item, "prize", str, where),
                 _count(item, "index", where),
-                _hex(item, "ref", where, fairness.REF_BYTES),
+                _ref(item, where, kind),
             )
         )
     picked_alternates = []
     for at, item in enumerate(_field(bundle, "alternates", list, "bundle")):
         where = f"alternates[{at}]"
         _exact_fields(item, {"index", "ref"}, where)
-        picked_alternates.append(
-            (_count(item, "index", where), _hex(item, "ref", where, fairness.REF_BYTES))
-        )
+        picked_alternates.append((_count(item, "index", where), _ref(item, where, kind)))
     unawarded = _field(bundle, "unawarded", list, "bundle")
     if not all(isinstance(name, str) for name in unawarded):
         raise ProofFormatError("unawarded must be a list of prize names")
@@ -393,7 +408,7 @@ def _parse(bundle: Mapping[str, Any], entries_text: str) -> _Parsed:
         winners=winners,
         picked_alternates=picked_alternates,
         unawarded=list(unawarded),
-        refs=parse_entries_file(entries_text),
+        refs=parse_entries_file(entries_text, kind),
     )
 
 
@@ -427,6 +442,13 @@ def _count(obj: Mapping[str, Any], name: str, where: str) -> int:
     # bool is an int subclass; JSON true is not a count.
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ProofFormatError(f"{where}.{name} must be a non-negative integer")
+    return value
+
+
+def _ref(obj: Mapping[str, Any], where: str, kind: str) -> str:
+    value = obj.get("ref")
+    if not isinstance(value, str) or not _ref_pattern(kind).fullmatch(value):
+        raise ProofFormatError(f"{where}.ref must be {_ref_rule(kind)}")
     return value
 
 

@@ -250,3 +250,10 @@ def code_matches(secret: bytes, code: bytes, stored_hash: str) -> bool:
     constant time."""
     expected = code_hash(secret, code).encode("ascii")
     return hmac.compare_digest(expected, stored_hash.encode("utf-8", "replace"))
+
+
+def ticket_numbers(key: bytes, size: int, start: int, stop: int) -> list[int]:
+    """The ticket numbers of claims ``start .. stop-1`` of a raffle of ``size`` tickets
+    whose permutation key is ``key``."""
+    perm = TicketPermutation(key, size)
+    return [1 + perm.forward(index) for index in range(start, stop)]

@@ -14,21 +14,24 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from fairdraw.domain import fairness, proof
+from fairdraw.domain import fairness, proof, tickets
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.callers import Caller
-from fairdraw.domain.draws import Draw, DrawStatus, Seal, validate_new_draw
+from fairdraw.domain.draws import Draw, DrawKind, DrawStatus, Seal, validate_new_draw
 from fairdraw.domain.errors import (
     FairdrawError,
     Forbidden,
     InvalidTransition,
     NotAuthenticated,
     NotFound,
+    WrongDrawKind,
 )
 from fairdraw.domain.identity import GitHubProfile
 from fairdraw.domain.networks import IPNetwork, check_manager_network
+from fairdraw.domain.raffles import validate_new_raffle
 from fairdraw.services import sealing
 from fairdraw.services.github import GitHubClient
+from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.store.draws import DrawStore, LedgerEntry
 
 # Draw ids: 12 characters of RFC 4648 base32 (60 bits), lower case, safe in URLs.
@@ -75,8 +78,10 @@ class DrawingService:
         github: GitHubClient,
         clock: Callable[[], int] = now_ms,
         manager_networks: Sequence[IPNetwork] = (),
+        tickets: TicketLedger | None = None,
     ) -> None:
         self._store = store
+        self._tickets = tickets
         self._networks = tuple(manager_networks)
         self._github = github
         self._clock = clock
@@ -125,6 +130,42 @@ class DrawingService:
             return await self.open(caller, draw.id)
         return draw
 
+    async def create_raffle(
+        self,
+        caller: Caller,
+        *,
+        title: str,
+        description: str = "",
+        prizes: Sequence[Mapping[str, Any]],
+        ticket_count: object,
+        claimants: str = "anonymous",
+        per_claimant: object = 1,
+        early_close: bool = False,
+        open_now: bool = False,
+    ) -> Draw:
+        """A new raffle of ``ticket_count`` tickets; creating one costs the same whatever
+        its size: tickets exist only once claimed."""
+        user = require_manager(caller, None, self._networks)
+        new = validate_new_raffle(
+            title=title,
+            description=description,
+            prizes=prizes,
+            ticket_count=ticket_count,
+            claimants=claimants,
+            per_claimant=per_claimant,
+            early_close=early_close,
+        )
+        draw = await self._store.create(
+            new_draw_id(),
+            new,
+            user.username,
+            fairness.new_salt(),
+            perm_key=tickets.new_permutation_key(),
+        )
+        if open_now:
+            return await self.open(caller, draw.id)
+        return draw
+
     async def open(self, caller: Caller, draw_id: str) -> Draw:
         draw = await self._store.get(draw_id)
         require_manager(caller, draw, self._networks)
@@ -143,13 +184,25 @@ class DrawingService:
         require_manager(caller, draw, self._networks)
         if draw.status is DrawStatus.draft or draw.status is DrawStatus.cancelled:
             raise InvalidTransition(f"A {draw.status.value} draw cannot be closed")
+        if draw.status is DrawStatus.open and not draw.closable(self._clock()):
+            raise InvalidTransition("This raffle closes when its last ticket is claimed")
         await self._store.close(draw_id)
         await self._ensure_sealed(await self._store.get(draw_id))
         return await self._store.get(draw_id)
 
+    async def seal_closed(self, draw_id: str) -> None:
+        """Seal a draw that closed by itself (a raffle's last ticket was claimed): no
+        decision is taken, so no caller is needed. Harmless to repeat."""
+        draw = await self._store.get(draw_id)
+        if draw.status is DrawStatus.closed:
+            await self._ensure_sealed(draw)
+
     async def _ensure_sealed(self, draw: Draw) -> Seal:
         if draw.seal is not None:
             return draw.seal
+        if draw.kind is DrawKind.raffle:
+            raffle_root = await self._ticket_ledger().root(draw.id, draw.entry_count)
+            return await self._store.seal(draw.id, raffle_root.hex(), draw.entry_count)
         known = await self._store.chunk_roots(draw.id)
 
         async def read(start: int, stop: int) -> list[str]:
@@ -200,7 +253,19 @@ class DrawingService:
             bytes.fromhex(seal.root), seed, seal.entry_count, prizes, alternates
         )
         picks = [w.index for w in outcome.winners] + list(outcome.alternates)
-        entries = {e.index: e for e in await self._store.entries_at(draw_id, picks)}
+        if draw.kind is DrawKind.raffle:
+            people = await self._ticket_holders(draw, picks)
+            refs_of_picks = {i: person["ref"] for i, person in people.items()}
+        else:
+            entries = {e.index: e for e in await self._store.entries_at(draw_id, picks)}
+            refs_of_picks = {i: e.ref for i, e in entries.items()}
+            people = dict(
+                zip(
+                    entries,
+                    await asyncio.gather(*map(self._profile_of, entries.values())),
+                    strict=True,
+                )
+            )
         bundle = proof.build_bundle(
             draw=bundle_rules(draw, alternates),
             root=bytes.fromhex(seal.root),
@@ -209,13 +274,8 @@ class DrawingService:
             commitment=draw.commitment,
             seed=seed,
             outcome=outcome,
-            refs_of_picks={i: e.ref for i, e in entries.items()},
+            refs_of_picks=refs_of_picks,
             alternates=alternates,
-        )
-        people = dict(
-            zip(
-                entries, await asyncio.gather(*map(self._profile_of, entries.values())), strict=True
-            )
         )
         winners = {
             "winners": [
@@ -228,6 +288,27 @@ class DrawingService:
             draw_id, proof.canonical_json(bundle).decode(), json.dumps(winners)
         )
         return await self._store.get(draw_id)
+
+    async def _ticket_holders(self, draw: Draw, picks: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """What the results page shows of picked raffle tickets: the number, and the
+        account that holds it when the raffle is for accounts."""
+        holders = await self._ticket_ledger().holders(draw.id, picks)
+        people: dict[int, dict[str, Any]] = {}
+        for index, (number, claimant) in holders.items():
+            people[index] = {
+                "index": index,
+                "ref": str(number),
+                "login": claimant.removeprefix("u:") if claimant.startswith("u:") else "",
+                "name": f"Ticket {number}",
+                "avatar_url": None,
+                "html_url": None,
+            }
+        return people
+
+    def _ticket_ledger(self) -> TicketLedger:
+        if self._tickets is None:
+            raise WrongDrawKind("Raffles are not available here")
+        return self._tickets
 
     async def _profile_of(self, entry: LedgerEntry) -> dict[str, Any]:
         """What the results page shows of an entrant, kept with the result so that it
@@ -275,6 +356,8 @@ class DrawingService:
         draw = await self._store.get(draw_id)
         if draw.seal is None:
             raise NotFound("The entries file is published once the draw is closed and sealed")
+        if draw.kind is DrawKind.raffle:
+            return await self._ticket_ledger().entries_file(draw_id, draw.seal.entry_count)
         refs = await self._store.ledger_refs(draw_id, draw.seal.entry_count)
         return proof.entries_file(refs)
 

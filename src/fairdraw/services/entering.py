@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from fairdraw.domain import fairness
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import EntryIdentity
-from fairdraw.domain.errors import AlreadyEntered, NotAuthenticated
+from fairdraw.domain.errors import AlreadyEntered, NotAuthenticated, WrongDrawKind
 from fairdraw.domain.identity import normalize_github_login
 from fairdraw.services.drawing import iso
 from fairdraw.services.github import GitHubClient
@@ -87,6 +87,8 @@ class EnteringService:
         """
         await self._limits.entry(draw_id, caller.address)
         terms = await self._store.entry_terms(draw_id)
+        if terms.raffle is not None:
+            raise WrongDrawKind("A raffle is entered by claiming a ticket")
         if terms.entry_identity is EntryIdentity.account:
             user = caller.user
             if user is None:

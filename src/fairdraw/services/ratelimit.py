@@ -12,7 +12,12 @@ method              limited per                       setting
 ``registration``    client address                    ``rate_limit_registration``
 ``entry``           draw and client address           ``rate_limit_entries``
 ``token_refresh``   API token family                  ``rate_limit_token_refresh``
+``wrong_code``      raffle ticket (draw and number)   ``rate_limit_ticket_codes``
 ==================  ================================  =============================
+
+``wrong_code`` differs: :meth:`RateLimits.check_codes` refuses once the limit is spent,
+counting nothing, and :meth:`RateLimits.wrong_code` counts only a code that did not match;
+so a ticket's holder is not throttled for checking it, while guessing is.
 
 Addresses are counted per IPv4 address and per IPv6 ``/64`` network: one IPv6 client
 usually holds a whole /64 and could otherwise take a fresh address for every attempt.
@@ -32,6 +37,7 @@ import ipaddress
 import logging
 import re
 from ipaddress import IPv4Address, IPv6Address
+from typing import NoReturn
 
 from limits import RateLimitItem, parse
 
@@ -104,6 +110,7 @@ class RateLimits:
         self.registration_limit = _limit(settings.rate_limit_registration, "registration")
         self.entry_limit = _limit(settings.rate_limit_entries, "entry")
         self.token_refresh_limit = _limit(settings.rate_limit_token_refresh, "token-refresh")
+        self.ticket_code_limit = _limit(settings.rate_limit_ticket_codes, "ticket-code")
 
     @classmethod
     def open(cls, settings: Settings, url: str, keys: Keys) -> RateLimits:
@@ -136,6 +143,22 @@ class RateLimits:
         """One refresh of an API token of family ``family_id``."""
         await self._consume(self.token_refresh_limit, key_identifier(family_id))
 
+    async def check_codes(self, draw_id: str, number: int) -> None:
+        """Raise RateLimited if wrong codes for ticket ``number`` of raffle ``draw_id``
+        have spent their limit; counts nothing."""
+        identifiers = (key_identifier(draw_id), str(number))
+        try:
+            if await self._store.test(self.ticket_code_limit, *identifiers):
+                return
+        except StoreError as exc:
+            log.warning("rate limit ticket-code not checked, allowing: %s", exc.__cause__)
+            return
+        await self._refuse(self.ticket_code_limit, *identifiers)
+
+    async def wrong_code(self, draw_id: str, number: int) -> None:
+        """Count one wrong code for ticket ``number`` of raffle ``draw_id``."""
+        await self._consume(self.ticket_code_limit, key_identifier(draw_id), str(number))
+
     async def _consume(self, limit: RateLimitItem, *identifiers: str) -> None:
         try:
             if await self._store.hit(limit, *identifiers):
@@ -143,6 +166,9 @@ class RateLimits:
         except StoreError as exc:
             log.warning("rate limit %s not checked, allowing: %s", limit.namespace, exc.__cause__)
             return
+        await self._refuse(limit, *identifiers)
+
+    async def _refuse(self, limit: RateLimitItem, *identifiers: str) -> NoReturn:
         try:
             retry_after = await self._store.seconds_until_free(limit, *identifiers)
         except StoreError:

@@ -16,16 +16,20 @@ import multiprocessing
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
 
 import anyio
 
-from fairdraw.domain import fairness
+from fairdraw.domain import fairness, tickets
 
 # Below this many entries, starting worker processes costs more than it saves.
 PARALLEL_FROM = 4 * fairness.CHUNK_LEAVES
 
 # read(start, stop) → the references of entries start .. stop-1.
 ReadRefs = Callable[[int, int], Awaitable[list[str]]]
+# hash_chunk(chunk number, start, stop) → the root of that chunk.
+HashChunk = Callable[[int, int, int], Awaitable[bytes]]
+T = TypeVar("T")
 
 _pool: ProcessPoolExecutor | None = None
 
@@ -42,8 +46,22 @@ def _workers() -> ProcessPoolExecutor:
 
 async def chunk_root(start: int, refs: list[str]) -> bytes:
     """The root of one complete chunk, hashed in a worker process."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_workers(), fairness.chunk_root, start, refs)
+    return await compute(fairness.chunk_root, start, refs, in_pool=True)
+
+
+def ticket_chunk(key: bytes, size: int, start: int, stop: int) -> tuple[list[int], bytes]:
+    """The ticket numbers of a raffle's claims ``start .. stop-1`` (one ledger chunk) and
+    that chunk's Merkle root: the public reference of a claim is its ticket number."""
+    numbers = tickets.ticket_numbers(key, size, start, stop)
+    return numbers, fairness.chunk_root(start, [str(n) for n in numbers])
+
+
+async def compute(function: Callable[..., T], *args: Any, in_pool: bool) -> T:
+    """``function(*args)`` in a worker process (``in_pool``) or in a thread."""
+    if in_pool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_workers(), function, *args)
+    return await anyio.to_thread.run_sync(function, *args)
 
 
 async def ledger_root(count: int, read: ReadRefs, known: Mapping[int, bytes]) -> bytes:
@@ -53,23 +71,43 @@ async def ledger_root(count: int, read: ReadRefs, known: Mapping[int, bytes]) ->
     other chunks, and the last one if it is partial, are read (``read(start, stop)``
     answers the references of entries ``start .. stop-1``) and hashed.
     """
+    in_pool = len(missing_chunks(count, known)) * fairness.CHUNK_LEAVES >= PARALLEL_FROM
+
+    async def hash_chunk(chunk: int, start: int, stop: int) -> bytes:
+        refs = await read(start, stop)
+        return await compute(fairness.chunk_root, start, refs, in_pool=in_pool)
+
+    return await root_from_chunks(count, known, hash_chunk, parallel=in_pool)
+
+
+def missing_chunks(count: int, known: Mapping[int, bytes]) -> list[int]:
+    """The chunks of a ledger of ``count`` entries that still need hashing: those without
+    a known root, and the last one if it is partial."""
+    size = fairness.CHUNK_LEAVES
+    return [
+        k
+        for k, start in enumerate(fairness.chunk_starts(count))
+        if k not in known or start + size > count
+    ]
+
+
+async def root_from_chunks(
+    count: int, known: Mapping[int, bytes], hash_chunk: HashChunk, *, parallel: bool
+) -> bytes:
+    """The Merkle root of ``count`` entries: ``known`` chunk roots as they are, the
+    missing chunks by ``hash_chunk(chunk, start, stop)``, one per core at a time
+    (``parallel``: the hashing runs in worker processes) or one after another."""
     if count == 0:
         return fairness.merkle_root([])
     size = fairness.CHUNK_LEAVES
-    starts = list(fairness.chunk_starts(count))
-    todo = [k for k, start in enumerate(starts) if k not in known or start + size > count]
-    hashed: dict[int, bytes] = {}
-    if len(todo) * size < PARALLEL_FROM:
-        for k in todo:
-            refs = await read(starts[k], min(starts[k] + size, count))
-            hashed[k] = await anyio.to_thread.run_sync(fairness.chunk_root, starts[k], refs)
-    else:
-        loop = asyncio.get_running_loop()
-        pool = _workers()
-        pending: dict[int, asyncio.Future[bytes]] = {}
-        for k in todo:  # hashing starts while the next chunks are still being read
-            refs = await read(starts[k], min(starts[k] + size, count))
-            pending[k] = loop.run_in_executor(pool, fairness.chunk_root, starts[k], refs)
-        hashed = dict(zip(pending, await asyncio.gather(*pending.values()), strict=True))
+    starts = fairness.chunk_starts(count)
+    at_once = asyncio.Semaphore((os.cpu_count() or 1) if parallel else 1)
+
+    async def one(chunk: int) -> bytes:
+        async with at_once:  # the next chunk is read while the previous ones hash
+            return await hash_chunk(chunk, starts[chunk], min(starts[chunk] + size, count))
+
+    todo = missing_chunks(count, known)
+    hashed = dict(zip(todo, await asyncio.gather(*map(one, todo)), strict=True))
     roots = [hashed[k] if k in hashed else known[k] for k in range(len(starts))]
     return fairness.join_chunk_roots(roots, count)

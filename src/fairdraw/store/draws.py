@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -20,6 +20,7 @@ from fairdraw.domain.draws import (
     EntryIdentity,
     NewDraw,
     Prize,
+    RaffleTerms,
     Seal,
     WinnerView,
 )
@@ -54,6 +55,10 @@ class EntryTerms:
 
     salt: bytes
     entry_identity: EntryIdentity
+    kind: DrawKind = DrawKind.giveaway
+    raffle: RaffleTerms | None = None
+    # A raffle's secret ticket permutation key.
+    perm_key: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,7 @@ def draw_from_hash(draw_id: str, fields: dict[str, str], live_count: int) -> Dra
         entry_identity=EntryIdentity(fields.get("entry_identity", EntryIdentity.github.value)),
         seal=seal,
         result=result,
+        raffle=RaffleTerms.from_fields(fields) if fields["kind"] == DrawKind.raffle else None,
     )
 
 
@@ -157,7 +163,15 @@ class DrawStore:
         except RedisError:
             return False
 
-    async def create(self, draw_id: str, new: NewDraw, created_by: str, salt: bytes) -> Draw:
+    async def create(
+        self,
+        draw_id: str,
+        new: NewDraw,
+        created_by: str,
+        salt: bytes,
+        perm_key: bytes | None = None,
+    ) -> Draw:
+        """Store a new draft draw; a raffle (``new.raffle``) needs its ``perm_key``."""
         fields: dict[str, str] = {
             "id": draw_id,
             "kind": new.kind.value,
@@ -172,6 +186,10 @@ class DrawStore:
             fields["deadline_ms"] = str(new.deadline_ms)
         if new.duration_ms is not None:
             fields["duration_ms"] = str(new.duration_ms)
+        if new.raffle is not None:
+            if perm_key is None:
+                raise ValueError("a raffle needs its ticket permutation key")
+            fields.update(new.raffle.to_fields(), perm_key=perm_key.hex())
         args = [item for pair in fields.items() for item in pair]
         (created_ms,) = await self._scripts.call(
             "create_draw", [self._keys.draw_meta(draw_id)], args
@@ -216,17 +234,25 @@ class DrawStore:
         )
 
     async def entry_terms(self, draw_id: str) -> EntryTerms:
-        """The draw's secret salt for entry references and who may enter (cached)."""
+        """The draw's secret salt for entry references, who may enter and, for a raffle,
+        its terms and ticket permutation key (cached: none of these ever change)."""
         terms = self._terms.get(draw_id)
         if terms is None:
-            salt, identity = await self._redis.hmget(
-                self._keys.draw_meta(draw_id), ["salt", "entry_identity"]
-            )
-            if salt is None:
+            names = ["salt", "entry_identity", "kind", "perm_key", *RaffleTerms.FIELDS]
+            values = await self._redis.hmget(self._keys.draw_meta(draw_id), names)
+            stored = {k: str(v) for k, v in zip(names, values, strict=True) if v is not None}
+            if "salt" not in stored:
                 raise DrawNotFound()
+            kind = DrawKind(stored["kind"])
+            raffle = kind is DrawKind.raffle
             terms = EntryTerms(
-                salt=bytes.fromhex(str(salt)),
-                entry_identity=EntryIdentity(str(identity or EntryIdentity.github.value)),
+                salt=bytes.fromhex(stored["salt"]),
+                entry_identity=EntryIdentity(
+                    stored.get("entry_identity", EntryIdentity.github.value)
+                ),
+                kind=kind,
+                raffle=RaffleTerms.from_fields(stored) if raffle else None,
+                perm_key=bytes.fromhex(stored["perm_key"]) if raffle else None,
             )
             self._terms[draw_id] = terms
             if len(self._terms) > TERMS_CACHE_SIZE:

@@ -8,13 +8,21 @@ Key schema (key → type → TTL → contents)::
 
     P{d:ID}:meta        hash    none  the draw: title, description, kind, prizes (JSON),
                                       status, times (ms), salt, seed, commitment, seal
-                                      and result (JSON)
-    P{d:ID}:ledger      list    none  entry i at index i, tab-separated:
-                                      ref, entered ms, identity, label
+                                      and result (JSON); a raffle also ticket_count,
+                                      claimants, per_claimant, early_close and its
+                                      permutation key (perm_key, secret)
+    P{d:ID}:ledger      list    none  entry i at index i, tab-separated: ref, entered ms,
+                                      identity, label; a raffle's claim i: verification
+                                      code hash, claimed ms, claimant
     P{d:ID}:entrants    hash    none  identity → entry index (one entry per identity)
     P{d:ID}:chunks      hash    none  chunk number k → Merkle root (hex) of the complete
                                       ledger chunk k (entries k·65536 .. k·65536+65535),
                                       hashed while the draw is open so the seal is quick
+    P{d:ID}:claimants   hash    none  raffle: claimant → tickets claimed (claimant is
+                                      "u:" + username, or a keyed hash of the address)
+    P{d:ID}:numbers     hash    none  raffle: chunk number k → the ticket numbers of
+                                      claims k·65536 .. (comma-separated), kept with the
+                                      chunk's root, so proofs need not recompute them
     Pdraws              zset    none  draw id → created ms (global index, written after
                                       the draw itself; readers skip ids whose meta is gone)
     Puser:NAME          hash    none  account: username, display_name, role, created_ms,
@@ -76,6 +84,12 @@ class Keys:
     def chunk_roots(self, draw_id: str) -> str:
         return f"{self.prefix}{self._tag(draw_id)}:chunks"
 
+    def claimants(self, draw_id: str) -> str:
+        return f"{self.prefix}{self._tag(draw_id)}:claimants"
+
+    def chunk_numbers(self, draw_id: str) -> str:
+        return f"{self.prefix}{self._tag(draw_id)}:numbers"
+
     def draw_keys(self, draw_id: str) -> list[str]:
         """Every key of one draw, in the KEYS order the draw scripts expect."""
         return [self.draw_meta(draw_id), self.ledger(draw_id), self.entrants(draw_id)]
@@ -122,7 +136,7 @@ class Keys:
         p = re.escape(self.prefix)
         tag = r"\{d:" + DRAW_ID_PATTERN + r"\}"
         return [
-            re.compile(rf"{p}{tag}:(meta|ledger|entrants|chunks)"),
+            re.compile(rf"{p}{tag}:(meta|ledger|entrants|chunks|claimants|numbers)"),
             re.compile(rf"{p}draws"),
             re.compile(rf"{p}user:[^:]+"),
             re.compile(rf"{p}users"),

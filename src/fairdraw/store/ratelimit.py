@@ -45,7 +45,7 @@ SOCKET_TIMEOUT = 5.0
 class RateLimitStore:
     """Sliding-window counters for rate limits, under the rate-limit key prefix.
 
-    Both methods raise :class:`~fairdraw.domain.errors.StoreError` when the store is
+    Its methods raise :class:`~fairdraw.domain.errors.StoreError` when the store is
     unreachable; the caller decides whether to fail open.
     """
 
@@ -76,6 +76,13 @@ class RateLimitStore:
         ``limit`` is already spent for ``identifiers``."""
         try:
             return await self._limiter.hit(limit, *identifiers)
+        except STORE_UNAVAILABLE_ERRORS as exc:
+            raise StoreError() from exc
+
+    async def test(self, limit: RateLimitItem, *identifiers: str) -> bool:
+        """Whether ``limit`` would allow a hit for ``identifiers`` now (counts nothing)."""
+        try:
+            return await self._limiter.test(limit, *identifiers)
         except STORE_UNAVAILABLE_ERRORS as exc:
             raise StoreError() from exc
 

@@ -18,13 +18,16 @@ from fairdraw.services.accounts import AccountService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
 from fairdraw.services.github import GitHubClient
+from fairdraw.services.raffles import RaffleService
 from fairdraw.services.ratelimit import RateLimits
+from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.services.tokens import TokenService
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.keys import Keys
 from fairdraw.store.profiles import ProfileCache
+from fairdraw.store.raffles import RaffleStore
 from fairdraw.store.tokens import TokenStore
 from fairdraw.web import pages
 from fairdraw.web.api import auth as auth_api
@@ -68,14 +71,27 @@ def create_app(settings: Settings) -> FastAPI:
             registration_open=settings.registration == "open",
         )
         limits = RateLimits.open(settings, redis_url, keys)
+        raffle_store = RaffleStore(redis, keys)
+        tickets = TicketLedger(draw_store, raffle_store)
         drawing = DrawingService(
-            draw_store, github, manager_networks=parse_networks(settings.manager_networks)
+            draw_store,
+            github,
+            manager_networks=parse_networks(settings.manager_networks),
+            tickets=tickets,
         )
         app.state.services = Services(
             settings=settings,
             secret=secret,
             drawing=drawing,
             entering=EnteringService(draw_store, github, limits, seal_chunk=drawing.seal_chunk),
+            raffles=RaffleService(
+                draw_store,
+                raffle_store,
+                tickets,
+                limits,
+                secret,
+                seal=drawing.seal_closed,
+            ),
             accounts=accounts,
             tokens=TokenService(
                 TokenStore(redis, keys, secret),

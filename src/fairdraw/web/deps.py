@@ -16,6 +16,7 @@ from fairdraw.domain.errors import CsrfFailed
 from fairdraw.services.accounts import AccountService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
+from fairdraw.services.raffles import RaffleService
 from fairdraw.services.ratelimit import RateLimits
 from fairdraw.services.tokens import TokenService
 from fairdraw.web import security
@@ -30,6 +31,7 @@ class Services:
     secret: bytes
     drawing: DrawingService
     entering: EnteringService
+    raffles: RaffleService
     accounts: AccountService
     tokens: TokenService
     templates: Jinja2Templates

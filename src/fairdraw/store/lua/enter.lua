@@ -2,11 +2,12 @@
 -- KEYS[1]  draw meta hash   KEYS[2] ledger list   KEYS[3] entrants hash (identity → index)
 -- ARGV[1]  identity         ARGV[2] public ref    ARGV[3] label (e.g. the GitHub login)
 -- Reply    {"ok", created (1|0), index, ledger element}
---          | {"draw_not_found"} | {"draw_not_open"} | {"deadline_passed"}
+--          | {"draw_not_found"} | {"wrong_draw_kind"} | {"draw_not_open"} | {"deadline_passed"}
 -- The deadline is checked against the store's clock, so it holds even if nobody closes
 -- the draw; an identity that already entered gets its original entry back.
-local m = redis.call('HMGET', KEYS[1], 'status', 'deadline_ms')
+local m = redis.call('HMGET', KEYS[1], 'status', 'deadline_ms', 'kind')
 if not m[1] then return {'draw_not_found'} end
+if m[3] == 'raffle' then return {'wrong_draw_kind'} end
 local existing = redis.call('HGET', KEYS[3], ARGV[1])
 if existing then
   return {'ok', 0, tonumber(existing), redis.call('LINDEX', KEYS[2], existing)}

@@ -1,0 +1,26 @@
+-- claim_ticket: hand the next ticket of an open raffle to a claimant.
+-- KEYS[1]  draw meta hash   KEYS[2] ledger list   KEYS[3] claimants hash (claimant → count)
+-- ARGV[1]  claimant         ARGV[2] keyed hash of the verification code
+-- Reply    {"ok", claim index, claimed_ms, sold_out (1|0)}
+--          | {"draw_not_found"} | {"wrong_draw_kind"} | {"draw_not_open"} | {"sold_out"}
+--          | {"ticket_limit_reached"}
+-- The claim index is the ledger position; the ticket number is derived from it outside.
+-- The claim that takes the last ticket also closes the raffle, in the same step.
+local m = redis.call('HMGET', KEYS[1], 'status', 'kind', 'ticket_count', 'per_claimant')
+if not m[1] then return {'draw_not_found'} end
+if m[2] ~= 'raffle' then return {'wrong_draw_kind'} end
+local total = tonumber(m[3])
+local count = redis.call('LLEN', KEYS[2])
+if count >= total then return {'sold_out'} end
+if m[1] ~= 'open' then return {'draw_not_open'} end
+local held = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+if held >= tonumber(m[4]) then return {'ticket_limit_reached'} end
+local t = redis.call('TIME')
+local now = string.format('%.0f', t[1] * 1000 + math.floor(t[2] / 1000))
+local index = redis.call('RPUSH', KEYS[2], ARGV[2] .. '\t' .. now .. '\t' .. ARGV[1]) - 1
+redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+if index + 1 == total then
+  redis.call('HSET', KEYS[1], 'status', 'closed', 'closed_ms', now, 'entry_count', total)
+  return {'ok', index, now, 1}
+end
+return {'ok', index, now, 0}

@@ -1,0 +1,103 @@
+"""Raffle claims in the store: claiming tickets, reading claims, kept ticket numbers.
+
+A raffle is a draw (see :mod:`fairdraw.store.draws` for its meta hash and lifecycle); this
+module owns what only raffles have: the claim script, the claimants hash and the ticket
+numbers kept per ledger chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from fairdraw.store.keys import Keys
+from fairdraw.store.scripts import Scripts
+
+_SEPARATOR = ","
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one successful claim did: its place in the ledger and whether it took the
+    last ticket (which also closed the raffle)."""
+
+    index: int
+    claimed_ms: int
+    sold_out: bool
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """One claim as stored: the keyed hash of its code, when, and by whom."""
+
+    index: int
+    code_hash: str
+    claimed_ms: int
+    claimant: str
+
+    @classmethod
+    def parse(cls, index: int, element: str) -> ClaimRecord:
+        code_hash, claimed_ms, claimant = element.split("\t", 2)
+        return cls(index=index, code_hash=code_hash, claimed_ms=int(claimed_ms), claimant=claimant)
+
+
+class RaffleStore:
+    """Raffle-only persistence; every change is one script on the raffle's keys."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._scripts = Scripts(redis)
+
+    async def claim(self, draw_id: str, claimant: str, code_hash: str) -> Claim:
+        """Append a claim by ``claimant`` (raises SoldOut, TicketLimitReached,
+        DrawNotOpen, WrongDrawKind or DrawNotFound, storing nothing)."""
+        keys = self._keys
+        index, claimed_ms, sold_out = await self._scripts.call(
+            "claim_ticket",
+            [keys.draw_meta(draw_id), keys.ledger(draw_id), keys.claimants(draw_id)],
+            [claimant, code_hash],
+        )
+        return Claim(index=int(index), claimed_ms=int(claimed_ms), sold_out=bool(sold_out))
+
+    async def claim_at(self, draw_id: str, index: int) -> ClaimRecord | None:
+        """Claim ``index``, or None if no such claim was made."""
+        element = await self._redis.lindex(self._keys.ledger(draw_id), index)
+        return ClaimRecord.parse(index, str(element)) if element is not None else None
+
+    async def claims_at(self, draw_id: str, indexes: Sequence[int]) -> list[ClaimRecord]:
+        """The claims at ``indexes`` (each must exist), in that order."""
+        if not indexes:
+            return []
+        key = self._keys.ledger(draw_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for index in indexes:
+                pipe.lindex(key, index)
+            elements = await pipe.execute()
+        return [ClaimRecord.parse(i, str(e)) for i, e in zip(indexes, elements, strict=True)]
+
+    async def claims_held(self, draw_id: str, claimant: str) -> int:
+        """How many tickets ``claimant`` has claimed."""
+        value = await self._redis.hget(self._keys.claimants(draw_id), claimant)
+        return int(value) if value is not None else 0
+
+    async def chunk_numbers(self, draw_id: str, chunk: int) -> list[int] | None:
+        """The ticket numbers kept for ledger chunk ``chunk``, or None if none are."""
+        text = await self._redis.hget(self._keys.chunk_numbers(draw_id), str(chunk))
+        if text is None:
+            return None
+        return [int(n) for n in str(text).split(_SEPARATOR)] if text else []
+
+    async def save_chunk(
+        self, draw_id: str, chunk: int, numbers: Sequence[int], root: bytes | None
+    ) -> None:
+        """Keep the ticket numbers of ledger chunk ``chunk`` and, for a complete chunk,
+        its Merkle ``root``. A partial chunk's numbers are kept only once the ledger is
+        sealed and no longer grows."""
+        await self._scripts.call(
+            "save_raffle_chunk",
+            [self._keys.chunk_numbers(draw_id), self._keys.chunk_roots(draw_id)],
+            [chunk, _SEPARATOR.join(map(str, numbers)), root.hex() if root else ""],
+        )
