@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from fairdraw.domain import proof, tickets
+from fairdraw.domain import fairness, proof, tickets
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import DrawStatus
@@ -28,6 +28,8 @@ from fairdraw.domain.errors import (
 )
 from fairdraw.services.raffles import TicketStatus
 from fairdraw.store.keys import Keys
+from fairdraw.store.raffles import RaffleStore
+from fairdraw.store.scripts import script_source
 from fairdraw.web.deps import Services
 from tests.support.store import everything_stored
 
@@ -210,3 +212,41 @@ async def test_cancelled_and_closed_raffles_refuse_claims(app: FastAPI) -> None:
     await svc.drawing.cancel(MANAGER, cancelled)
     with pytest.raises(DrawNotOpen):
         await svc.raffles.claim(cancelled, claimant(1))
+
+
+async def test_a_full_chunk_is_numbered_while_open_and_the_seal_agrees(
+    app: FastAPI, redis: Redis
+) -> None:
+    svc = services(app)
+    size = fairness.CHUNK_LEAVES
+    total = size + 10
+    draw_id = await new_raffle(app, total, per_claimant=total, early_close=True)
+    store = RaffleStore(redis, KEYS)
+    claim_sha = await redis.script_load(script_source("claim_ticket"))
+    claim_keys = [KEYS.draw_meta(draw_id), KEYS.ledger(draw_id), KEYS.claimants(draw_id)]
+    for start in range(0, size - 1, 5000):  # all but the chunk's last claim, straight in
+        async with redis.pipeline(transaction=False) as pipe:
+            for _ in range(start, min(start + 5000, size - 1)):
+                pipe.evalsha(claim_sha, 3, *claim_keys, "a:filler", "00" * 32)
+            await pipe.execute()
+    assert await redis.exists(KEYS.chunk_numbers(draw_id)) == 0
+
+    await svc.raffles.claim(draw_id, claimant(1))  # completes chunk 0
+    for _ in range(600):  # numbering 65,536 tickets takes a few seconds in a worker
+        if await redis.hexists(KEYS.chunk_roots(draw_id), "0"):
+            break
+        await asyncio.sleep(0.05)
+    kept = await store.chunk_numbers(draw_id, 0)
+    draw = await svc.drawing.get(draw_id)
+    perm_key = bytes.fromhex(await redis.hget(KEYS.draw_meta(draw_id), "perm_key"))
+    expected = tickets.ticket_numbers(perm_key, total, 0, size + 3)
+    assert kept == expected[:size]
+
+    for n in range(3):
+        await svc.raffles.claim(draw_id, claimant(2 + n))
+    closed = await svc.drawing.close(MANAGER, draw_id)
+    assert closed.seal is not None
+    assert draw.entry_count == size
+    refs = [str(n) for n in expected]
+    assert closed.seal.root == fairness.merkle_root(refs).hex()
+    assert await svc.drawing.entries_file(draw_id) == proof.entries_file(refs)

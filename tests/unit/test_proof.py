@@ -418,3 +418,31 @@ def test_winner_lists_of_the_wrong_length_are_named() -> None:
     bundle["winners"].pop()
     detail = failure(verify_bundle(bundle, entries_file(REFS))).detail
     assert detail == "the bundle lists 2 winners, the algorithm gives 3"
+
+
+# -- raffles: ticket numbers as references -----------------------------------------------------
+
+TICKET_REFS = ["7", "3", "10", "1", "1000000000"]
+
+
+def test_raffle_proofs_carry_ticket_numbers() -> None:
+    rules = vector_rules(kind="raffle")
+    bundle = make_bundle(TICKET_REFS, rules)
+    assert {w["ref"] for w in bundle["winners"]} <= set(TICKET_REFS)
+    assert parse_entries_file(entries_file(TICKET_REFS), "raffle") == TICKET_REFS
+    assert verify_bundle(bundle, entries_file(TICKET_REFS)).ok
+
+
+@pytest.mark.parametrize("ref", ["0", "07", "1000000001", "-1", "1e3", REFS[0]])
+def test_a_raffle_entries_file_takes_only_ticket_numbers(ref: str) -> None:
+    with pytest.raises(ProofFormatError, match=r"^entries file line 1: the ref must be a ticket"):
+        parse_entries_file(f"0\t{ref}\n", "raffle")
+
+
+def test_ticket_numbers_are_not_references_of_other_draws() -> None:
+    with pytest.raises(ProofFormatError, match="must be 32 lowercase hex characters"):
+        parse_entries_file("0\t7\n")
+    giveaway = make_bundle(TICKET_REFS, vector_rules())
+    report = verify_bundle(giveaway, entries_file(TICKET_REFS))
+    assert failure(report).name == "format"
+    assert "must be 32 lowercase hex characters" in failure(report).detail
