@@ -39,6 +39,16 @@ class EntryIdentity(StrEnum):
     account = "account"
 
 
+# Identity strings of entrants and claimants: "gh:<numeric GitHub id>", "u:<username>".
+GITHUB_PREFIX = "gh:"
+ACCOUNT_PREFIX = "u:"
+
+
+def account_holder(identity: str) -> str | None:
+    """The username in an account identity (``"u:pat"`` → ``"pat"``); None for others."""
+    return identity.removeprefix(ACCOUNT_PREFIX) if identity.startswith(ACCOUNT_PREFIX) else None
+
+
 class DrawStatus(StrEnum):
     draft = "draft"
     open = "open"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from fairdraw.domain.draws import GITHUB_PREFIX
 from fairdraw.domain.errors import InvalidInput
 
 GITHUB_LOGIN_MAX = 39
@@ -101,7 +102,7 @@ class GitHubProfile:
     @property
     def identity(self) -> str:
         """The entrant identity: stable across renames and letter case."""
-        return f"gh:{self.id}"
+        return f"{GITHUB_PREFIX}{self.id}"
 
     @property
     def display_name(self) -> str:

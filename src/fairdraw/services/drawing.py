@@ -17,7 +17,15 @@ from typing import Any
 from fairdraw.domain import fairness, proof, tickets
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.callers import Caller
-from fairdraw.domain.draws import Draw, DrawKind, DrawStatus, Seal, validate_new_draw
+from fairdraw.domain.draws import (
+    GITHUB_PREFIX,
+    Draw,
+    DrawKind,
+    DrawStatus,
+    Seal,
+    account_holder,
+    validate_new_draw,
+)
 from fairdraw.domain.errors import (
     FairdrawError,
     Forbidden,
@@ -298,7 +306,7 @@ class DrawingService:
             people[index] = {
                 "index": index,
                 "ref": str(number),
-                "login": claimant.removeprefix("u:") if claimant.startswith("u:") else "",
+                "login": account_holder(claimant) or "",
                 "name": f"Ticket {number}",
                 "avatar_url": None,
                 "html_url": None,
@@ -325,14 +333,15 @@ class DrawingService:
             "avatar_url": None,
             "html_url": None,
         }
-        if not entry.identity.startswith("gh:"):
+        if not entry.identity.startswith(GITHUB_PREFIX):
             return person
         profile: GitHubProfile | None = None
         try:
             profile = await self._github.lookup(entry.label)
             if profile.identity != entry.identity:
                 # The login was renamed since the entry; the numeric id is the entrant.
-                profile = await self._github.lookup_by_id(int(entry.identity[3:]))
+                github_id = int(entry.identity.removeprefix(GITHUB_PREFIX))
+                profile = await self._github.lookup_by_id(github_id)
         except (FairdrawError, ValueError):
             profile = None
         if profile is not None and profile.identity == entry.identity:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from fairdraw.domain import fairness
 from fairdraw.domain.callers import Caller
-from fairdraw.domain.draws import EntryIdentity
+from fairdraw.domain.draws import ACCOUNT_PREFIX, EntryIdentity
 from fairdraw.domain.errors import AlreadyEntered, NotAuthenticated, WrongDrawKind
 from fairdraw.domain.identity import normalize_github_login
 from fairdraw.services.drawing import iso
@@ -18,9 +18,6 @@ from fairdraw.services.ratelimit import RateLimits
 from fairdraw.store.draws import DrawStore, LedgerEntry
 
 log = logging.getLogger("fairdraw.entering")
-
-ACCOUNT_PREFIX = "u:"
-GITHUB_PREFIX = "gh:"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from fairdraw.domain import fairness, tickets
 from fairdraw.domain.callers import Caller
-from fairdraw.domain.draws import Claimants, DrawKind, DrawStatus
+from fairdraw.domain.draws import ACCOUNT_PREFIX, Claimants, DrawKind, DrawStatus
 from fairdraw.domain.errors import (
     InvalidCode,
     NotAuthenticated,
@@ -29,7 +29,6 @@ from fairdraw.store.raffles import RaffleStore
 
 log = logging.getLogger("fairdraw.raffles")
 
-ACCOUNT_PREFIX = "u:"
 ADDRESS_PREFIX = "a:"
 
 # seal(draw_id): seal a raffle that has just sold out.
