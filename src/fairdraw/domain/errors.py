@@ -19,7 +19,8 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
      ├── NotFound (404, not_found)
      │    ├── DrawNotFound (404, draw_not_found)
      │    ├── GitHubUserNotFound (404, github_user_not_found)
-     │    └── TicketNotFound (404, ticket_not_found)
+     │    ├── TicketNotFound (404, ticket_not_found)
+     │    └── LotteryNotFound (404, lottery_not_found)
      ├── Conflict (409, conflict)
      │    ├── InvalidTransition (409, invalid_transition)
      │    ├── DrawNotOpen (409, draw_not_open)
@@ -28,7 +29,9 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
      │    ├── UserExists (409, user_exists)
      │    ├── WrongDrawKind (409, wrong_draw_kind)
      │    ├── SoldOut (409, sold_out)
-     │    └── TicketLimitReached (409, ticket_limit_reached)
+     │    ├── TicketLimitReached (409, ticket_limit_reached)
+     │    ├── LotteryNotRunning (409, lottery_not_running)
+     │    └── RoundNotOver (409, round_not_over)
      ├── RateLimited (429, rate_limited)
      └── Unavailable (503, unavailable)
           └── GitHubUnavailable (503, github_unavailable)
@@ -128,6 +131,11 @@ class TicketNotFound(NotFound):
     title = "Ticket not found"
 
 
+class LotteryNotFound(NotFound):
+    code = "lottery_not_found"
+    title = "No such lottery"
+
+
 class Conflict(FairdrawError):
     status = 409
     code = "conflict"
@@ -172,6 +180,16 @@ class SoldOut(Conflict):
 class TicketLimitReached(Conflict):
     code = "ticket_limit_reached"
     title = "You already hold as many tickets of this raffle as one person may"
+
+
+class LotteryNotRunning(Conflict):
+    code = "lottery_not_running"
+    title = "This lottery is not running today"
+
+
+class RoundNotOver(Conflict):
+    code = "round_not_over"
+    title = "That day's round has not ended yet"
 
 
 class RateLimited(FairdrawError):

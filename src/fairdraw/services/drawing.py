@@ -249,6 +249,15 @@ class DrawingService:
             draw = await self._store.get(draw_id)
         if draw.status is DrawStatus.open:
             raise InvalidTransition("Close the draw before drawing winners")
+        return await self.draw_closed(draw_id)
+
+    async def draw_closed(self, draw_id: str) -> Draw:
+        """Seal (if needed) and draw a closed draw, with no caller: for draws that close
+        and draw by their own rules (lottery rounds). Exactly one result is ever
+        recorded; a drawn draw is returned as it is."""
+        draw = await self._store.get(draw_id)
+        if draw.status is DrawStatus.drawn:
+            return draw
         if draw.status is not DrawStatus.closed:
             raise InvalidTransition(f"A {draw.status.value} draw cannot be drawn")
         seal = await self._ensure_sealed(draw)

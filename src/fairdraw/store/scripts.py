@@ -27,6 +27,8 @@ SCRIPT_ERRORS: dict[str, type[errors.FairdrawError]] = {
     "sold_out": errors.SoldOut,
     "ticket_limit_reached": errors.TicketLimitReached,
     "draw_exists": errors.Conflict,
+    "lottery_exists": errors.Conflict,
+    "round_not_over": errors.RoundNotOver,
     "seal_mismatch": errors.Conflict,
     "invalid_token": errors.InvalidToken,
     # 128 random bits make this unreachable in practice; never overwrite a family.

@@ -1,0 +1,185 @@
+"""Daily lotteries in the store: the lottery itself, ballots, and closing rounds.
+
+Each round of a lottery is a draw of kind ``lottery`` (see :mod:`fairdraw.store.draws`),
+under its own ``{d:ID}`` hash tag; it is created by its first ballot, or closed empty by
+the scheduler when its day ends without one. The lottery's own hash only holds its terms
+and how far its rounds have been drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from fairdraw.domain.errors import LotteryNotFound
+from fairdraw.store.keys import Keys
+from fairdraw.store.scripts import Scripts
+
+
+@dataclass(frozen=True)
+class Cast:
+    """A ballot's outcome: cast (``index`` in the round, ``cast_ms``, the caster's
+    ballots in that round), or ``elsewhere``: the store's clock (``cast_ms``) is outside
+    the round asked for, and nothing was stored."""
+
+    cast: bool
+    cast_ms: int
+    index: int = -1
+    mine: int = 0
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """What the store holds of one round's draw (None fields: no such draw yet)."""
+
+    draw_id: str
+    status: str | None
+    ballots: int
+    drawn_ms: int | None
+    winners_json: str | None
+
+
+def _pairs(fields: Mapping[str, str]) -> list[str]:
+    return [item for pair in fields.items() for item in pair]
+
+
+def _at(at_ms: int | None) -> str:
+    return "" if at_ms is None else str(at_ms)
+
+
+class LotteryStore:
+    """Lottery persistence; every change of a round is one script on its draw's keys."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._scripts = Scripts(redis)
+
+    async def now_ms(self) -> int:
+        """The store's clock."""
+        seconds, micros = await self._redis.time()
+        return int(seconds) * 1000 + int(micros) // 1000
+
+    async def create(self, lottery_id: str, fields: Mapping[str, str], first_due_ms: int) -> int:
+        """Store a new lottery; returns its creation time. The global index and the
+        schedule are written after the lottery itself."""
+        (created_ms,) = await self._scripts.call(
+            "create_lottery", [self._keys.lottery(lottery_id)], _pairs(fields)
+        )
+        await self._redis.zadd(self._keys.lotteries_index(), {lottery_id: int(created_ms)})
+        await self.set_due(lottery_id, first_due_ms)
+        return int(created_ms)
+
+    async def get(self, lottery_id: str) -> dict[str, str]:
+        fields = await self._redis.hgetall(self._keys.lottery(lottery_id))
+        if not fields:
+            raise LotteryNotFound()
+        return {str(k): str(v) for k, v in fields.items()}
+
+    async def list_recent(self, limit: int = 50) -> list[tuple[str, dict[str, str]]]:
+        newest = await self._redis.zrevrange(self._keys.lotteries_index(), 0, limit - 1)
+        ids = [str(i) for i in newest]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for lottery_id in ids:
+                pipe.hgetall(self._keys.lottery(lottery_id))
+            replies = await pipe.execute()
+        return [
+            (lottery_id, {str(k): str(v) for k, v in fields.items()})
+            for lottery_id, fields in zip(ids, replies, strict=True)
+            if fields
+        ]
+
+    async def cast_ballot(
+        self,
+        round_id: str,
+        *,
+        start_ms: int,
+        end_ms: int,
+        identity: str,
+        ref: str,
+        label: str,
+        round_fields: Mapping[str, str],
+        at_ms: int | None = None,
+    ) -> Cast:
+        """Add a ballot to the round ``[start_ms, end_ms)`` if the store's clock (or
+        ``at_ms``) is in it; DrawNotOpen if that round is already closed."""
+        k = self._keys
+        reply = await self._scripts.call(
+            "cast_ballot",
+            [k.draw_meta(round_id), k.ledger(round_id), k.entrants(round_id)],
+            [_at(at_ms), start_ms, end_ms, identity, ref, label, *_pairs(round_fields)],
+        )
+        if reply[0] == "elsewhere":
+            return Cast(cast=False, cast_ms=int(reply[1]))
+        _, index, cast_ms, mine = reply
+        return Cast(cast=True, cast_ms=int(cast_ms), index=int(index), mine=int(mine))
+
+    async def close_round(
+        self, round_id: str, end_ms: int, round_fields: Mapping[str, str], at_ms: int | None = None
+    ) -> int:
+        """Close a round whose day has ended (RoundNotOver before ``end_ms``), creating
+        it empty if nobody cast a ballot; returns its number of ballots."""
+        k = self._keys
+        reply = await self._scripts.call(
+            "close_round",
+            [k.draw_meta(round_id), k.ledger(round_id)],
+            [_at(at_ms), end_ms, *_pairs(round_fields)],
+        )
+        return int(reply[1])
+
+    async def advance(self, lottery_id: str, day: str) -> str:
+        """Record that rounds up to ``day`` (ISO date) are drawn; days only move forward.
+        Returns the last day drawn."""
+        key = self._keys.lottery(lottery_id)
+        (last,) = await self._scripts.call("advance_lottery", [key], [day])
+        return str(last)
+
+    async def set_due(self, lottery_id: str, due_ms: int | None) -> None:
+        """When the lottery's next round is due (None: no round is left)."""
+        if due_ms is None:
+            await self._redis.zrem(self._keys.schedule_due(), lottery_id)
+        else:
+            await self._redis.zadd(self._keys.schedule_due(), {lottery_id: due_ms})
+
+    async def due(self, now_ms: int, limit: int = 100) -> list[str]:
+        """Lotteries with a round due at or before ``now_ms``, the most overdue first."""
+        ids = await self._redis.zrangebyscore(self._keys.schedule_due(), "-inf", now_ms, 0, limit)
+        return [str(i) for i in ids]
+
+    async def next_due(self) -> tuple[str, int] | None:
+        """The lottery whose round is due next, and when."""
+        first = await self._redis.zrange(self._keys.schedule_due(), 0, 0, withscores=True)
+        return (str(first[0][0]), int(first[0][1])) if first else None
+
+    async def rounds(self, round_ids: Sequence[str]) -> list[RoundRecord]:
+        """What is stored of each round, in order."""
+        fields = ["status", "entry_count", "drawn_ms", "winners"]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for round_id in round_ids:
+                pipe.hmget(self._keys.draw_meta(round_id), fields)
+                pipe.llen(self._keys.ledger(round_id))
+            replies = await pipe.execute()
+        records = []
+        for i, round_id in enumerate(round_ids):
+            status, count, drawn_ms, winners = replies[2 * i]
+            live = int(replies[2 * i + 1])
+            records.append(
+                RoundRecord(
+                    draw_id=round_id,
+                    status=status,
+                    ballots=int(count) if count is not None else live,
+                    drawn_ms=int(drawn_ms) if drawn_ms else None,
+                    winners_json=winners,
+                )
+            )
+        return records
+
+    async def ballots_of(self, round_ids: Sequence[str], identity: str) -> list[int]:
+        """How many ballots ``identity`` cast in each round."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for round_id in round_ids:
+                pipe.hget(self._keys.entrants(round_id), identity)
+            replies = await pipe.execute()
+        return [int(r) if r is not None else 0 for r in replies]

@@ -1,0 +1,31 @@
+-- cast_ballot: add one ballot to the round of a daily lottery that the store's clock is in.
+-- KEYS[1]  round draw meta hash   KEYS[2] ledger list   KEYS[3] entrants hash (identity → ballots)
+-- ARGV[1]  now (ms) for tests, or "" to use the store's clock
+-- ARGV[2]  round start (ms, inclusive)   ARGV[3] round end (ms, exclusive)
+-- ARGV[4]  identity   ARGV[5] public ref   ARGV[6] label
+-- ARGV[7..] field, value, ... of the round draw, stored when its first ballot creates it
+-- Reply    {"ok", "cast", index, cast_ms, the identity's ballots in this round}
+--          | {"ok", "elsewhere", now}: the clock is outside this round; ask the right one
+--          | {"draw_not_open"}: the round was closed (its day ended) or cancelled
+-- The cut-off is exact: a ballot belongs to the round whose [start, end) holds the store's
+-- time when this script runs, and to no other.
+local now
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
+else
+  local t = redis.call('TIME')
+  now = t[1] * 1000 + math.floor(t[2] / 1000)
+end
+local stamp = string.format('%.0f', now)
+if now < tonumber(ARGV[2]) or now >= tonumber(ARGV[3]) then return {'ok', 'elsewhere', stamp} end
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then
+  redis.call('HSET', KEYS[1], 'status', 'open', 'created_ms', stamp, 'opened_ms', stamp,
+    unpack(ARGV, 7))
+elseif status ~= 'open' then
+  return {'draw_not_open'}
+end
+local element = ARGV[5] .. '\t' .. stamp .. '\t' .. ARGV[4] .. '\t' .. ARGV[6]
+local index = redis.call('RPUSH', KEYS[2], element) - 1
+local mine = redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
+return {'ok', 'cast', index, stamp, mine}

@@ -1,0 +1,24 @@
+-- close_round: close the round of a daily lottery once its day has ended.
+-- KEYS[1]  round draw meta hash   KEYS[2] ledger list
+-- ARGV[1]  now (ms) for tests, or "" to use the store's clock   ARGV[2] round end (ms)
+-- ARGV[3..] field, value, ... of the round draw, stored if no ballot ever created it
+-- Reply    {"ok", status, entry_count} | {"round_not_over"} | {"invalid_transition"}
+-- A round without ballots is stored closed with no entries, so that it is drawn (with no
+-- winner) like any other and its day is recorded. Closing again answers the current state.
+local now
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
+else
+  local t = redis.call('TIME')
+  now = t[1] * 1000 + math.floor(t[2] / 1000)
+end
+local m = redis.call('HMGET', KEYS[1], 'status', 'entry_count')
+if m[1] == 'closed' or m[1] == 'drawn' then return {'ok', m[1], tonumber(m[2])} end
+if m[1] == 'cancelled' then return {'invalid_transition'} end
+if now < tonumber(ARGV[2]) then return {'round_not_over'} end
+local count = redis.call('LLEN', KEYS[2])
+if not m[1] then
+  redis.call('HSET', KEYS[1], 'created_ms', ARGV[2], 'opened_ms', ARGV[2], unpack(ARGV, 3))
+end
+redis.call('HSET', KEYS[1], 'status', 'closed', 'closed_ms', ARGV[2], 'entry_count', count)
+return {'ok', 'closed', count}
