@@ -9,6 +9,7 @@ import ipaddress
 import os
 import re
 import secrets
+import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -82,6 +83,14 @@ class Settings(BaseSettings):
     access_token_seconds: Annotated[int, Field(ge=60, le=24 * 3600)] = 15 * 60
     refresh_token_seconds: Annotated[int, Field(ge=3600)] = 30 * 24 * 3600
 
+    # -- daily lotteries ------------------------------------------------------------------
+    timezone: str = Field(default="UTC", description="Default IANA time zone of new lotteries.")
+    scheduler: bool = Field(
+        default=True, description="Run the lottery scheduler inside `fairdraw serve`."
+    )
+    scheduler_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    scheduler_lease_seconds: Annotated[float, Field(ge=2, le=600)] = 30.0
+
     # -- networks ------------------------------------------------------------------------
     manager_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="CIDRs allowed to manage draws; empty: anywhere."
@@ -124,6 +133,15 @@ class Settings(BaseSettings):
     def _valid_rate(cls, value: str) -> str:
         if not _RATE.fullmatch(value.strip()):
             raise ValueError("use N/second, N/minute, N/hour or N/day, e.g. 10/minute")
+        return value.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value.strip())
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Berlin") from None
         return value.strip()
 
     @field_validator("key_prefix")

@@ -48,6 +48,12 @@ def new_salt() -> bytes:
     return secrets.token_bytes(SALT_BYTES)
 
 
+def new_ballot_ref() -> str:
+    """A fresh public reference for one lottery ballot: 16 random bytes as 32 hex
+    characters. Random, so that a participant's ballots cannot be linked to each other."""
+    return secrets.token_bytes(REF_BYTES).hex()
+
+
 def commitment(seed: bytes) -> str:
     """The public commitment to ``seed``: lowercase hex of sha256(seed)."""
     return hashlib.sha256(seed).hexdigest()
