@@ -10,7 +10,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fairdraw.domain.errors import FairdrawError, InvalidCredentials, NotAuthenticated
-from fairdraw.web.pages import accounts, admin, auth, create, docs, draws, home, results
+from fairdraw.web.pages import (
+    accounts,
+    admin,
+    auth,
+    create,
+    docs,
+    draws,
+    home,
+    raffle_create,
+    raffles,
+    results,
+)
 from fairdraw.web.pages.rendering import login_url, render_page, see_other
 
 log = logging.getLogger("fairdraw.web")
@@ -21,8 +32,11 @@ router.include_router(auth.router)
 router.include_router(accounts.router)
 router.include_router(admin.router)
 router.include_router(docs.router)
-# Before draws.router: "/draws/new" must not be taken for a draw id.
+# Before draws.router: "/draws/new" must not be taken for a draw id, nor "tickets" and
+# "check" for the managers' actions of POST /draws/{id}/{action}.
 router.include_router(create.router)
+router.include_router(raffle_create.router)
+router.include_router(raffles.router)
 router.include_router(results.router)
 router.include_router(draws.router)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,26 +11,16 @@ from starlette.datastructures import FormData
 
 from fairdraw.domain.errors import InvalidInput, NotAuthenticated
 from fairdraw.web.deps import ServicesDep, VisitorDep
+from fairdraw.web.pages.prize_rows import (
+    PrizeRow,
+    errors_by_row,
+    prize_list,
+    read_prize_rows,
+    rows_to_show,
+)
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text
 
 router = APIRouter()
-
-# Enough rows for most giveaways without JavaScript; the script adds more on request.
-BLANK_PRIZE_ROWS = 5
-_PRIZE_FIELD = re.compile(r"prizes\.(\d{1,4})\.(name|quantity)")
-_PRIZE_ERROR = re.compile(r"prizes\.(\d+)\.(\w+)")
-
-
-@dataclass(frozen=True)
-class PrizeRow:
-    """One row of the prize table as typed."""
-
-    name: str
-    quantity: str
-
-    @property
-    def blank(self) -> bool:
-        return not self.name.strip() and not self.quantity.strip()
 
 
 @dataclass(frozen=True)
@@ -48,17 +37,10 @@ class DrawForm:
 
     @classmethod
     def parse(cls, form: FormData) -> DrawForm:
-        rows: dict[int, dict[str, str]] = {}
-        for key in form:
-            if match := _PRIZE_FIELD.fullmatch(key):
-                rows.setdefault(int(match[1]), {})[match[2]] = text(form, key)
-        prizes = tuple(
-            PrizeRow(rows[i].get("name", ""), rows[i].get("quantity", "")) for i in sorted(rows)
-        )
         return cls(
             title=text(form, "title"),
             description=text(form, "description"),
-            prizes=prizes,
+            prizes=read_prize_rows(form),
             deadline=text(form, "deadline"),
             duration=text(form, "duration"),
             open_now=bool(text(form, "open")),
@@ -67,34 +49,10 @@ class DrawForm:
 
     def prize_list(self) -> tuple[list[dict[str, Any]], list[int]]:
         """The non-blank rows as the service takes them, and each one's row number."""
-        prizes: list[dict[str, Any]] = []
-        rows: list[int] = []
-        for row_number, row in enumerate(self.prizes):
-            if row.blank:
-                continue
-            prize: dict[str, Any] = {"name": row.name}
-            # An empty quantity means the default, as the placeholder says.
-            if row.quantity.strip():
-                prize["quantity"] = row.quantity
-            prizes.append(prize)
-            rows.append(row_number)
-        return prizes, rows
+        return prize_list(self.prizes)
 
     def rows_to_show(self) -> list[PrizeRow]:
-        shown = list(self.prizes)
-        shown += [PrizeRow("", "")] * max(0, BLANK_PRIZE_ROWS - len(shown))
-        return shown
-
-
-def errors_by_row(errors: dict[str, str], rows: list[int]) -> dict[str, str]:
-    """Re-key ``prizes.N.field`` errors from the service's list index to the form row."""
-    shown: dict[str, str] = {}
-    for key, message in errors.items():
-        match = _PRIZE_ERROR.fullmatch(key)
-        if match and int(match[1]) < len(rows):
-            key = f"prizes.{rows[int(match[1])]}.{match[2]}"
-        shown[key] = message
-    return shown
+        return rows_to_show(self.prizes)
 
 
 def _form_page(

@@ -1,4 +1,5 @@
-"""``/draws/{id}``: the draw page, its entry form and the managers' buttons."""
+"""``/draws/{id}``: the draw page, its entry form and the managers' buttons (a raffle's
+tickets are claimed and checked in :mod:`fairdraw.web.pages.raffles`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from fairdraw.domain.callers import Caller
-from fairdraw.domain.draws import Draw
+from fairdraw.domain.draws import Draw, DrawKind
 from fairdraw.domain.errors import (
     AlreadyEntered,
     DrawNotOpen,
@@ -29,7 +30,7 @@ router = APIRouter()
 Transition = Callable[[Caller, str], Awaitable[Draw]]
 
 
-def _show_draw(
+def show_draw_page(
     request: Request,
     services: Services,
     visitor: Visitor,
@@ -37,6 +38,8 @@ def _show_draw(
     extra: Mapping[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
+    """The page of ``draw`` (a giveaway's or a raffle's); ``extra`` adds to or overrides
+    its context, e.g. ``errors`` with ``_draw`` for a refusal of the whole form."""
     context: dict[str, Any] = {
         "draw": draw,
         "view": draw_page(draw, visitor.user, now_ms()),
@@ -44,7 +47,8 @@ def _show_draw(
         "errors": {},
     }
     context.update(extra or {})
-    return render(request, services, visitor, "draw.html", context, status_code=status_code)
+    template = "raffle.html" if draw.kind is DrawKind.raffle else "draw.html"
+    return render(request, services, visitor, template, context, status_code=status_code)
 
 
 @router.get("/draws/{draw_id}")
@@ -52,7 +56,7 @@ async def show_draw(
     draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
 ) -> Response:
     draw = await services.drawing.get(draw_id)
-    return _show_draw(request, services, visitor, draw)
+    return show_draw_page(request, services, visitor, draw)
 
 
 def _receipt_page(
@@ -96,7 +100,7 @@ async def enter_draw(
             message = error.detail
         key = "_draw" if isinstance(error, DrawNotOpen) else "github"
         extra = {"github": github, "errors": {key: message}}
-        return _show_draw(request, services, visitor, draw, extra, status_code=error.status)
+        return show_draw_page(request, services, visitor, draw, extra, status_code=error.status)
     draw = await services.drawing.get(draw_id)
     return _receipt_page(request, services, visitor, draw, receipt.to_json(), already=False)
 

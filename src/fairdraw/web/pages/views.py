@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fairdraw.domain.accounts import User
-from fairdraw.domain.draws import TRANSITIONS, Draw, DrawStatus, WinnerView
+from fairdraw.domain.draws import TRANSITIONS, Draw, DrawKind, DrawStatus, WinnerView
 from fairdraw.services.drawing import iso
 
 _TEXT_FORMAT = "%-d %b %Y, %H:%M UTC"
@@ -66,12 +66,28 @@ class Status:
 
 
 def status_of(draw: Draw, now_ms: int) -> Status:
+    if draw.kind is DrawKind.raffle:
+        return _raffle_status(draw)
     if draw.status is DrawStatus.open and not draw.accepting_entries(now_ms):
         return Status("Deadline passed — waiting for the draw", "is-warning")
     return {
         DrawStatus.draft: Status("Draft — not open yet", ""),
         DrawStatus.open: Status("Open for entries", "is-success"),
         DrawStatus.closed: Status("Entries closed — waiting for the draw", "is-warning"),
+        DrawStatus.drawn: Status("Winners drawn", "is-info"),
+        DrawStatus.cancelled: Status("Cancelled", "is-danger"),
+    }[draw.status]
+
+
+def _raffle_status(draw: Draw) -> Status:
+    if draw.status is DrawStatus.open:
+        return Status("Open — tickets available", "is-success")
+    if draw.status is DrawStatus.closed:
+        if draw.tickets_left == 0:
+            return Status("Sold out — waiting for the draw", "is-warning")
+        return Status("Closed — waiting for the draw", "is-warning")
+    return {
+        DrawStatus.draft: Status("Draft — not open yet", ""),
         DrawStatus.drawn: Status("Winners drawn", "is-info"),
         DrawStatus.cancelled: Status("Cancelled", "is-danger"),
     }[draw.status]
@@ -90,16 +106,31 @@ def manager_actions(draw: Draw, user: User | None, now_ms: int) -> list[Action]:
     """The lifecycle buttons to offer ``user``; the service still decides on each click."""
     if user is None or not user.role.can_manage_draws:
         return []
+    labels = _RAFFLE_ACTIONS if draw.kind is DrawKind.raffle else _GIVEAWAY_ACTIONS
     actions: list[Action] = []
     if DrawStatus.open in TRANSITIONS[draw.status]:
-        actions.append(Action("open", "Open for entries", "is-success"))
+        actions.append(Action("open", labels["open"], "is-success"))
     if draw.closable(now_ms):
-        actions.append(Action("close", "Close entries", "is-warning"))
+        actions.append(Action("close", labels["close"], "is-warning"))
     if draw.drawable(now_ms):
-        actions.append(Action("draw", "Draw winners", "is-primary"))
+        actions.append(Action("draw", labels["draw"], "is-primary"))
     if DrawStatus.cancelled in TRANSITIONS[draw.status]:
-        actions.append(Action("cancel", "Cancel draw", "is-danger is-light"))
+        actions.append(Action("cancel", labels["cancel"], "is-danger is-light"))
     return actions
+
+
+_GIVEAWAY_ACTIONS = {
+    "open": "Open for entries",
+    "close": "Close entries",
+    "draw": "Draw winners",
+    "cancel": "Cancel draw",
+}
+_RAFFLE_ACTIONS = {
+    "open": "Open the raffle",
+    "close": "Close the raffle now",
+    "draw": "Draw winners",
+    "cancel": "Cancel raffle",
+}
 
 
 @dataclass(frozen=True)
