@@ -31,7 +31,8 @@ async def list_draws(services: ServicesDep) -> list[DrawOut]:
     responses=problem_responses(*MANAGE),
 )
 async def create_draw(body: DrawIn, visitor: VisitorDep, services: ServicesDep) -> DrawOut:
-    """Create a giveaway (a manager or admin only); ``open: true`` opens it at once."""
+    """Create a giveaway (a manager or admin only); ``open: true`` opens it at once.
+    Raffles have a body of their own: ``POST /api/v1/raffles``."""
     draw = await services.drawing.create(
         visitor.caller,
         title=body.title,

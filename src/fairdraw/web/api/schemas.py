@@ -33,6 +33,30 @@ class DrawIn(BaseModel):
     )
 
 
+class RaffleIn(BaseModel):
+    title: str = Field(examples=["Charity raffle"])
+    description: str = ""
+    prizes: list[PrizeIn] = Field(
+        description="Each ticket wins at most one prize: the quantities add up to at most "
+        "`ticket_count`."
+    )
+    ticket_count: int = Field(
+        strict=True, description="Tickets numbered 1 to N, 1 ≤ N ≤ 10⁹.", examples=[500]
+    )
+    claimants: Literal["anonymous", "account"] = Field(
+        default="anonymous",
+        description="Who may claim: anyone (counted per client address) or fairdraw accounts.",
+    )
+    per_claimant: int = Field(
+        default=1, strict=True, description="Tickets one claimant may hold, 1 to `ticket_count`."
+    )
+    early_close: bool = Field(
+        default=False,
+        description="Whether its managers may close it before the last ticket is claimed.",
+    )
+    open: bool = Field(default=False, description="Open the raffle right away.")
+
+
 class EntryIn(BaseModel):
     github: str | None = Field(
         default=None,
@@ -50,6 +74,34 @@ class SessionOut(BaseModel):
     username: str
     role: str
     csrf_token: str = Field(description="Send as X-CSRF-Token on state-changing calls.")
+
+
+class TicketOut(BaseModel):
+    draw_id: str
+    number: int = Field(description="The ticket number, 1 to the raffle's ticket count.")
+    code: str = Field(
+        description="The verification code, shown only in this answer: fairdraw keeps only "
+        "a keyed hash of it.",
+        examples=["AAAQE-AYEAU-DAOCA-JBIFQ-YDIOB4"],
+    )
+    claimed_at: str
+
+
+class TicketCheckIn(BaseModel):
+    number: int = Field(strict=True, description="The ticket number.", examples=[17])
+    code: str = Field(
+        description="The ticket's verification code; case, spaces and hyphens do not matter.",
+        examples=["AAAQE-AYEAU-DAOCA-JBIFQ-YDIOB4"],
+    )
+
+
+class TicketCheckOut(BaseModel):
+    draw_id: str
+    number: int
+    valid: bool = Field(description="Always true: a code that does not match is a 403.")
+    status: Literal["not_drawn", "won", "not_won", "cancelled"]
+    has_won: bool
+    prize: str | None = Field(description="The prize this ticket won, if it won one.")
 
 
 class PrizeOut(BaseModel):
@@ -86,6 +138,14 @@ class ResultOut(BaseModel):
     algorithm: str
 
 
+class RaffleOut(BaseModel):
+    ticket_count: int
+    claimants: str
+    per_claimant: int
+    early_close: bool
+    tickets_left: int = Field(description="Tickets not claimed yet.")
+
+
 class LinksOut(BaseModel):
     page: str
     proof: str | None
@@ -111,6 +171,9 @@ class DrawOut(BaseModel):
     seal: SealOut | None
     result: ResultOut | None
     links: LinksOut
+    raffle: RaffleOut | None = Field(
+        description="A raffle's tickets and their rules; null for other kinds."
+    )
 
 
 class ReceiptOut(BaseModel):
@@ -157,6 +220,9 @@ def draw_out(draw: Draw, now_ms: int) -> DrawOut:
             entry_count=draw.seal.entry_count,
             sealed_at=iso(draw.seal.sealed_ms),
         )
+    raffle = None
+    if draw.raffle is not None:
+        raffle = RaffleOut(**draw.raffle.to_json(), tickets_left=draw.tickets_left or 0)
     base = f"/api/v1/draws/{draw.id}"
     return DrawOut(
         id=draw.id,
@@ -181,4 +247,5 @@ def draw_out(draw: Draw, now_ms: int) -> DrawOut:
             proof=f"{base}/proof" if draw.result is not None else None,
             entries=f"{base}/entries.txt" if draw.seal is not None else None,
         ),
+        raffle=raffle,
     )

@@ -1,0 +1,108 @@
+"""Raffles in the JSON API: creating one, claiming a ticket, checking a ticket.
+
+A raffle is a draw, so reading, opening, closing, drawing and cancelling it are the
+``/api/v1/draws/{id}`` calls; what only raffles have is here.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+
+from fairdraw.domain import errors
+from fairdraw.services.drawing import now_ms
+from fairdraw.web.api.draws import MANAGE, ONE_DRAW
+from fairdraw.web.api.schemas import (
+    DrawOut,
+    RaffleIn,
+    TicketCheckIn,
+    TicketCheckOut,
+    TicketOut,
+    draw_out,
+)
+from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
+from fairdraw.web.problems import problem_responses
+
+router = APIRouter(tags=["raffles"])
+
+CSRF = [Depends(check_api_csrf)]
+
+
+@router.post(
+    "/api/v1/raffles",
+    status_code=201,
+    response_model=DrawOut,
+    responses=problem_responses(*MANAGE),
+    dependencies=CSRF,
+)
+async def create_raffle(body: RaffleIn, visitor: VisitorDep, services: ServicesDep) -> DrawOut:
+    """Create a raffle of ``ticket_count`` numbered tickets (a manager or admin only);
+    ``open: true`` opens it at once. Its prizes' quantities may add up to at most
+    ``ticket_count``: each ticket wins at most one prize. Without ``early_close`` it
+    closes only when its last ticket is claimed."""
+    draw = await services.drawing.create_raffle(
+        visitor.caller,
+        title=body.title,
+        description=body.description,
+        prizes=[p.model_dump() for p in body.prizes],
+        ticket_count=body.ticket_count,
+        claimants=body.claimants,
+        per_claimant=body.per_claimant,
+        early_close=body.early_close,
+        open_now=body.open,
+    )
+    return draw_out(draw, now_ms())
+
+
+@router.post(
+    "/api/v1/draws/{draw_id}/tickets",
+    status_code=201,
+    response_model=TicketOut,
+    responses=problem_responses(
+        *ONE_DRAW,
+        errors.SoldOut,
+        errors.TicketLimitReached,
+        errors.DrawNotOpen,
+        errors.WrongDrawKind,
+        errors.NotAuthenticated,
+        errors.InvalidToken,
+        errors.CsrfFailed,
+        errors.RateLimited,
+    ),
+    dependencies=CSRF,
+)
+async def claim_ticket(
+    draw_id: str, response: Response, visitor: VisitorDep, services: ServicesDep
+) -> dict[str, object]:
+    """Claim the next ticket of an open raffle: anyone for anonymous raffles (one
+    address holds up to ``per_claimant`` tickets), the logged-in caller for account
+    raffles. The answer holds the ticket's verification code, which is shown only
+    here; the last ticket closes the raffle."""
+    ticket = await services.raffles.claim(draw_id, visitor.caller)
+    # The code is a secret that exists nowhere else: no cache may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return ticket.to_json()  # validated once, against response_model
+
+
+# No CSRF check: the answer is the same whoever asks, so a session cookie lends this
+# call no authority a forged request could borrow; and the wrong-code limit it counts
+# against is per ticket, which anyone can spend from their own client anyway.
+@router.post(
+    "/api/v1/draws/{draw_id}/tickets/check",
+    response_model=TicketCheckOut,
+    responses=problem_responses(
+        *ONE_DRAW,
+        errors.TicketNotFound,
+        errors.InvalidCode,
+        errors.WrongDrawKind,
+        errors.RateLimited,
+    ),
+)
+async def check_ticket(
+    draw_id: str, body: TicketCheckIn, services: ServicesDep
+) -> dict[str, object]:
+    """Whether ticket ``number`` won, for whoever holds its ``code`` (a POST, so that the
+    code appears in no URL and no access log). A wrong code is 403 ``invalid_code``;
+    after a few wrong codes the ticket answers 429 ``rate_limited``, even for the right
+    code, until ``Retry-After`` seconds have passed."""
+    check = await services.raffles.check(draw_id, body.number, body.code)
+    return check.to_json()  # validated once, against response_model
