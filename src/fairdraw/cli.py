@@ -1,4 +1,4 @@
-"""The ``fairdraw`` command: serve, admin, verify. A thin shell over the services."""
+"""The ``fairdraw`` command: serve, scheduler, admin, verify. A thin shell over the services."""
 
 from __future__ import annotations
 
@@ -20,10 +20,17 @@ from fairdraw.domain.accounts import Role
 from fairdraw.domain.errors import FairdrawError
 from fairdraw.domain.proof import verify_bundle
 from fairdraw.services.accounts import AccountService
+from fairdraw.services.drawing import DrawingService
+from fairdraw.services.github import GitHubClient
+from fairdraw.services.scheduler import lottery_services
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
+from fairdraw.store.draws import DrawStore
 from fairdraw.store.embedded import EmbeddedStore
 from fairdraw.store.keys import Keys
+from fairdraw.store.lotteries import LotteryStore
+from fairdraw.store.profiles import ProfileCache
+from fairdraw.store.schedule import ScheduleStore
 
 app = typer.Typer(help="fairdraw: provably fair prize draws.", no_args_is_help=True)
 admin_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
@@ -140,6 +147,53 @@ def serve(
             log_level=settings.log_level.lower(),
             proxy_headers=False,
         )
+
+
+@app.command()
+def scheduler(
+    once: Annotated[bool, typer.Option(help="Make one pass, print it, and exit.")] = False,
+) -> None:
+    """Run the lottery scheduler on its own (for FAIRDRAW_SCHEDULER=false web servers).
+
+    Any number may run, beside web servers or not: only the holder of the lease acts.
+    """
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    with store_for(settings) as ready:
+        asyncio.run(_schedule(ready, once))
+
+
+async def _schedule(settings: Settings, once: bool) -> None:
+    assert settings.redis_url
+    redis = connect(settings.redis_url)
+    keys = Keys(settings.key_prefix)
+    github = GitHubClient.from_settings(
+        settings, ProfileCache(redis, keys, settings.github_cache_seconds)
+    )
+    drawing = DrawingService(DrawStore(redis, keys), github)
+    _, runner = lottery_services(
+        settings, LotteryStore(redis, keys), ScheduleStore(redis, keys), drawing
+    )
+    try:
+        if once:
+            report = await runner.run_once()
+            drawn = ", ".join(f"{lid} {day.isoformat()}" for lid, day in report.drawn)
+            typer.echo(
+                f"led: {'yes' if report.led else 'no (another scheduler holds the lease)'}; "
+                f"drew: {drawn or 'nothing due'}"
+            )
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        typer.echo(f"fairdraw scheduler {runner.instance} running  (Ctrl-C stops it)")
+        await runner.run(stop)
+    finally:
+        await github.aclose()
+        await redis.aclose()
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

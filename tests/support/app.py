@@ -46,6 +46,8 @@ def make_settings(store_url: str, github_url: str, **overrides: Any) -> Settings
         "rate_limit_entries": "10000/minute",
         "rate_limit_token_refresh": "10000/minute",
         "rate_limit_ticket_codes": "10000/minute",
+        # The scheduler writes its lease into the store; tests that want it turn it on.
+        "scheduler": False,
     }
     values.update(overrides)
     return Settings(**values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,19 +21,23 @@ from fairdraw.services.entering import EnteringService
 from fairdraw.services.github import GitHubClient
 from fairdraw.services.raffles import RaffleService
 from fairdraw.services.ratelimit import RateLimits
+from fairdraw.services.scheduler import lottery_services
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.services.tokens import TokenService
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.keys import Keys
+from fairdraw.store.lotteries import LotteryStore
 from fairdraw.store.profiles import ProfileCache
 from fairdraw.store.raffles import RaffleStore
+from fairdraw.store.schedule import ScheduleStore
 from fairdraw.store.tokens import TokenStore
 from fairdraw.web import pages
 from fairdraw.web.api import auth as auth_api
 from fairdraw.web.api import draws as draws_api
 from fairdraw.web.api import health as health_api
+from fairdraw.web.api import raffles as raffles_api
 from fairdraw.web.api import session as session_api
 from fairdraw.web.api import users as users_api
 from fairdraw.web.deps import Services
@@ -79,6 +84,9 @@ def create_app(settings: Settings) -> FastAPI:
             manager_networks=parse_networks(settings.manager_networks),
             tickets=tickets,
         )
+        lotteries, scheduler = lottery_services(
+            settings, LotteryStore(redis, keys), ScheduleStore(redis, keys), drawing
+        )
         app.state.services = Services(
             settings=settings,
             secret=secret,
@@ -101,13 +109,21 @@ def create_app(settings: Settings) -> FastAPI:
                 refresh_seconds=settings.refresh_token_seconds,
                 limits=limits,
             ),
+            lotteries=lotteries,
+            scheduler=scheduler,
             templates=create_templates(),
             limits=limits,
             trusted_proxies=parse_networks(settings.trusted_proxies),
         )
+        # Every process runs a scheduler; the lease in the store lets one of them act.
+        stop = asyncio.Event()
+        running = asyncio.create_task(scheduler.run(stop)) if settings.scheduler else None
         try:
             yield
         finally:
+            stop.set()
+            if running is not None:
+                await running
             await limits.aclose()
             await github.aclose()
             await redis.aclose()
@@ -128,6 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(users_api.router)
     app.include_router(auth_api.router)
     app.include_router(draws_api.router)
+    app.include_router(raffles_api.router)
     app.include_router(pages.router)
     install_error_handlers(app, pages.render_error_page)
     return app

@@ -16,8 +16,10 @@ from fairdraw.domain.errors import CsrfFailed
 from fairdraw.services.accounts import AccountService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
+from fairdraw.services.lotteries import LotteryService
 from fairdraw.services.raffles import RaffleService
 from fairdraw.services.ratelimit import RateLimits
+from fairdraw.services.scheduler import Scheduler
 from fairdraw.services.tokens import TokenService
 from fairdraw.web import security
 from fairdraw.web.client import IPAddress, IPNetwork, client_address
@@ -32,6 +34,8 @@ class Services:
     drawing: DrawingService
     entering: EnteringService
     raffles: RaffleService
+    lotteries: LotteryService
+    scheduler: Scheduler
     accounts: AccountService
     tokens: TokenService
     templates: Jinja2Templates

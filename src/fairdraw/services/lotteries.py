@@ -1,0 +1,382 @@
+"""Daily lottery use cases: create, cast ballots, draw rounds, check a day's winner.
+
+Each local calendar day of a lottery is a round, and each round is a draw of kind
+``lottery`` with a deterministic id (:func:`fairdraw.domain.lotteries.round_draw_id`), so
+every process — web workers, schedulers, a manager pressing "draw now" — addresses the
+same draw for the same day, and the draw engine's one-result rule makes drawing a round
+idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from fairdraw.domain import fairness, lotteries
+from fairdraw.domain.callers import Caller
+from fairdraw.domain.draws import ACCOUNT_PREFIX, DrawKind, DrawStatus, EntryIdentity, Prize
+from fairdraw.domain.errors import (
+    InvalidInput,
+    LotteryNotRunning,
+    NotAuthenticated,
+    RoundNotOver,
+)
+from fairdraw.domain.lotteries import LotteryTerms, RoundState
+from fairdraw.domain.networks import IPNetwork
+from fairdraw.services.drawing import DrawingService, iso, require_manager
+from fairdraw.store.lotteries import LotteryStore, RoundRecord
+
+# Draw ids of rounds are derived; lottery ids are random like draw ids.
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+_ID_LENGTH = 12
+# A ballot may find the store's clock in the next round (midnight passed while it was on
+# its way); it is then cast there. More than this many retries means a broken clock.
+_CAST_ATTEMPTS = 3
+HISTORY_MAX = 366
+
+
+def new_lottery_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
+
+
+@dataclass(frozen=True)
+class Lottery:
+    id: str
+    terms: LotteryTerms
+    created_ms: int
+    created_by: str
+    last_day: date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            **self.terms.to_json(),
+            "created_at": iso(self.created_ms),
+            "created_by": self.created_by,
+            "last_drawn_day": self.last_day.isoformat() if self.last_day else None,
+        }
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """A ballot's receipt: its round (day), number in that round, public reference."""
+
+    lottery_id: str
+    day: date
+    round_id: str
+    number: int
+    ref: str
+    cast_ms: int
+    ballots_today: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lottery_id": self.lottery_id,
+            "date": self.day.isoformat(),
+            "round_id": self.round_id,
+            "number": self.number,
+            "ref": self.ref,
+            "cast_at": iso(self.cast_ms),
+            "ballots_today": self.ballots_today,
+        }
+
+
+class DayState(StrEnum):
+    """What can be said of a lottery's date."""
+
+    before_start = "before_start"
+    after_end = "after_end"
+    future = "future"
+    running = "running"
+    not_drawn = "not_drawn"
+    no_ballots = "no_ballots"
+    drawn = "drawn"
+
+
+@dataclass(frozen=True)
+class RoundWinner:
+    number: int
+    ref: str
+    name: str
+    prize: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ballot": self.number, "ref": self.ref, "name": self.name, "prize": self.prize}
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """One day of a lottery, as the check-a-winner page and the history show it."""
+
+    lottery_id: str
+    day: date
+    state: DayState
+    round_id: str
+    ballots: int = 0
+    winners: tuple[RoundWinner, ...] = field(default_factory=tuple)
+    drawn_ms: int | None = None
+    due_ms: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lottery_id": self.lottery_id,
+            "date": self.day.isoformat(),
+            "state": self.state.value,
+            "round_id": self.round_id,
+            "ballots": self.ballots,
+            "winners": [w.to_json() for w in self.winners],
+            "drawn_at": iso(self.drawn_ms) if self.drawn_ms is not None else None,
+            "due_at": iso(self.due_ms) if self.due_ms is not None else None,
+        }
+
+
+def _lottery_of(lottery_id: str, fields: dict[str, str]) -> Lottery:
+    last = fields.get("last_day")
+    return Lottery(
+        id=lottery_id,
+        terms=LotteryTerms.from_fields(fields),
+        created_ms=int(fields["created_ms"]),
+        created_by=fields.get("created_by", ""),
+        last_day=date.fromisoformat(last) if last else None,
+    )
+
+
+def _winners_of(record: RoundRecord) -> tuple[RoundWinner, ...]:
+    if not record.winners_json:
+        return ()
+    stored = json.loads(record.winners_json)
+    return tuple(
+        RoundWinner(number=int(w["index"]) + 1, ref=w["ref"], name=w["name"], prize=w["prize"])
+        for w in stored["winners"]
+    )
+
+
+class LotteryService:
+    """Daily lotteries over one store; rounds are drawn by the draw engine."""
+
+    def __init__(
+        self,
+        store: LotteryStore,
+        drawing: DrawingService,
+        default_timezone: str = "UTC",
+        manager_networks: Sequence[IPNetwork] = (),
+    ) -> None:
+        self._store = store
+        self._drawing = drawing
+        self._default_zone = default_timezone
+        self._networks = tuple(manager_networks)
+
+    # -- lotteries ------------------------------------------------------------------------
+    async def create(
+        self,
+        caller: Caller,
+        *,
+        name: str,
+        description: str = "",
+        prize: str,
+        winners_per_day: object = 1,
+        timezone: str | None = None,
+        start: object,
+        end: object = None,
+    ) -> Lottery:
+        user = require_manager(caller, None, self._networks)
+        now = await self._store.now_ms()
+        zone = (timezone or "").strip() or self._default_zone
+        terms = lotteries.validate_new_lottery(
+            name=name,
+            description=description,
+            prize=prize,
+            winners_per_day=winners_per_day,
+            timezone=zone,
+            start=start,
+            end=end,
+            today=lotteries.local_day(lotteries.zone_of(zone), now),
+        )
+        lottery_id = new_lottery_id()
+        fields = {**terms.to_fields(), "id": lottery_id, "created_by": user.username}
+        await self._store.create(lottery_id, fields, lotteries.due_ms(terms, terms.start))
+        return await self.get(lottery_id)
+
+    async def get(self, lottery_id: str) -> Lottery:
+        return _lottery_of(lottery_id, await self._store.get(lottery_id))
+
+    async def list_recent(self, limit: int = 50) -> list[Lottery]:
+        return [_lottery_of(i, f) for i, f in await self._store.list_recent(limit)]
+
+    # -- ballots --------------------------------------------------------------------------
+    async def cast(self, lottery_id: str, caller: Caller, at_ms: int | None = None) -> Ballot:
+        """Cast one ballot for the caller in the round of the current day (the store's
+        clock decides which; ``at_ms`` stands in for it in tests). LotteryNotRunning
+        before the start date or after the end date."""
+        user = caller.user
+        if user is None:
+            raise NotAuthenticated("Log in to take part in this lottery")
+        lottery = await self.get(lottery_id)
+        identity = ACCOUNT_PREFIX + user.username
+        moment = at_ms if at_ms is not None else await self._store.now_ms()
+        for _ in range(_CAST_ATTEMPTS):
+            day = lotteries.round_of(lottery.terms, moment)
+            if day is None:
+                raise LotteryNotRunning()
+            start_ms, end_ms = lotteries.day_bounds(lottery.terms.zone, day)
+            round_id = lotteries.round_draw_id(lottery_id, day)
+            ref = fairness.new_ballot_ref()
+            cast = await self._store.cast_ballot(
+                round_id,
+                start_ms=start_ms,
+                end_ms=end_ms,
+                identity=identity,
+                ref=ref,
+                label=user.display_name,
+                round_fields=self._round_fields(lottery, day, round_id),
+                at_ms=at_ms,
+            )
+            if cast.cast:
+                return Ballot(
+                    lottery_id=lottery_id,
+                    day=day,
+                    round_id=round_id,
+                    number=cast.index + 1,
+                    ref=ref,
+                    cast_ms=cast.cast_ms,
+                    ballots_today=cast.mine,
+                )
+            moment = cast.cast_ms
+        raise LotteryNotRunning("The lottery's day could not be settled; try again")
+
+    async def ballots_today(self, lottery_ids: Sequence[str], caller: Caller) -> dict[str, int]:
+        """The caller's ballots in today's round of each lottery (0 when logged out)."""
+        if caller.user is None or not lottery_ids:
+            return dict.fromkeys(lottery_ids, 0)
+        now = await self._store.now_ms()
+        rounds: dict[str, str] = {}
+        for lottery in [await self.get(i) for i in lottery_ids]:
+            day = lotteries.round_of(lottery.terms, now)
+            if day is not None:
+                rounds[lottery.id] = lotteries.round_draw_id(lottery.id, day)
+        counts = await self._store.ballots_of(
+            list(rounds.values()), ACCOUNT_PREFIX + caller.user.username
+        )
+        found = dict(zip(rounds, counts, strict=True))
+        return {i: found.get(i, 0) for i in lottery_ids}
+
+    # -- rounds ---------------------------------------------------------------------------
+    async def round(self, lottery_id: str, day: date | str, now_ms: int | None = None) -> RoundView:
+        """What there is to know of ``day`` in the lottery: its winner(s), no ballots, not
+        drawn yet, still running, in the future, or outside the lottery's dates."""
+        lottery = await self.get(lottery_id)
+        wanted = _parse_day(day)
+        now = now_ms if now_ms is not None else await self._store.now_ms()
+        return (await self._views(lottery, [wanted], now))[0]
+
+    async def history(self, lottery_id: str, limit: int = 60) -> list[RoundView]:
+        """Past rounds, newest first: every day from the start to the last ended one."""
+        lottery = await self.get(lottery_id)
+        now = await self._store.now_ms()
+        days = lotteries.rounds_due(lottery.terms, None, now)[-min(limit, HISTORY_MAX) :]
+        return list(reversed(await self._views(lottery, days, now)))
+
+    async def _views(self, lottery: Lottery, days: Sequence[date], now: int) -> list[RoundView]:
+        ids = [lotteries.round_draw_id(lottery.id, d) for d in days]
+        records = await self._store.rounds(ids)
+        views = []
+        for day, round_id, record in zip(days, ids, records, strict=True):
+            state = lotteries.state_of_date(lottery.terms, day, now)
+            drawn = state is RoundState.due and record.status == DrawStatus.drawn.value
+            if drawn:
+                shown = DayState.drawn if record.ballots else DayState.no_ballots
+            elif state is RoundState.due:
+                shown = DayState.not_drawn
+            else:
+                shown = DayState(state.value)
+            counted = state in (RoundState.running, RoundState.due)
+            views.append(
+                RoundView(
+                    lottery_id=lottery.id,
+                    day=day,
+                    state=shown,
+                    round_id=round_id,
+                    ballots=record.ballots if counted else 0,
+                    winners=_winners_of(record) if drawn else (),
+                    drawn_ms=record.drawn_ms if drawn else None,
+                    due_ms=lotteries.due_ms(lottery.terms, day),
+                )
+            )
+        return views
+
+    async def draw_round(self, lottery_id: str, day: date, at_ms: int | None = None) -> None:
+        """Close and draw the round of ``day`` (RoundNotOver before its day has ended).
+        Idempotent: a drawn round stays as it is."""
+        lottery = await self.get(lottery_id)
+        round_id = lotteries.round_draw_id(lottery_id, day)
+        _, end_ms = lotteries.day_bounds(lottery.terms.zone, day)
+        await self._store.close_round(
+            round_id, end_ms, self._round_fields(lottery, day, round_id), at_ms=at_ms
+        )
+        await self._drawing.draw_closed(round_id)
+
+    async def draw_now(self, caller: Caller, lottery_id: str, day: date | str) -> RoundView:
+        """A manager draws an ended round without waiting for the scheduler; the result is
+        the one the scheduler would record (or has recorded)."""
+        lottery = await self.get(lottery_id)
+        require_manager(caller, None, self._networks)
+        wanted = _parse_day(day)
+        now = await self._store.now_ms()
+        state = lotteries.state_of_date(lottery.terms, wanted, now)
+        if state is not RoundState.due:
+            raise RoundNotOver(f"The round of {wanted.isoformat()} cannot be drawn: {state.value}")
+        await self.draw_round(lottery_id, wanted)
+        return await self.round(lottery_id, wanted)
+
+    async def catch_up(self, lottery_id: str, now_ms: int) -> list[date]:
+        """Draw, in order, every round of the lottery whose day ended by ``now_ms`` and
+        is not recorded as drawn; record progress and the next due time. Returns the days
+        drawn by this call."""
+        lottery = await self.get(lottery_id)
+        days = lotteries.rounds_due(lottery.terms, lottery.last_day, now_ms)
+        for day in days:
+            await self.draw_round(lottery_id, day, at_ms=now_ms)
+            await self._store.advance(lottery_id, day.isoformat())
+        last = days[-1] if days else lottery.last_day
+        await self._store.set_due(lottery_id, lotteries.next_due_ms(lottery.terms, last))
+        return days
+
+    async def due_lotteries(self, now_ms: int) -> list[str]:
+        return await self._store.due(now_ms)
+
+    def _round_fields(self, lottery: Lottery, day: date, round_id: str) -> dict[str, str]:
+        """The fixed fields of a round's draw, stored by whichever comes first: its first
+        ballot, or the scheduler closing an empty round."""
+        seed = fairness.new_seed()
+        terms = lottery.terms
+        _, end_ms = lotteries.day_bounds(terms.zone, day)
+        prize = Prize(terms.prize, terms.winners_per_day)
+        return {
+            "id": round_id,
+            "kind": DrawKind.lottery.value,
+            "entry_identity": EntryIdentity.account.value,
+            "title": f"{terms.name} — {day.isoformat()}",
+            "description": terms.description,
+            "prizes": json.dumps([prize.to_json()], ensure_ascii=False),
+            "created_by": lottery.created_by,
+            "salt": fairness.new_salt().hex(),
+            "seed": seed.hex(),
+            "commitment": fairness.commitment(seed),
+            "deadline_ms": str(end_ms),
+            "lottery_id": lottery.id,
+            "round_date": day.isoformat(),
+        }
+
+
+def _parse_day(day: date | str) -> date:
+    if isinstance(day, date):
+        return day
+    try:
+        return date.fromisoformat(day.strip())
+    except ValueError:
+        raise InvalidInput({"date": "Use a date such as 2026-11-22"}) from None

@@ -1,0 +1,148 @@
+"""The scheduler: draws every lottery round whose day has ended, exactly once.
+
+Every ``fairdraw serve`` process runs one (and ``fairdraw scheduler`` runs one alone), but
+only the holder of the lease in the store acts, so N processes draw once. Due work lives
+in the store (``schedule:due``: lottery → when its next round is due), never in process
+memory: a scheduler that starts after downtime finds every overdue lottery and catches up
+its rounds in order. Drawing a round is idempotent (deterministic round ids, one recorded
+result per draw), so a lease that changes hands mid-run costs nothing but repeated work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+
+from fairdraw.config import Settings
+from fairdraw.domain import lotteries
+from fairdraw.domain.networks import parse_networks
+from fairdraw.services.drawing import DrawingService, iso
+from fairdraw.services.lotteries import LotteryService
+from fairdraw.store.lotteries import LotteryStore
+from fairdraw.store.schedule import ScheduleStore
+
+log = logging.getLogger("fairdraw.scheduler")
+
+DEFAULT_INTERVAL_SECONDS = 1.0
+DEFAULT_LEASE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What one pass did: whether this instance led, the rounds it drew, and the largest
+    lag (how long after its day ended a round was drawn)."""
+
+    led: bool
+    run_ms: int
+    drawn: list[tuple[str, date]] = field(default_factory=list)
+    lag_ms: int = 0
+
+
+class Scheduler:
+    def __init__(
+        self,
+        lotteries_service: LotteryService,
+        lottery_store: LotteryStore,
+        schedule: ScheduleStore,
+        *,
+        instance: str | None = None,
+        interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
+        self._lotteries = lotteries_service
+        self._store = lottery_store
+        self._schedule = schedule
+        self.instance = instance or secrets.token_hex(8)
+        self._interval = interval_seconds
+        self._lease_ms = int(lease_seconds * 1000)
+
+    async def run_once(self, now_ms: int | None = None) -> RunReport:
+        """One pass at ``now_ms`` (the store's clock if None): take or renew the lease,
+        then draw every due round of every due lottery."""
+        now = now_ms if now_ms is not None else await self._store.now_ms()
+        if not await self._schedule.hold_lease(self.instance, self._lease_ms):
+            return RunReport(led=False, run_ms=now)
+        drawn: list[tuple[str, date]] = []
+        lag = 0
+        for lottery_id in await self._lotteries.due_lotteries(now):
+            try:
+                days = await self._lotteries.catch_up(lottery_id, now)
+            except Exception:
+                # One broken lottery must not stop the others; it stays due and is retried.
+                log.exception("drawing the due rounds of lottery %s failed", lottery_id)
+                continue
+            if days:
+                terms = (await self._lotteries.get(lottery_id)).terms
+                lag = max(lag, now - lotteries.due_ms(terms, days[0]))
+                drawn.extend((lottery_id, day) for day in days)
+        report = RunReport(led=True, run_ms=now, drawn=drawn, lag_ms=lag)
+        await self._record(report)
+        return report
+
+    async def _record(self, report: RunReport) -> None:
+        upcoming = await self._store.next_due()
+        await self._schedule.record_run(
+            {
+                "instance": self.instance,
+                "run_ms": str(report.run_ms),
+                "lag_ms": str(report.lag_ms),
+                "drawn": ",".join(f"{lid}:{day.isoformat()}" for lid, day in report.drawn),
+                "next_due_ms": str(upcoming[1]) if upcoming else "",
+            }
+        )
+        for lottery_id, day in report.drawn:
+            log.info("drew lottery %s round %s (lag %d ms)", lottery_id, day, report.lag_ms)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run passes every interval until ``stop`` is set; then hand the lease back."""
+        try:
+            while not stop.is_set():
+                try:
+                    await self.run_once()
+                except Exception:
+                    log.exception("scheduler pass failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self._interval)
+        finally:
+            try:
+                await self._schedule.release_lease(self.instance)
+            except Exception:
+                log.warning("could not release the scheduler lease; it expires by itself")
+
+    async def status(self) -> dict[str, object]:
+        """The scheduler's visible state: leader, last run, lag, next due round."""
+        last = await self._schedule.last_run()
+        upcoming = await self._store.next_due()
+        run_ms = int(last["run_ms"]) if last.get("run_ms") else None
+        return {
+            "leader": await self._schedule.leader(),
+            "last_run_at": iso(run_ms) if run_ms is not None else None,
+            "last_lag_ms": int(last["lag_ms"]) if last.get("lag_ms") else None,
+            "last_drawn": [d for d in last.get("drawn", "").split(",") if d],
+            "next_due_at": iso(upcoming[1]) if upcoming else None,
+            "next_due_lottery": upcoming[0] if upcoming else None,
+        }
+
+
+def lottery_services(
+    settings: Settings, store: LotteryStore, schedule: ScheduleStore, drawing: DrawingService
+) -> tuple[LotteryService, Scheduler]:
+    """The lottery service and a scheduler over it, as ``settings`` configure them."""
+    service = LotteryService(
+        store,
+        drawing,
+        default_timezone=settings.timezone,
+        manager_networks=parse_networks(settings.manager_networks),
+    )
+    scheduler = Scheduler(
+        service,
+        store,
+        schedule,
+        interval_seconds=settings.scheduler_interval_seconds,
+        lease_seconds=settings.scheduler_lease_seconds,
+    )
+    return service, scheduler

@@ -1,0 +1,294 @@
+"""Daily lotteries on a real store, with an injected clock: ballots, the exact midnight
+cut-off, DST days, the scheduler's catch-up, races and manual draws."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from fairdraw.domain import fairness, lotteries, proof
+from fairdraw.domain.accounts import Role, User
+from fairdraw.domain.callers import Caller
+from fairdraw.domain.errors import (
+    DrawNotOpen,
+    Forbidden,
+    LotteryNotFound,
+    LotteryNotRunning,
+    NotAuthenticated,
+    RoundNotOver,
+)
+from fairdraw.services.drawing import DrawingService
+from fairdraw.services.github import GitHubClient
+from fairdraw.services.lotteries import DayState, LotteryService, new_lottery_id
+from fairdraw.services.scheduler import Scheduler
+from fairdraw.store.draws import DrawStore
+from fairdraw.store.keys import Keys
+from fairdraw.store.lotteries import LotteryStore
+from fairdraw.store.profiles import ProfileCache
+from fairdraw.store.schedule import ScheduleStore
+from tests.support.github_server import GitHubStandIn
+
+KEYS = Keys()
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def person(name: str, role: Role = Role.participant) -> Caller:
+    return Caller(User(username=name, display_name=name.title(), role=role, created_ms=0))
+
+
+MANAGER = person("maria", Role.manager)
+ANN, BOB = person("ann"), person("bob")
+
+
+def at(
+    zone: ZoneInfo, y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0, ms: int = 0
+) -> int:
+    moment = datetime(y, mo, d, h, mi, s, ms * 1000, tzinfo=zone)
+    return int(moment.timestamp() * 1000)
+
+
+@dataclass
+class World:
+    redis: Redis
+    store: LotteryStore
+    service: LotteryService
+    drawing: DrawingService
+
+    def scheduler(self, instance: str) -> Scheduler:
+        return Scheduler(
+            self.service, self.store, ScheduleStore(self.redis, KEYS), instance=instance
+        )
+
+
+@pytest_asyncio.fixture
+async def world(redis: Redis, github: GitHubStandIn) -> AsyncIterator[World]:
+    client = GitHubClient(github.url, None, 2.0, ProfileCache(redis, KEYS, 60))
+    drawing = DrawingService(DrawStore(redis, KEYS), client)
+    store = LotteryStore(redis, KEYS)
+    try:
+        yield World(redis, store, LotteryService(store, drawing), drawing)
+    finally:
+        await client.aclose()
+
+
+async def new_lottery(
+    world: World, start: str, end: str | None = None, zone: str = "Europe/Berlin"
+) -> str:
+    # Creation refuses start dates in the past (by the store's clock); tests write the
+    # terms of a past lottery straight away instead.
+    terms = lotteries.LotteryTerms(
+        name="Daily coffee",
+        description="",
+        prize="Coffee",
+        winners_per_day=1,
+        timezone=zone,
+        start=date.fromisoformat(start),
+        end=date.fromisoformat(end) if end else None,
+    )
+    lottery_id = new_lottery_id()
+    fields = {**terms.to_fields(), "id": lottery_id, "created_by": "maria"}
+    await world.store.create(lottery_id, fields, lotteries.due_ms(terms, terms.start))
+    return lottery_id
+
+
+async def test_the_cut_off_is_exact_at_local_midnight(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01")
+    last = await world.service.cast(lid, ANN, at_ms=at(BERLIN, 2026, 3, 10, 23, 59, 59, 999))
+    first = await world.service.cast(lid, ANN, at_ms=at(BERLIN, 2026, 3, 11))
+    assert (last.day, last.number, last.ballots_today) == (date(2026, 3, 10), 1, 1)
+    assert (first.day, first.number, first.ballots_today) == (date(2026, 3, 11), 1, 1)
+    assert last.round_id != first.round_id
+    assert await world.redis.llen(KEYS.ledger(last.round_id)) == 1
+    assert await world.redis.llen(KEYS.ledger(first.round_id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"),
+    [(date(2026, 3, 29), 23), (date(2026, 10, 25), 25), (date(2026, 6, 1), 24)],
+)
+async def test_dst_days_have_their_own_length_and_exact_edges(
+    world: World, day: date, hours: int
+) -> None:
+    lid = await new_lottery(world, "2026-01-01")
+    start_ms, end_ms = lotteries.day_bounds(BERLIN, day)
+    assert end_ms - start_ms == hours * 3600 * 1000
+    before = await world.service.cast(lid, ANN, at_ms=start_ms - 1)
+    first = await world.service.cast(lid, ANN, at_ms=start_ms)
+    last = await world.service.cast(lid, BOB, at_ms=end_ms - 1)
+    after = await world.service.cast(lid, BOB, at_ms=end_ms)
+    assert before.day == day - timedelta(days=1)
+    assert (first.day, last.day) == (day, day)
+    assert (first.number, last.number) == (1, 2)
+    assert after.day == day + timedelta(days=1)
+
+
+async def test_ballots_are_the_unit_of_chance_per_participant_count(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01")
+    moment = at(BERLIN, 2026, 3, 2, 12)
+    receipts = [await world.service.cast(lid, ANN, at_ms=moment + i) for i in range(3)]
+    receipts.append(await world.service.cast(lid, BOB, at_ms=moment + 3))
+    assert [r.number for r in receipts] == [1, 2, 3, 1 + 3]
+    assert [r.ballots_today for r in receipts] == [1, 2, 3, 1]
+    assert len({r.ref for r in receipts}) == 4
+    today = await world.service.ballots_today([lid], ANN)
+    assert today == {lid: 0}  # the store's clock is long past March: no round today
+
+
+def test_two_ballots_win_twice_as_often_as_one() -> None:
+    """Over many seeded draws of a round where Ann holds 2 ballots and Bob 1, Ann wins
+    two thirds of the time (the ballot, not the person, is the unit of chance)."""
+    refs = [fairness.new_ballot_ref() for _ in range(3)]
+    owner = {0: "ann", 1: "ann", 2: "bob"}
+    root = fairness.merkle_root(refs)
+    rounds = 20_000
+    ann = 0
+    for n in range(rounds):
+        outcome = fairness.select_winners(root, n.to_bytes(32, "big"), 3, [("Coffee", 1)], 0)
+        ann += owner[outcome.winners[0].index] == "ann"
+    assert abs(ann / rounds - 2 / 3) < 0.02
+
+
+async def test_catch_up_draws_missed_days_in_order_once(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01", end="2026-03-05")
+    for d, caster in [(1, ANN), (1, BOB), (2, BOB), (4, ANN)]:
+        await world.service.cast(lid, caster, at_ms=at(BERLIN, 2026, 3, d, 10))
+    wake = at(BERLIN, 2026, 3, 4, 0, 0, 5)  # the scheduler was down for three days
+    report = await world.scheduler("a").run_once(wake)
+    assert report.led
+    assert report.drawn == [(lid, date(2026, 3, d)) for d in (1, 2, 3)]
+    assert report.lag_ms == wake - lotteries.day_bounds(BERLIN, date(2026, 3, 1))[1]
+
+    views = {v.day.day: v for v in await world.service.history(lid)}
+    assert [views[d].state for d in (1, 2, 3)] == [
+        DayState.drawn,
+        DayState.drawn,
+        DayState.no_ballots,
+    ]
+    assert views[1].ballots == 2
+    assert views[1].winners[0].name in {"Ann", "Bob"}
+    assert views[2].winners[0].name == "Bob"
+    assert views[3].winners == ()
+    lottery = await world.service.get(lid)
+    assert lottery.last_day == date(2026, 3, 3)
+    assert await world.store.next_due() == (lid, lotteries.day_bounds(BERLIN, date(2026, 3, 4))[1])
+
+    # Nothing is drawn twice: a second pass at the same time draws nothing more.
+    again = await world.scheduler("a").run_once(wake)
+    assert again.drawn == []
+    # A ballot for a drawn day is refused.
+    with pytest.raises(DrawNotOpen):
+        await world.service.cast(lid, ANN, at_ms=at(BERLIN, 2026, 3, 2, 23))
+
+    # After the end date, the last rounds are drawn and the lottery leaves the schedule.
+    final = await world.scheduler("a").run_once(at(BERLIN, 2026, 3, 9))
+    assert final.drawn == [(lid, date(2026, 3, 4)), (lid, date(2026, 3, 5))]
+    assert await world.store.next_due() is None
+    with pytest.raises(LotteryNotRunning):
+        await world.service.cast(lid, ANN, at_ms=at(BERLIN, 2026, 3, 6, 10))
+
+
+async def test_racing_schedulers_draw_each_round_once(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01")
+    for i in range(5):
+        await world.service.cast(lid, ANN if i % 2 else BOB, at_ms=at(BERLIN, 2026, 3, 1, 9, i))
+    wake = at(BERLIN, 2026, 3, 2, 0, 0, 1)
+    reports = await asyncio.gather(*(world.scheduler(f"s{i}").run_once(wake) for i in range(4)))
+    assert sum(r.led for r in reports) == 1
+    # Even processes that bypass the lease (a manual trigger, a retry) get the one result.
+    await asyncio.gather(*(world.service.draw_round(lid, date(2026, 3, 1), wake) for _ in range(5)))
+    view = await world.service.round(lid, "2026-03-01")
+    assert view.state is DayState.drawn
+    assert len(view.winners) == 1
+    round_id = lotteries.round_draw_id(lid, date(2026, 3, 1))
+    draw = await world.drawing.get(round_id)
+    assert draw.result is not None
+    bundle = json.loads(await world.drawing.proof_bundle(round_id))
+    assert proof.verify_bundle(bundle, await world.drawing.entries_file(round_id)).ok
+    assert bundle["winners"][0]["index"] + 1 == view.winners[0].number
+
+
+async def test_a_manual_draw_after_the_automatic_one_is_the_same(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01")
+    for i in range(6):
+        await world.service.cast(lid, ANN if i < 4 else BOB, at_ms=at(BERLIN, 2026, 3, 1, 8, i))
+    await world.scheduler("a").run_once(at(BERLIN, 2026, 3, 2, 0, 0, 1))
+    automatic = await world.service.round(lid, date(2026, 3, 1))
+    manual = await world.service.draw_now(MANAGER, lid, "2026-03-01")
+    assert manual == automatic
+    with pytest.raises(Forbidden):
+        await world.service.draw_now(ANN, lid, "2026-03-01")
+
+
+async def test_a_manager_may_draw_an_ended_day_early_but_not_today(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01")
+    await world.service.cast(lid, ANN, at_ms=at(BERLIN, 2026, 3, 1, 8))
+    view = await world.service.draw_now(MANAGER, lid, "2026-03-01")
+    assert view.state is DayState.drawn
+    assert view.winners[0].name == "Ann"
+    # The scheduler then finds the round drawn and records its progress only.
+    report = await world.scheduler("a").run_once(at(BERLIN, 2026, 3, 2, 0, 0, 1))
+    assert report.drawn == [(lid, date(2026, 3, 1))]
+    assert await world.service.round(lid, date(2026, 3, 1)) == view
+    today = datetime.now(BERLIN).date() + timedelta(days=1)
+    with pytest.raises(RoundNotOver):
+        await world.service.draw_now(MANAGER, lid, today)
+
+
+async def test_what_a_date_says(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01", end="2026-12-31")
+    await world.service.cast(lid, ANN, at_ms=at(BERLIN, 2026, 3, 2, 8))
+    now = at(BERLIN, 2026, 3, 4, 12)
+    states = {
+        d: (await world.service.round(lid, d, now_ms=now)).state
+        for d in [
+            "2026-02-28",
+            "2026-03-02",
+            "2026-03-03",
+            "2026-03-04",
+            "2026-03-05",
+            "2027-01-01",
+        ]
+    }
+    assert states == {
+        "2026-02-28": DayState.before_start,
+        "2026-03-02": DayState.not_drawn,
+        "2026-03-03": DayState.not_drawn,
+        "2026-03-04": DayState.running,
+        "2026-03-05": DayState.future,
+        "2027-01-01": DayState.after_end,
+    }
+
+
+async def test_refusals_store_nothing(world: World, redis: Redis) -> None:
+    lid = await new_lottery(world, "2026-03-05")
+    with pytest.raises(LotteryNotRunning):
+        await world.service.cast(lid, ANN, at_ms=at(BERLIN, 2026, 3, 4, 23, 59, 59, 999))
+    with pytest.raises(NotAuthenticated):
+        await world.service.cast(lid, Caller(user=None), at_ms=at(BERLIN, 2026, 3, 6))
+    with pytest.raises(LotteryNotFound):
+        await world.service.cast("nosuchlotter", ANN)
+    assert [k async for k in redis.scan_iter("*{d:*")] == []
+
+
+async def test_creating_a_lottery(world: World, redis: Redis) -> None:
+    today = datetime.now(ZoneInfo("UTC")).date()
+    lottery = await world.service.create(
+        MANAGER, name=" Office lunch ", prize="Lunch", start=today.isoformat(), timezone="UTC"
+    )
+    assert lottery.terms.name == "Office lunch"
+    assert lottery.terms.timezone == "UTC"
+    assert lottery.last_day is None
+    assert await world.store.next_due() == (
+        lottery.id,
+        lotteries.day_bounds(ZoneInfo("UTC"), today)[1],
+    )
+    with pytest.raises(Forbidden):
+        await world.service.create(ANN, name="x", prize="y", start=today.isoformat())
