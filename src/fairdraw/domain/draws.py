@@ -221,6 +221,35 @@ class Draw:
         )
 
 
+def read_heading(
+    errors: dict[str, str], title: str, description: str, *, what: str, field: str = "title"
+) -> tuple[str, str]:
+    """``title`` and ``description`` without surrounding space; a missing or long title
+    (in ``field``) and a long description are added to ``errors``."""
+    title = title.strip()
+    description = description.strip()
+    if not title:
+        errors[field] = f"Give the {what} a {'name' if field == 'name' else 'title'}"
+    elif len(title) > TITLE_MAX:
+        errors[field] = f"At most {TITLE_MAX} characters"
+    if len(description) > DESCRIPTION_MAX:
+        errors["description"] = f"At most {DESCRIPTION_MAX} characters"
+    return title, description
+
+
+def whole_number(raw: object) -> int | None:
+    """``raw`` as an int if it is one, or a string of at most 12 digits (``_`` allowed
+    between them); None otherwise (booleans and floats included)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    text = str(raw if raw is not None else "").strip().replace("_", "")
+    if not text.isdecimal() or len(text) > 12:
+        return None
+    return int(text)
+
+
 def parse_prizes(raw: Sequence[Mapping[str, Any]]) -> tuple[tuple[Prize, ...], dict[str, str]]:
     """Validate a prize list; return the prizes and field errors keyed ``prizes.N.field``."""
     errors: dict[str, str] = {}
@@ -288,14 +317,7 @@ def validate_new_draw(
 ) -> NewDraw:
     """Check everything the organiser typed; raise InvalidInput listing every bad field."""
     errors: dict[str, str] = {}
-    title = title.strip()
-    description = description.strip()
-    if not title:
-        errors["title"] = "Give the draw a title"
-    elif len(title) > TITLE_MAX:
-        errors["title"] = f"At most {TITLE_MAX} characters"
-    if len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"At most {DESCRIPTION_MAX} characters"
+    title, description = read_heading(errors, title, description, what="draw")
     parsed_prizes, prize_errors = parse_prizes(prizes)
     errors.update(prize_errors)
     deadline_ms: int | None = None

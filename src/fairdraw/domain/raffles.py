@@ -12,29 +12,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fairdraw.domain.draws import (
-    DESCRIPTION_MAX,
-    TITLE_MAX,
     Claimants,
     DrawKind,
     EntryIdentity,
     NewDraw,
     RaffleTerms,
     parse_prizes,
+    read_heading,
+    whole_number,
 )
 from fairdraw.domain.errors import InvalidInput
 from fairdraw.domain.tickets import MAX_TICKETS
-
-
-def _whole_number(raw: object) -> int | None:
-    """``raw`` as an int if it is one (or a string of digits); None otherwise."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    text = str(raw if raw is not None else "").strip().replace("_", "")
-    if not text.isdecimal() or len(text) > 12:
-        return None
-    return int(text)
 
 
 def validate_new_raffle(
@@ -53,17 +41,10 @@ def validate_new_raffle(
     ticket wins at most one prize); ``per_claimant`` is 1..``ticket_count``.
     """
     errors: dict[str, str] = {}
-    title = title.strip()
-    description = description.strip()
-    if not title:
-        errors["title"] = "Give the raffle a title"
-    elif len(title) > TITLE_MAX:
-        errors["title"] = f"At most {TITLE_MAX} characters"
-    if len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"At most {DESCRIPTION_MAX} characters"
+    title, description = read_heading(errors, title, description, what="raffle")
     parsed_prizes, prize_errors = parse_prizes(prizes)
     errors.update(prize_errors)
-    count = _whole_number(ticket_count)
+    count = whole_number(ticket_count)
     if count is None or not 1 <= count <= MAX_TICKETS:
         errors["ticket_count"] = f"The number of tickets must be between 1 and {MAX_TICKETS:,}"
         count = None
@@ -77,7 +58,7 @@ def validate_new_raffle(
     except ValueError:
         errors["claimants"] = "Choose anyone (one per address) or fairdraw accounts"
         who = Claimants.anonymous
-    limit = _whole_number(per_claimant)
+    limit = whole_number(per_claimant)
     if limit is None or limit < 1 or (count is not None and limit > count):
         errors["per_claimant"] = "Tickets per person must be between 1 and the number of tickets"
         limit = 1

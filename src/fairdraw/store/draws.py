@@ -331,11 +331,17 @@ class DrawStore:
         return refs
 
     async def entries_at(self, draw_id: str, indexes: Sequence[int]) -> list[LedgerEntry]:
-        if not indexes:
-            return []
-        key = self._keys.ledger(draw_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for index in indexes:
-                pipe.lindex(key, index)
-            elements = await pipe.execute()
+        elements = await ledger_elements(self._redis, self._keys.ledger(draw_id), indexes)
         return [LedgerEntry.parse(i, e) for i, e in zip(indexes, elements, strict=True)]
+
+
+async def ledger_elements(redis: Redis, key: str, indexes: Sequence[int]) -> list[str]:
+    """The elements at ``indexes`` of the ledger list ``key`` (each must exist), in one
+    round trip."""
+    if not indexes:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for index in indexes:
+            pipe.lindex(key, index)
+        elements = await pipe.execute()
+    return [str(e) for e in elements]

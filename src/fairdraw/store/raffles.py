@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from fairdraw.store.draws import ledger_elements
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import Scripts
 
@@ -69,14 +70,8 @@ class RaffleStore:
 
     async def claims_at(self, draw_id: str, indexes: Sequence[int]) -> list[ClaimRecord]:
         """The claims at ``indexes`` (each must exist), in that order."""
-        if not indexes:
-            return []
-        key = self._keys.ledger(draw_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for index in indexes:
-                pipe.lindex(key, index)
-            elements = await pipe.execute()
-        return [ClaimRecord.parse(i, str(e)) for i, e in zip(indexes, elements, strict=True)]
+        elements = await ledger_elements(self._redis, self._keys.ledger(draw_id), indexes)
+        return [ClaimRecord.parse(i, e) for i, e in zip(indexes, elements, strict=True)]
 
     async def claims_held(self, draw_id: str, claimant: str) -> int:
         """How many tickets ``claimant`` has claimed."""
