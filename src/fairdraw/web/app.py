@@ -37,6 +37,7 @@ from fairdraw.web import pages
 from fairdraw.web.api import auth as auth_api
 from fairdraw.web.api import draws as draws_api
 from fairdraw.web.api import health as health_api
+from fairdraw.web.api import lotteries as lotteries_api
 from fairdraw.web.api import raffles as raffles_api
 from fairdraw.web.api import session as session_api
 from fairdraw.web.api import users as users_api
@@ -85,7 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
             tickets=tickets,
         )
         lotteries, scheduler = lottery_services(
-            settings, LotteryStore(redis, keys), ScheduleStore(redis, keys), drawing
+            settings, LotteryStore(redis, keys), ScheduleStore(redis, keys), drawing, limits
         )
         app.state.services = Services(
             settings=settings,
@@ -145,6 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth_api.router)
     app.include_router(draws_api.router)
     app.include_router(raffles_api.router)
+    app.include_router(lotteries_api.router)
     app.include_router(pages.router)
     install_error_handlers(app, pages.render_error_page)
     return app

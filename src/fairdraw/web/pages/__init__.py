@@ -18,6 +18,7 @@ from fairdraw.web.pages import (
     docs,
     draws,
     home,
+    lotteries,
     raffle_create,
     raffles,
     results,
@@ -39,6 +40,7 @@ router.include_router(raffle_create.router)
 router.include_router(raffles.router)
 router.include_router(results.router)
 router.include_router(draws.router)
+router.include_router(lotteries.router)
 
 _PLAIN_ERROR_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} · fairdraw</title></head>

@@ -1,0 +1,241 @@
+"""A daily lottery in a real Chromium against a real server: a manager creates one that
+starts today, a participant on a phone casts three ballots with one click each, and the
+check page tells today's round from a past round's winner."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+
+from fairdraw.config import Settings
+from fairdraw.domain import lotteries
+from fairdraw.domain.accounts import Role, User
+from fairdraw.domain.callers import Caller
+from fairdraw.services.drawing import DrawingService
+from fairdraw.services.github import GitHubClient
+from fairdraw.services.lotteries import new_lottery_id
+from fairdraw.services.scheduler import lottery_services
+from fairdraw.store.connection import connect
+from fairdraw.store.draws import DrawStore
+from fairdraw.store.keys import Keys
+from fairdraw.store.lotteries import LotteryStore
+from fairdraw.store.profiles import ProfileCache
+from fairdraw.store.schedule import ScheduleStore
+from tests.support.app import MANAGER, PARTICIPANT, LiveServer
+from tests.support.browser import (
+    DEFAULT_TIMEOUT_MS,
+    WCAG_AA_TEXT,
+    collect_page_errors,
+    contrast_ratios,
+    screenshot,
+)
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
+UTC_ZONE = ZoneInfo("UTC")
+NAME = "Daily coffee"
+CHECK_PAGE_TEXT = [
+    "h1.title",
+    ".label",
+    ".help",
+    ".fd-outcome-heading",
+    ".fd-round-outcome p:not(.title)",
+    ".fd-winner-name",
+    ".button.is-primary",
+]
+LIST_PAGE_TEXT = ["h1.title", ".fd-draw-link", ".fd-meta span", ".fd-my-ballots", ".button"]
+
+
+@dataclass(frozen=True)
+class PastRound:
+    lottery_id: str
+    name: str
+    day: date
+    ballot: int
+    winner: str
+
+
+async def _past_round(settings: Settings) -> PastRound:
+    """A lottery that started three days ago; two days ago Patricia cast two ballots,
+    and the scheduler has drawn every ended day since. Prepared through the services."""
+    assert settings.redis_url
+    redis = connect(settings.redis_url)
+    keys = Keys(settings.key_prefix)
+    github = GitHubClient.from_settings(settings, ProfileCache(redis, keys, 60))
+    try:
+        store = LotteryStore(redis, keys)
+        service, scheduler = lottery_services(
+            settings,
+            store,
+            ScheduleStore(redis, keys),
+            DrawingService(DrawStore(redis, keys), github),
+        )
+        today = datetime.now(UTC_ZONE).date()
+        terms = lotteries.LotteryTerms(
+            name="Weekly books",
+            description="",
+            prize="A book",
+            winners_per_day=1,
+            timezone="UTC",
+            start=today - timedelta(days=3),
+        )
+        lottery_id = new_lottery_id()
+        fields = {**terms.to_fields(), "id": lottery_id, "created_by": MANAGER[0]}
+        await store.create(lottery_id, fields, lotteries.due_ms(terms, terms.start))
+        day = today - timedelta(days=2)
+        start, end = lotteries.day_bounds(UTC_ZONE, day)
+        patricia = Caller(
+            User(
+                username="patricia", display_name="Patricia Q", role=Role.participant, created_ms=0
+            )
+        )
+        for offset in range(2):
+            await service.cast(lottery_id, patricia, at_ms=(start + end) // 2 + offset)
+        await scheduler.run_once()
+        view = await service.round(lottery_id, day)
+        [winner] = view.winners
+        return PastRound(lottery_id, terms.name, day, winner.number, winner.name)
+    finally:
+        await github.aclose()
+        await redis.aclose()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[BrowserContext]:
+    """A participant's phone: a browser context with its own cookies."""
+    context = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, reduced_motion="reduce"
+    )
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def press(page: Page, button: str) -> None:
+    """Click a submit button and wait for the next page to load completely."""
+    page.get_by_role("button", name=button).click()
+    page.wait_for_load_state()
+
+
+def log_in(page: Page, base: str, credentials: tuple[str, str]) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(credentials[0])
+    page.get_by_label("Password").fill(credentials[1])
+    press(page, "Log in")
+    # On a phone the button is behind the navbar's menu: present, not necessarily shown.
+    expect(page.get_by_role("button", name="Log out", include_hidden=True)).to_be_attached()
+
+
+def real_errors(errors: list[str]) -> list[str]:
+    """``errors`` without requests cancelled by leaving the page (Chromium aborts the
+    favicon when a page is left quickly, as a test does), which is no fault of the page."""
+    return [e for e in errors if not (e.startswith("failed:") and e.endswith("(net::ERR_ABORTED)"))]
+
+
+def low_contrast(page: Page, selectors: list[str]) -> dict[str, object]:
+    """Text below WCAG AA contrast in the light and the dark colour scheme (the page is
+    not reloaded: it may answer a form; reduced motion means no transition half-way)."""
+    found: dict[str, object] = {}
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        for selector, ratio in contrast_ratios(page, selectors).items():
+            if ratio is None or ratio < WCAG_AA_TEXT:
+                found[f"{scheme} {selector}"] = ratio
+    page.emulate_media(color_scheme="light")
+    return found
+
+
+def check(page: Page, base: str, lottery_name: str, day: date) -> None:
+    page.goto(f"{base}/lotteries/check")
+    page.get_by_label("Lottery").select_option(label=lottery_name)
+    page.get_by_label("Date").fill(day.isoformat())
+    press(page, "Check")
+
+
+def test_a_lottery_from_creation_to_a_checked_winner(
+    live_server: LiveServer, page: Page, phone: BrowserContext
+) -> None:
+    base = live_server.url
+    manager_errors = collect_page_errors(page)
+    log_in(page, base, MANAGER)
+    page.goto(f"{base}/lotteries")
+    page.get_by_role("link", name="New lottery").click()
+    page.wait_for_load_state()
+    today = datetime.now(UTC_ZONE).date()
+    page.get_by_label("Name").fill(NAME)
+    page.get_by_label("Description (optional)").fill("One cup a day, on the house.")
+    page.get_by_label("Prize", exact=True).fill("A coffee")
+    expect(page.get_by_label("Time zone")).to_have_value("UTC")
+    expect(page.get_by_label("Start date")).to_have_value(today.isoformat())
+    screenshot(page, "lottery-new")
+    press(page, "Create lottery")
+    expect(page).to_have_url(re.compile(r"/lotteries/[a-z2-7]{12}$"))
+    expect(page.get_by_text("Running — today\u2019s round takes ballots")).to_be_visible()
+    lottery_url = page.url
+
+    participant = phone.new_page()
+    participant_errors = collect_page_errors(participant)
+    log_in(participant, base, PARTICIPANT)
+    participant.goto(f"{base}/lotteries")
+    listed = participant.locator(".fd-lottery-item", has_text=NAME)
+    expect(listed.locator(".fd-ballot-count")).to_have_text("0")
+    listed.get_by_role("button", name="Cast a ballot").click()
+    participant.wait_for_load_state()
+    expect(participant.get_by_text("Ballot 1 is in")).to_be_visible()
+    for number in (2, 3):
+        press(participant, "Cast another ballot")
+        expect(participant.get_by_text(f"Ballot {number} is in")).to_be_visible()
+    expect(participant.locator(".fd-receipt-ballot")).to_have_text("3")
+    expect(participant.get_by_role("status")).to_contain_text(
+        "You have 3 ballots in today\u2019s round"
+    )
+    screenshot(participant, "lottery-ballot-phone")
+    participant.goto(f"{base}/lotteries")
+    expect(listed.locator(".fd-ballot-count")).to_have_text("3")
+    screenshot(participant, "lottery-list-phone")
+    assert low_contrast(participant, LIST_PAGE_TEXT) == {}
+
+    check(participant, base, NAME, today)
+    outcome = participant.locator("#outcome")
+    expect(outcome.locator(".fd-outcome-heading")).to_have_text(
+        "Today\u2019s round is still running"
+    )
+    expect(outcome).to_contain_text("3 ballots so far")
+    screenshot(participant, "lottery-check-running")
+
+    past = asyncio.run(_past_round(live_server.settings))
+    check(participant, base, past.name, past.day)
+    expect(outcome.locator(".fd-outcome-heading")).to_have_text(
+        f"The winner of {past.day:%A %-d %B %Y}"
+    )
+    expect(outcome.locator(".fd-winner-name")).to_have_text("Patricia Q")
+    expect(outcome.locator(".fd-ballot-no")).to_have_text(str(past.ballot))
+    expect(outcome).to_contain_text(f"Ballot {past.ballot} Patricia Q wins A book")
+    screenshot(participant, "lottery-check-winner")
+    assert low_contrast(participant, CHECK_PAGE_TEXT) == {}
+
+    participant.get_by_role("link", name="This round in full, with its proof").click()
+    participant.wait_for_load_state()
+    expect(participant.get_by_role("link", name="Download proof")).to_be_visible()
+    screenshot(participant, "lottery-round-phone")
+
+    participant.goto(f"{base}/lotteries/{past.lottery_id}/rounds")
+    expect(participant.locator(f"tr[data-date='{past.day}']")).to_contain_text("Patricia Q")
+    screenshot(participant, "lottery-history-phone")
+
+    page.goto(lottery_url)
+    expect(page.locator(".fd-today .fd-meta")).to_contain_text("3 ballots in today\u2019s round")
+    screenshot(page, "lottery-page")
+    page.goto(f"{base}/lotteries/schedule")
+    expect(page.locator("#scheduler-drawn")).to_contain_text(f"{past.name}, {past.day}")
+    screenshot(page, "lottery-schedule")
+    assert real_errors(manager_errors) == []
+    assert real_errors(participant_errors) == []
