@@ -20,10 +20,12 @@ from fairdraw.domain.callers import Caller
 from fairdraw.domain.errors import (
     DrawNotOpen,
     Forbidden,
+    InvalidInput,
     LotteryNotFound,
     LotteryNotRunning,
     NotAuthenticated,
     RoundNotOver,
+    WrongDrawKind,
 )
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.github import GitHubClient
@@ -292,3 +294,41 @@ async def test_creating_a_lottery(world: World, redis: Redis) -> None:
     )
     with pytest.raises(Forbidden):
         await world.service.create(ANN, name="x", prize="y", start=today.isoformat())
+
+
+async def test_rounds_are_not_run_through_the_generic_draw_steps(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01")
+    ballot = await world.service.cast(lid, ANN, at_ms=at(BERLIN, 2026, 3, 1, 8))
+    admin = person("root", Role.admin)
+    for step in (world.drawing.cancel, world.drawing.close, world.drawing.draw_winners):
+        with pytest.raises(WrongDrawKind):
+            await step(admin, ballot.round_id)
+    assert (await world.drawing.get(ballot.round_id)).status.value == "open"
+
+
+@pytest.mark.parametrize("text", ["9999-12-31", "20261203", "2026-W49-4", "2026-02-30", "", "x"])
+async def test_dates_are_read_strictly(world: World, text: str) -> None:
+    lid = await new_lottery(world, "2026-03-01")
+    with pytest.raises(InvalidInput) as refused:
+        await world.service.round(lid, text)
+    assert refused.value.errors == {"date": "Use a date such as 2026-11-22"}
+
+
+async def test_an_unknown_zone_is_reported_with_the_other_fields(world: World) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await world.service.create(MANAGER, name="", prize="", start="soon", timezone="Mars/Base")
+    assert set(refused.value.errors) == {"name", "prize", "start", "timezone"}
+
+
+async def test_the_scheduler_status_keeps_the_last_pass_that_drew(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01")
+    scheduler = world.scheduler("a")
+    await scheduler.run_once(at(BERLIN, 2026, 3, 2, 0, 0, 2))
+    await scheduler.run_once(at(BERLIN, 2026, 3, 2, 0, 0, 3))  # nothing more to draw
+    status = await scheduler.status()
+    assert status["leader"] == "a"
+    assert status["last_drawn"] == [f"{lid}:2026-03-01"]
+    assert status["last_lag_ms"] == 2000
+    assert status["last_run_at"] == "2026-03-01T23:00:03.000Z"
+    assert status["last_drew_at"] == "2026-03-01T23:00:02.000Z"
+    assert status["next_due_lottery"] == lid

@@ -132,6 +132,21 @@ def zone_names() -> tuple[str, ...]:
     return tuple(sorted(available_timezones() - _NOT_PLACES))
 
 
+def parse_day(text: str) -> date:
+    """A date given as ``YYYY-MM-DD`` (nothing else); InvalidInput on ``date`` otherwise,
+    and for the calendar's last day, whose round would end past the calendar."""
+    text = text.strip()
+    if _ISO_DATE.fullmatch(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            if day < date.max:
+                return day
+    raise InvalidInput({"date": "Use a date such as 2026-11-22"})
+
+
 def zone_of(name: str) -> ZoneInfo:
     """The zone called ``name``; InvalidInput on ``timezone`` if there is none."""
     if name not in zone_names():

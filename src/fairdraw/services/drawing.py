@@ -65,12 +65,15 @@ def require_manager(
     caller: Caller, draw: Draw | None = None, networks: Sequence[IPNetwork] = ()
 ) -> User:
     """The caller's user if it may manage draws (and this draw) from where it is; raises
-    otherwise. With manager networks configured, the client address must be in one."""
+    otherwise. With manager networks configured, the client address must be in one.
+    Nobody manages a lottery round by hand (WrongDrawKind): its schedule runs it."""
     actor = caller.user
     if actor is None:
         raise NotAuthenticated()
     if not actor.role.can_manage_draws:
         raise Forbidden("Only managers and administrators can do that")
+    if draw is not None and draw.kind is DrawKind.lottery:
+        raise WrongDrawKind("A lottery round is closed and drawn by its lottery's schedule")
     if draw is not None and actor.role is not Role.admin and draw.created_by != actor.username:
         raise Forbidden("Only this draw's managers and administrators can do that")
     check_manager_network(caller.address, networks)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from fairdraw.domain import fairness
 from fairdraw.domain.callers import Caller
-from fairdraw.domain.draws import ACCOUNT_PREFIX, EntryIdentity
+from fairdraw.domain.draws import ACCOUNT_PREFIX, DrawKind, EntryIdentity
 from fairdraw.domain.errors import AlreadyEntered, NotAuthenticated, WrongDrawKind
 from fairdraw.domain.identity import normalize_github_login
 from fairdraw.services.drawing import iso
@@ -84,8 +84,10 @@ class EnteringService:
         """
         await self._limits.entry(draw_id, caller.address)
         terms = await self._store.entry_terms(draw_id)
-        if terms.raffle is not None:
+        if terms.kind is DrawKind.raffle:
             raise WrongDrawKind("A raffle is entered by claiming a ticket")
+        if terms.kind is DrawKind.lottery:
+            raise WrongDrawKind("A lottery round is entered by casting a ballot")
         if terms.entry_identity is EntryIdentity.account:
             user = caller.user
             if user is None:

@@ -21,7 +21,6 @@ from fairdraw.domain import fairness, lotteries
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import ACCOUNT_PREFIX, DrawKind, DrawStatus, EntryIdentity, Prize
 from fairdraw.domain.errors import (
-    InvalidInput,
     LotteryNotRunning,
     NotAuthenticated,
     RoundNotOver,
@@ -29,6 +28,7 @@ from fairdraw.domain.errors import (
 from fairdraw.domain.lotteries import LotteryTerms, RoundState
 from fairdraw.domain.networks import IPNetwork
 from fairdraw.services.drawing import DrawingService, iso, require_manager
+from fairdraw.services.ratelimit import RateLimits
 from fairdraw.store.lotteries import LotteryStore, RoundRecord
 
 # Draw ids of rounds are derived; lottery ids are random like draw ids.
@@ -165,8 +165,10 @@ class LotteryService:
         drawing: DrawingService,
         default_timezone: str = "UTC",
         manager_networks: Sequence[IPNetwork] = (),
+        limits: RateLimits | None = None,
     ) -> None:
         self._store = store
+        self._limits = limits
         self._drawing = drawing
         self._default_zone = default_timezone
         self._networks = tuple(manager_networks)
@@ -187,6 +189,8 @@ class LotteryService:
         user = require_manager(caller, None, self._networks)
         now = await self._store.now_ms()
         zone = (timezone or "").strip() or self._default_zone
+        # An unknown zone is reported with the other fields; "today" then uses UTC.
+        known = zone if zone in lotteries.zone_names() else "UTC"
         terms = lotteries.validate_new_lottery(
             name=name,
             description=description,
@@ -195,7 +199,7 @@ class LotteryService:
             timezone=zone,
             start=start,
             end=end,
-            today=lotteries.local_day(lotteries.zone_of(zone), now),
+            today=lotteries.local_day(lotteries.zone_of(known), now),
         )
         lottery_id = new_lottery_id()
         fields = {**terms.to_fields(), "id": lottery_id, "created_by": user.username}
@@ -216,6 +220,9 @@ class LotteryService:
         user = caller.user
         if user is None:
             raise NotAuthenticated("Log in to take part in this lottery")
+        if self._limits is not None:
+            # Ballots are unlimited per person, but not per second from one address.
+            await self._limits.entry(lottery_id, caller.address)
         lottery = await self.get(lottery_id)
         identity = ACCOUNT_PREFIX + user.username
         moment = at_ms if at_ms is not None else await self._store.now_ms()
@@ -374,9 +381,4 @@ class LotteryService:
 
 
 def _parse_day(day: date | str) -> date:
-    if isinstance(day, date):
-        return day
-    try:
-        return date.fromisoformat(day.strip())
-    except ValueError:
-        raise InvalidInput({"date": "Use a date such as 2026-11-22"}) from None
+    return day if isinstance(day, date) else lotteries.parse_day(day)

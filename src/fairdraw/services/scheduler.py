@@ -22,6 +22,7 @@ from fairdraw.domain import lotteries
 from fairdraw.domain.networks import parse_networks
 from fairdraw.services.drawing import DrawingService, iso
 from fairdraw.services.lotteries import LotteryService
+from fairdraw.services.ratelimit import RateLimits
 from fairdraw.store.lotteries import LotteryStore
 from fairdraw.store.schedule import ScheduleStore
 
@@ -85,15 +86,18 @@ class Scheduler:
 
     async def _record(self, report: RunReport) -> None:
         upcoming = await self._store.next_due()
-        await self._schedule.record_run(
-            {
-                "instance": self.instance,
-                "run_ms": str(report.run_ms),
-                "lag_ms": str(report.lag_ms),
-                "drawn": ",".join(f"{lid}:{day.isoformat()}" for lid, day in report.drawn),
-                "next_due_ms": str(upcoming[1]) if upcoming else "",
-            }
-        )
+        fields = {
+            "instance": self.instance,
+            "run_ms": str(report.run_ms),
+            "next_due_ms": str(upcoming[1]) if upcoming else "",
+        }
+        if report.drawn:  # kept until a later pass draws something
+            fields.update(
+                drew_ms=str(report.run_ms),
+                lag_ms=str(report.lag_ms),
+                drawn=",".join(f"{lid}:{day.isoformat()}" for lid, day in report.drawn),
+            )
+        await self._schedule.record_run(fields)
         for lottery_id, day in report.drawn:
             log.info("drew lottery %s round %s (lag %d ms)", lottery_id, day, report.lag_ms)
 
@@ -121,6 +125,7 @@ class Scheduler:
         return {
             "leader": await self._schedule.leader(),
             "last_run_at": iso(run_ms) if run_ms is not None else None,
+            "last_drew_at": iso(int(last["drew_ms"])) if last.get("drew_ms") else None,
             "last_lag_ms": int(last["lag_ms"]) if last.get("lag_ms") else None,
             "last_drawn": [d for d in last.get("drawn", "").split(",") if d],
             "next_due_at": iso(upcoming[1]) if upcoming else None,
@@ -129,7 +134,11 @@ class Scheduler:
 
 
 def lottery_services(
-    settings: Settings, store: LotteryStore, schedule: ScheduleStore, drawing: DrawingService
+    settings: Settings,
+    store: LotteryStore,
+    schedule: ScheduleStore,
+    drawing: DrawingService,
+    limits: RateLimits | None = None,
 ) -> tuple[LotteryService, Scheduler]:
     """The lottery service and a scheduler over it, as ``settings`` configure them."""
     service = LotteryService(
@@ -137,6 +146,7 @@ def lottery_services(
         drawing,
         default_timezone=settings.timezone,
         manager_networks=parse_networks(settings.manager_networks),
+        limits=limits,
     )
     scheduler = Scheduler(
         service,

@@ -33,12 +33,9 @@ class ScheduleStore:
         return str(value) if value is not None else None
 
     async def record_run(self, fields: Mapping[str, str]) -> None:
-        """Replace the record of the last run."""
-        key = self._keys.schedule_status()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.hset(key, items=[v for pair in fields.items() for v in pair])
-            await pipe.execute()
+        """Record a run: ``fields`` replace the fields of the same names."""
+        items = [v for pair in fields.items() for v in pair]
+        await self._redis.hset(self._keys.schedule_status(), items=items)
 
     async def last_run(self) -> dict[str, str]:
         fields = await self._redis.hgetall(self._keys.schedule_status())

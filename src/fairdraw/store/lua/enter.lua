@@ -7,7 +7,7 @@
 -- the draw; an identity that already entered gets its original entry back.
 local m = redis.call('HMGET', KEYS[1], 'status', 'deadline_ms', 'kind')
 if not m[1] then return {'draw_not_found'} end
-if m[3] == 'raffle' then return {'wrong_draw_kind'} end
+if m[3] and m[3] ~= 'giveaway' then return {'wrong_draw_kind'} end
 local existing = redis.call('HGET', KEYS[3], ARGV[1])
 if existing then
   return {'ok', 0, tonumber(existing), redis.call('LINDEX', KEYS[2], existing)}
