@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -28,8 +27,8 @@ from tests.integration.test_lottery_api import (
     today_in,
 )
 from tests.support.app import MANAGER, PARTICIPANT
+from tests.support.forms import FormBrowser
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 _TAG = re.compile(r"<[^>]+>")
 _LOTTERY_URL = re.compile(r"^/lotteries/([a-z2-7]{12})$")
 
@@ -40,26 +39,8 @@ def visible(page: str) -> str:
     return " ".join(html.unescape(_TAG.sub(" ", body)).split())
 
 
-class Browser:
-    """One browser: an httpx client that keeps its cookies and reads CSRF tokens."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def csrf(self, path: str = "/login") -> str:
-        match = _CSRF.search((await self.client.get(path)).text)
-        assert match, f"no CSRF field on {path}"
-        return match[1]
-
-    async def post(self, path: str, data: Mapping[str, str] | None = None) -> httpx.Response:
-        """Submit a form the way its page would, CSRF field included."""
-        return await self.client.post(path, data={"csrf_token": await self.csrf(), **(data or {})})
-
-    async def log_in(self, credentials: tuple[str, str]) -> None:
-        response = await self.post(
-            "/login", {"username": credentials[0], "password": credentials[1]}
-        )
-        assert response.status_code == 303, response.text
+class Browser(FormBrowser):
+    """A browser that also reads pages expecting a status."""
 
     async def text(self, path: str, status: int = 200) -> str:
         response = await self.client.get(path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import AsyncIterator, Mapping
 
@@ -15,38 +14,16 @@ from redis.asyncio import Redis
 from fairdraw.store.keys import Keys
 from fairdraw.web import security
 from tests.support.app import ADMIN, MANAGER, PARTICIPANT
+from tests.support.forms import CSRF_FIELD, FormBrowser, field_error, input_value, text_of
 from tests.support.github_server import GitHubStandIn
 
 KEYS = Keys()
-_CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 PRIZES = {"prizes.0.name": "Keyboard", "prizes.1.name": "Sticker", "prizes.1.quantity": "2"}
 _DRAW_URL = re.compile(r"^/draws/([a-z2-7]{12})$")
 
 
-class Visitor:
-    """One browser: an httpx client that keeps its cookies and reads CSRF tokens."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def csrf(self, path: str = "/login") -> str:
-        page = await self.client.get(path)
-        match = _CSRF.search(page.text)
-        assert match, f"no CSRF field on {path}"
-        return match[1]
-
-    async def post(
-        self, path: str, data: Mapping[str, str] | None = None, *, csrf: str | None = None
-    ) -> httpx.Response:
-        """Submit a form the way its page would, CSRF field included unless given."""
-        token = csrf if csrf is not None else await self.csrf()
-        return await self.client.post(path, data={"csrf_token": token, **(data or {})})
-
-    async def log_in(self, credentials: tuple[str, str]) -> None:
-        response = await self.post(
-            "/login", {"username": credentials[0], "password": credentials[1]}
-        )
-        assert response.status_code == 303, response.text
+class Visitor(FormBrowser):
+    """A browser that also creates draws through the form."""
 
     async def create_draw(
         self, open_now: bool = True, prizes: Mapping[str, str] | None = None, **fields: str
@@ -60,24 +37,6 @@ class Visitor:
         match = _DRAW_URL.match(response.headers["location"])
         assert match, response.headers["location"]
         return match[1]
-
-
-def field_error(page: str, field: str) -> str:
-    """The error message shown right under ``field`` (its ``<id>-error`` paragraph)."""
-    match = re.search(rf'id="{re.escape(field)}-error">([^<]*)<', page)
-    assert match, f"no error next to {field}"
-    return html.unescape(match[1])
-
-
-def input_value(page: str, field: str) -> str:
-    match = re.search(rf'<input[^>]*id="{re.escape(field)}"[^>]*value="([^"]*)"', page)
-    assert match, f"no value in {field}"
-    return html.unescape(match[1])
-
-
-def text_of(page: str) -> str:
-    """The page's text, tags and runs of whitespace collapsed, for phrase assertions."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 @pytest_asyncio.fixture
@@ -473,7 +432,7 @@ async def test_a_closed_draw_refuses_entries(
     draw_id = await admin.create_draw()
     github.add_user("octocat", 1)
     form_page = (await entrant.client.get(f"/draws/{draw_id}")).text
-    token = _CSRF.search(form_page)
+    token = CSRF_FIELD.search(form_page)
     assert token
     await admin.post(f"/draws/{draw_id}/close")
     response = await entrant.post(f"/draws/{draw_id}/enter", {"github": "octocat"}, csrf=token[1])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -22,9 +22,9 @@ from fairdraw.store.keys import Keys
 from fairdraw.web import security
 from fairdraw.web.deps import Services
 from tests.support.app import ADMIN, MANAGER, PARTICIPANT
+from tests.support.forms import CSRF_FIELD, FormBrowser, field_error, input_value, text_of
 
 KEYS = Keys()
-_CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 _DRAW_URL = re.compile(r"^/draws/([a-z2-7]{12})$")
 _CODE = re.compile(r"^[A-Z2-7]{5}-[A-Z2-7]{5}-[A-Z2-7]{5}-[A-Z2-7]{5}-[A-Z2-7]{6}$")
 _DATA_URL = "data:text/plain;charset=utf-8,"
@@ -40,30 +40,8 @@ class Card:
     file_text: str
 
 
-class Browser:
-    """One browser: an httpx client that keeps its cookies and reads CSRF tokens."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def csrf(self, path: str = "/login") -> str:
-        page = await self.client.get(path)
-        match = _CSRF.search(page.text)
-        assert match, f"no CSRF field on {path}"
-        return match[1]
-
-    async def post(
-        self, path: str, data: Mapping[str, str] | None = None, *, csrf: str | None = None
-    ) -> httpx.Response:
-        """Submit a form the way its page would, CSRF field included unless given."""
-        token = csrf if csrf is not None else await self.csrf()
-        return await self.client.post(path, data={"csrf_token": token, **(data or {})})
-
-    async def log_in(self, credentials: tuple[str, str]) -> None:
-        response = await self.post(
-            "/login", {"username": credentials[0], "password": credentials[1]}
-        )
-        assert response.status_code == 303, response.text
+class Browser(FormBrowser):
+    """A browser that also creates raffles, claims and checks tickets through forms."""
 
     async def create_raffle(self, tickets: int = 3, open_now: bool = True, **fields: str) -> str:
         """Create a raffle through the form (one bike unless other prizes are given)."""
@@ -100,24 +78,6 @@ def card_of(page: str) -> Card:
     href = html.unescape(download[1])
     assert href.startswith(_DATA_URL)
     return Card(int(number[1]), code[1], download[2], unquote(href.removeprefix(_DATA_URL)))
-
-
-def text_of(page: str) -> str:
-    """The page's text, tags and runs of whitespace collapsed, for phrase assertions."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-
-
-def field_error(page: str, field: str) -> str:
-    """The error message shown right under ``field`` (its ``<id>-error`` paragraph)."""
-    match = re.search(rf'id="{re.escape(field)}-error">([^<]*)<', page)
-    assert match, f"no error next to {field}"
-    return html.unescape(match[1])
-
-
-def input_value(page: str, field: str) -> str:
-    match = re.search(rf'<input[^>]*id="{re.escape(field)}"[^>]*value="([^"]*)"', page)
-    assert match, f"no value in {field}"
-    return html.unescape(match[1])
 
 
 def outcome(page: str) -> str:
@@ -444,7 +404,7 @@ async def test_checking_tickets_before_and_after_the_draw(
     assert form.status_code == 200
     assert input_value(form.text, "number") == str(mine.number)
     assert f'action="/draws/{draw_id}/check"' in form.text
-    assert _CSRF.search(form.text)
+    assert CSRF_FIELD.search(form.text)
     assert (
         input_value((await holder.client.get(f"/draws/{draw_id}/check?number=x")).text, "number")
         == ""

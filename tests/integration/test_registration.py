@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import itertools
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -19,43 +18,12 @@ from fairdraw.config import Settings
 from fairdraw.store.keys import Keys
 from fairdraw.web import security
 from tests.support.app import ADMIN, PARTICIPANT, login, make_settings
+from tests.support.forms import FormBrowser as Browser
+from tests.support.forms import field_error, text_of
 from tests.support.github_server import GitHubStandIn
 
 KEYS = Keys()
-_CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 NEW_PASSWORD = "a brand new password"
-
-
-class Browser:
-    """An httpx client that keeps its cookies and submits forms with their CSRF field."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def csrf(self, path: str = "/login") -> str:
-        match = _CSRF.search((await self.client.get(path)).text)
-        assert match, f"no CSRF field on {path}"
-        return match[1]
-
-    async def post(
-        self, path: str, data: Mapping[str, str], *, csrf: str | None = None
-    ) -> httpx.Response:
-        token = csrf if csrf is not None else await self.csrf()
-        return await self.client.post(path, data={"csrf_token": token, **data})
-
-    async def log_in(self, credentials: tuple[str, str]) -> None:
-        form = {"username": credentials[0], "password": credentials[1]}
-        assert (await self.post("/login", form)).status_code == 303
-
-
-def field_error(page: str, field: str) -> str:
-    match = re.search(rf'id="{re.escape(field)}-error">([^<]*)<', page)
-    assert match, f"no error next to {field}"
-    return html.unescape(match[1])
-
-
-def text_of(page: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 async def snapshot(redis: Redis) -> dict[str, Any]:
