@@ -13,9 +13,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, ViewportSi
 from tests.support.app import LiveServer
 from tests.support.browser import (
     DEFAULT_TIMEOUT_MS,
-    WCAG_AA_TEXT,
     collect_page_errors,
-    contrast_ratios,
+    log_in,
+    low_contrast,
+    press,
+    real_errors,
     screenshot,
 )
 
@@ -67,26 +69,6 @@ RESULTS_PAGE_TEXT = [
 ]
 
 
-def low_contrast(page: Page, selectors: list[str]) -> dict[str, object]:
-    """Text below WCAG AA contrast in the light and the dark colour scheme."""
-    found: dict[str, object] = {}
-    for scheme in ("light", "dark"):
-        page.emulate_media(color_scheme=scheme)
-        page.reload()  # a fresh load: no colour transitions half-way
-        for selector, ratio in contrast_ratios(page, selectors).items():
-            if ratio is None or ratio < WCAG_AA_TEXT:
-                found[f"{scheme} {selector}"] = ratio
-    page.emulate_media(color_scheme="light")
-    return found
-
-
-def real_errors(errors: list[str]) -> list[str]:
-    """``errors`` without requests cancelled by leaving the page: Chromium aborts the
-    favicon and lazily loaded avatars when a page is left or reloaded quickly (as a
-    test does), which is no fault of the page."""
-    return [e for e in errors if not (e.startswith("failed:") and e.endswith("(net::ERR_ABORTED)"))]
-
-
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[BrowserContext]:
     """An entrant's phone: a second browser context with its own cookies."""
@@ -97,21 +79,6 @@ def phone(browser: Browser) -> Iterator[BrowserContext]:
         yield context
     finally:
         context.close()
-
-
-def press(page: Page, button: str) -> None:
-    """Click a submit button and wait for the next page to load completely, so that
-    leaving it straight away aborts none of its requests."""
-    page.get_by_role("button", name=button).click()
-    page.wait_for_load_state()
-
-
-def log_in(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    press(page, "Log in")
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def create_giveaway(page: Page) -> str:
@@ -142,7 +109,7 @@ def test_giveaway_from_creation_to_results(
     page.context.route("https://avatars.githubusercontent.com/**", fake_avatar)
     organiser_errors = collect_page_errors(page)
 
-    log_in(page, base, *admin_credentials)
+    log_in(page, base, admin_credentials)
     draw_url = create_giveaway(page)
     press(page, "Open for entries")
     expect(page.get_by_text("Open for entries", exact=True)).to_be_visible()

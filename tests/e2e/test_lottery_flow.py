@@ -31,9 +31,11 @@ from fairdraw.store.schedule import ScheduleStore
 from tests.support.app import MANAGER, PARTICIPANT, LiveServer
 from tests.support.browser import (
     DEFAULT_TIMEOUT_MS,
-    WCAG_AA_TEXT,
     collect_page_errors,
-    contrast_ratios,
+    log_in,
+    low_contrast,
+    press,
+    real_errors,
     screenshot,
 )
 
@@ -119,40 +121,6 @@ def phone(browser: Browser) -> Iterator[BrowserContext]:
         context.close()
 
 
-def press(page: Page, button: str) -> None:
-    """Click a submit button and wait for the next page to load completely."""
-    page.get_by_role("button", name=button).click()
-    page.wait_for_load_state()
-
-
-def log_in(page: Page, base: str, credentials: tuple[str, str]) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(credentials[0])
-    page.get_by_label("Password").fill(credentials[1])
-    press(page, "Log in")
-    # On a phone the button is behind the navbar's menu: present, not necessarily shown.
-    expect(page.get_by_role("button", name="Log out", include_hidden=True)).to_be_attached()
-
-
-def real_errors(errors: list[str]) -> list[str]:
-    """``errors`` without requests cancelled by leaving the page (Chromium aborts the
-    favicon when a page is left quickly, as a test does), which is no fault of the page."""
-    return [e for e in errors if not (e.startswith("failed:") and e.endswith("(net::ERR_ABORTED)"))]
-
-
-def low_contrast(page: Page, selectors: list[str]) -> dict[str, object]:
-    """Text below WCAG AA contrast in the light and the dark colour scheme (the page is
-    not reloaded: it may answer a form; reduced motion means no transition half-way)."""
-    found: dict[str, object] = {}
-    for scheme in ("light", "dark"):
-        page.emulate_media(color_scheme=scheme)
-        for selector, ratio in contrast_ratios(page, selectors).items():
-            if ratio is None or ratio < WCAG_AA_TEXT:
-                found[f"{scheme} {selector}"] = ratio
-    page.emulate_media(color_scheme="light")
-    return found
-
-
 def check(page: Page, base: str, lottery_name: str, day: date) -> None:
     page.goto(f"{base}/lotteries/check")
     page.get_by_label("Lottery").select_option(label=lottery_name)
@@ -201,7 +169,7 @@ def test_a_lottery_from_creation_to_a_checked_winner(
     participant.goto(f"{base}/lotteries")
     expect(listed.locator(".fd-ballot-count")).to_have_text("3")
     screenshot(participant, "lottery-list-phone")
-    assert low_contrast(participant, LIST_PAGE_TEXT) == {}
+    assert low_contrast(participant, LIST_PAGE_TEXT, reload=False) == {}
 
     check(participant, base, NAME, today)
     outcome = participant.locator("#outcome")
@@ -220,7 +188,7 @@ def test_a_lottery_from_creation_to_a_checked_winner(
     expect(outcome.locator(".fd-ballot-no")).to_have_text(str(past.ballot))
     expect(outcome).to_contain_text(f"Ballot {past.ballot} Patricia Q wins A book")
     screenshot(participant, "lottery-check-winner")
-    assert low_contrast(participant, CHECK_PAGE_TEXT) == {}
+    assert low_contrast(participant, CHECK_PAGE_TEXT, reload=False) == {}
 
     participant.get_by_role("link", name="This round in full, with its proof").click()
     participant.wait_for_load_state()

@@ -14,9 +14,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, exp
 from tests.support.app import LiveServer
 from tests.support.browser import (
     DEFAULT_TIMEOUT_MS,
-    WCAG_AA_TEXT,
     collect_page_errors,
-    contrast_ratios,
+    log_in,
+    low_contrast,
+    press,
+    real_errors,
     screenshot,
 )
 
@@ -69,28 +71,6 @@ class HeldTicket:
     code: str
 
 
-def real_errors(errors: list[str]) -> list[str]:
-    """``errors`` without requests cancelled by leaving the page (Chromium aborts the
-    favicon when a page is left quickly, as a test does), which is no fault of the page."""
-    return [e for e in errors if not (e.startswith("failed:") and e.endswith("(net::ERR_ABORTED)"))]
-
-
-def low_contrast(page: Page, selectors: list[str], *, reload: bool = True) -> dict[str, object]:
-    """Text below WCAG AA contrast in the light and the dark colour scheme. A page that
-    answered a POST is not reloaded (that would send the form again): its context has
-    reduced motion, so no colour transition is caught half-way."""
-    found: dict[str, object] = {}
-    for scheme in ("light", "dark"):
-        page.emulate_media(color_scheme=scheme)
-        if reload:
-            page.reload()
-        for selector, ratio in contrast_ratios(page, selectors).items():
-            if ratio is None or ratio < WCAG_AA_TEXT:
-                found[f"{scheme} {selector}"] = ratio
-    page.emulate_media(color_scheme="light")
-    return found
-
-
 @pytest.fixture
 def phones(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
     """Ticket holders' phones: each call is another browser context with its own cookies
@@ -114,20 +94,6 @@ def phones(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
     finally:
         for context in contexts:
             context.close()
-
-
-def press(page: Page, button: str) -> None:
-    """Click a submit button and wait for the next page to load completely."""
-    page.get_by_role("button", name=button).click()
-    page.wait_for_load_state()
-
-
-def log_in(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    press(page, "Log in")
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def create_raffle(page: Page, base: str) -> str:
@@ -191,7 +157,7 @@ def test_raffle_from_creation_to_checked_tickets(
 ) -> None:
     base = live_server.url
     organiser_errors = collect_page_errors(page)
-    log_in(page, base, *admin_credentials)
+    log_in(page, base, admin_credentials)
     raffle_url = create_raffle(page, base)
     commitment = page.locator("#commitment").inner_text()
     assert re.fullmatch(r"[0-9a-f]{64}", commitment)

@@ -31,6 +31,7 @@ from playwright.sync_api import (
     Page,
     Response,
     ViewportSize,
+    expect,
     sync_playwright,
 )
 
@@ -239,3 +240,46 @@ def pytest_runtest_makereport(
     report: pytest.TestReport = yield
     item.stash.setdefault(_REPORT_KEY, {})[report.when] = report
     return report
+
+
+def press(page: Page, button: str) -> None:
+    """Click a submit button and wait for the next page to load completely, so that
+    leaving it straight away aborts none of its requests."""
+    page.get_by_role("button", name=button).click()
+    page.wait_for_load_state()
+
+
+def log_in(page: Page, base: str, credentials: tuple[str, str]) -> None:
+    """Log in through the login page."""
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(credentials[0])
+    page.get_by_label("Password").fill(credentials[1])
+    press(page, "Log in")
+    # On a phone the button is behind the navbar's menu: present, not necessarily shown.
+    expect(page.get_by_role("button", name="Log out", include_hidden=True)).to_be_attached()
+
+
+def real_errors(errors: list[str]) -> list[str]:
+    """``errors`` without requests cancelled by leaving the page: Chromium aborts the
+    favicon and lazily loaded images when a page is left or reloaded quickly (as a test
+    does), which is no fault of the page."""
+    return [e for e in errors if not (e.startswith("failed:") and e.endswith("(net::ERR_ABORTED)"))]
+
+
+def low_contrast(page: Page, selectors: list[str], *, reload: bool = True) -> dict[str, object]:
+    """Text below WCAG AA contrast in the light and the dark colour scheme.
+
+    With ``reload`` each scheme gets a fresh load, so no colour transition is caught
+    half-way; a page that answered a POST must not be reloaded (that would send the form
+    again) and relies on its context's reduced motion instead.
+    """
+    found: dict[str, object] = {}
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        if reload:
+            page.reload()
+        for selector, ratio in contrast_ratios(page, selectors).items():
+            if ratio is None or ratio < WCAG_AA_TEXT:
+                found[f"{scheme} {selector}"] = ratio
+    page.emulate_media(color_scheme="light")
+    return found
