@@ -332,3 +332,15 @@ async def test_the_scheduler_status_keeps_the_last_pass_that_drew(world: World) 
     assert status["last_run_at"] == "2026-03-01T23:00:03.000Z"
     assert status["last_drew_at"] == "2026-03-01T23:00:02.000Z"
     assert status["next_due_lottery"] == lid
+
+
+async def test_the_store_clock_overrules_a_wrong_process_clock(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01")
+    wrong = LotteryService(world.store, world.drawing, clock=lambda: at(BERLIN, 2026, 3, 1, 12))
+    ballot = await wrong.cast(lid, ANN)
+    store_day = lotteries.local_day(BERLIN, await world.store.now_ms())
+    assert ballot.day == store_day
+    assert (
+        await world.redis.exists(KEYS.draw_meta(lotteries.round_draw_id(lid, date(2026, 3, 1))))
+        == 0
+    )
