@@ -20,6 +20,7 @@ from fairdraw.domain.lotteries import (
     due_ms,
     local_day,
     next_due_ms,
+    parse_day,
     round_draw_id,
     round_of,
     rounds_due,
@@ -155,6 +156,37 @@ def test_an_hour_repeated_before_midnight_stays_in_the_earlier_day() -> None:
     assert end - start == 25 * HOUR
     assert local_day(SANTIAGO, wall(SANTIAGO, "2025-04-05T23:30", fold=1)) == date(2025, 4, 5)
     assert wall(SANTIAGO, "2025-04-05T23:59:59.999", fold=1) == end - 1
+
+
+def test_an_hour_repeated_across_midnight_belongs_to_the_day_begun() -> None:
+    # St. John's, 2006-10-29 00:01 -02:30 became 2006-10-28 23:01 -03:30: Saturday ended
+    # at the first midnight; its last hour came again, inside Sunday.
+    st_johns = ZoneInfo("America/St_Johns")
+    first, second = utc("2006-10-29T02:30"), utc("2006-10-29T03:30")
+    assert day_bounds(st_johns, date(2006, 10, 28)) == (utc("2006-10-28T02:30"), first)
+    assert day_bounds(st_johns, date(2006, 10, 29)) == (first, utc("2006-10-30T03:30"))
+    assert wall(st_johns, "2006-10-28T23:59:59.999", fold=0) == first - 1
+    assert local_day(st_johns, first - 1) == date(2006, 10, 28)
+    assert local_day(st_johns, first) == date(2006, 10, 29)
+    again = wall(st_johns, "2006-10-28T23:30", fold=1)
+    assert first < again < second
+    assert local_day(st_johns, again) == date(2006, 10, 29)
+    sunday = terms(timezone="America/St_Johns", start=date(2006, 10, 29), end=None)
+    assert round_of(sunday, again) == date(2006, 10, 29)
+    assert state_of_date(sunday, date(2006, 10, 28), again) is RoundState.before_start
+    assert rounds_due(
+        terms(timezone="America/St_Johns", start=date(2006, 10, 28)), None, again
+    ) == [date(2006, 10, 28)]
+
+
+def test_a_clock_set_back_three_hours_across_midnight() -> None:
+    # Casey, 2010-03-05 02:00 +11 became 2010-03-04 23:00 +08: a 27-hour day.
+    casey = ZoneInfo("Antarctica/Casey")
+    assert day_bounds(casey, date(2010, 3, 5)) == (
+        utc("2010-03-04T13:00"),
+        utc("2010-03-05T16:00"),
+    )
+    assert local_day(casey, utc("2010-03-04T15:30")) == date(2010, 3, 5)
 
 
 def test_a_day_the_zone_skipped_is_empty() -> None:
@@ -397,6 +429,20 @@ def test_terms_as_json() -> None:
         "end": None,
     }
     assert terms().zone == BERLIN
+
+
+def test_a_day_asked_for_by_text() -> None:
+    assert parse_day(" 2026-03-29 ") == date(2026, 3, 29)
+    assert parse_day("9999-12-30") == date(9999, 12, 30)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "2026-3-29", "20260329", "2026-02-30", "tomorrow", "9999-12-31"]
+)
+def test_a_day_that_is_not_a_round_date(text: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_day(text)
+    assert refused.value.errors == {"date": "Use a date such as 2026-11-22"}
 
 
 # -- zones --------------------------------------------------------------------------------

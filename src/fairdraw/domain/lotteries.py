@@ -10,10 +10,13 @@ A day is the half-open interval of instants ``[start(day), start(day + 1))``, wh
 days that is local midnight. Where clocks skip midnight (spring forward at 00:00, as in
 America/Santiago), the day starts at the instant of the jump (01:00 local) and is 23
 hours long; where midnight occurs twice (fall back from 01:00 to 00:00, as in
-America/Havana), the day starts at the first midnight and is 25 hours long. A day skipped
-entirely (Pacific/Apia, 2011-12-30) is an empty interval: no ballot can fall in it. The
-days of a zone therefore tile time with no gap and no overlap, and the round of an
-instant is simply its local date.
+America/Havana), the day starts at the first midnight and is 25 hours long. Where clocks
+fell back across midnight (00:01 to 23:01 the day before, as in America/St_Johns until
+2010), the day also starts at the first midnight, and the repeated hour before midnight
+belongs to the day already begun. A day skipped entirely (Pacific/Apia, 2011-12-30) is an
+empty interval: no ballot can fall in it. The days of a zone therefore tile time with no
+gap and no overlap, and the round of an instant is the day whose interval holds it: its
+local date, except in such a repeated hour (:func:`local_day`).
 
 A round is due — its ballots are final and it may be drawn — at the end of its day.
 All instants are epoch milliseconds (ints), as elsewhere in fairdraw.
@@ -162,7 +165,19 @@ def _unknown_zone(name: str) -> str:
 
 # -- days ---------------------------------------------------------------------------------
 def local_day(zone: ZoneInfo, ms: int) -> date:
-    """The local date in ``zone`` of the instant ``ms``."""
+    """The day in ``zone`` whose :func:`day_bounds` hold the instant ``ms``.
+
+    That is its local date, except in an hour repeated just before midnight by a clock
+    set back across it, where it is the day that began at the first midnight.
+    """
+    day = _wall_date(zone, ms)
+    # The wall date went backwards only if a later day has already begun.
+    while _day_start(zone, day + _ONE_DAY) <= ms:
+        day += _ONE_DAY
+    return day
+
+
+def _wall_date(zone: ZoneInfo, ms: int) -> date:
     return (_EPOCH + timedelta(milliseconds=ms)).astimezone(zone).date()
 
 
@@ -176,18 +191,18 @@ def day_bounds(zone: ZoneInfo, day: date) -> tuple[int, int]:
 
 
 def _day_start(zone: ZoneInfo, day: date) -> int:
-    """The first instant whose local date is ``day`` or later."""
+    """The first instant whose wall-clock date is ``day`` or later."""
     midnight = datetime.combine(day, time(), tzinfo=zone)
     # fold=0 reads a wall time with the offset in force before a transition, fold=1 with
     # the one after: equal on ordinary days; on a repeated midnight the earlier is the
     # first midnight; on a skipped one they bracket the jump.
     early, late = sorted((_ms_of(midnight), _ms_of(midnight.replace(fold=1))))
-    if local_day(zone, early) >= day:
+    if _wall_date(zone, early) >= day:
         return early
     # Midnight was skipped: the day starts at the jump, somewhere in (early, late].
     while late - early > 1:
         middle = (early + late) // 2
-        if local_day(zone, middle) >= day:
+        if _wall_date(zone, middle) >= day:
             late = middle
         else:
             early = middle
