@@ -36,6 +36,7 @@ from fairdraw.store.keys import Keys
 from fairdraw.store.lotteries import LotteryStore
 from fairdraw.store.profiles import ProfileCache
 from fairdraw.store.schedule import ScheduleStore
+from fairdraw.store.scripts import script_source
 from tests.support.github_server import GitHubStandIn
 
 KEYS = Keys()
@@ -344,3 +345,38 @@ async def test_the_store_clock_overrules_a_wrong_process_clock(world: World) -> 
         await world.redis.exists(KEYS.draw_meta(lotteries.round_draw_id(lid, date(2026, 3, 1))))
         == 0
     )
+
+
+async def test_a_full_chunk_is_hashed_while_the_round_is_open(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01")
+    first = await world.service.cast(lid, ANN, at_ms=at(BERLIN, 2026, 3, 1, 9))
+    start_ms, end_ms = lotteries.day_bounds(BERLIN, date(2026, 3, 1))
+    sha = await world.redis.script_load(script_source("cast_ballot"))
+    round_keys = [KEYS.draw_meta(first.round_id), KEYS.ledger(first.round_id)]
+    round_keys.append(KEYS.entrants(first.round_id))
+    size = fairness.CHUNK_LEAVES
+    at_ms = at(BERLIN, 2026, 3, 1, 10)
+    for start in range(1, size - 1, 5000):  # all but the chunk's last ballot, straight in
+        async with world.redis.pipeline(transaction=False) as pipe:
+            for n in range(start, min(start + 5000, size - 1)):
+                ref = f"{n:032x}"
+                pipe.evalsha(sha, 3, *round_keys, at_ms, start_ms, end_ms, "u:bob", ref, "Bob")
+            await pipe.execute()
+    assert await world.redis.exists(KEYS.chunk_roots(first.round_id)) == 0
+
+    last = await world.service.cast(lid, ANN, at_ms=at_ms)  # completes chunk 0
+    assert last.number == size
+    for _ in range(200):
+        if await world.redis.hexists(KEYS.chunk_roots(first.round_id), "0"):
+            break
+        await asyncio.sleep(0.05)
+    refs = await DrawStore(world.redis, KEYS).ledger_refs(first.round_id, size)
+    kept = await world.redis.hget(KEYS.chunk_roots(first.round_id), "0")
+    assert kept == fairness.merkle_root(refs).hex()  # one whole chunk: its root is the root
+
+    after = await world.service.cast(lid, BOB, at_ms=at_ms + 1)
+    await world.service.draw_round(lid, date(2026, 3, 1), at_ms=end_ms)
+    drawn = await world.drawing.get(first.round_id)
+    assert drawn.seal is not None
+    assert drawn.seal.entry_count == size + 1
+    assert drawn.seal.root == fairness.merkle_root([*refs, after.ref]).hex()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import ACCOUNT_PREFIX, DrawKind, EntryIdentity
 from fairdraw.domain.errors import AlreadyEntered, NotAuthenticated, WrongDrawKind
 from fairdraw.domain.identity import normalize_github_login
+from fairdraw.services.background import Background
 from fairdraw.services.drawing import iso
 from fairdraw.services.github import GitHubClient
 from fairdraw.services.ratelimit import RateLimits
@@ -71,7 +71,7 @@ class EnteringService:
         self._github = github
         self._limits = limits
         self._seal_chunk = seal_chunk
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background(log)
 
     async def enter(self, draw_id: str, *, github: str | None, caller: Caller) -> Receipt:
         """Enter a draw as its rules say: with a GitHub username (the numeric GitHub id
@@ -112,17 +112,7 @@ class EnteringService:
         return receipt
 
     def _hash_chunk_soon(self, draw_id: str, chunk: int) -> None:
-        """Hash the chunk this entry completed, after answering the entrant. If it never
-        happens (the process stops), the seal hashes the chunk itself."""
-        if self._seal_chunk is None:
-            return
-        task = asyncio.create_task(self._seal_quietly(draw_id, chunk))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _seal_quietly(self, draw_id: str, chunk: int) -> None:
-        assert self._seal_chunk is not None
-        try:
-            await self._seal_chunk(draw_id, chunk)
-        except Exception:
-            log.warning("hashing chunk %d of draw %s failed; the seal will", chunk, draw_id)
+        """Hash the chunk this entry completed, after answering the entrant."""
+        if self._seal_chunk is not None:
+            work = self._seal_chunk(draw_id, chunk)
+            self._background.soon(work, f"hashing chunk {chunk} of draw {draw_id}")

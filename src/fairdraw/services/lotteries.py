@@ -10,6 +10,7 @@ idempotent.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -28,9 +29,12 @@ from fairdraw.domain.errors import (
 )
 from fairdraw.domain.lotteries import LotteryTerms, RoundState
 from fairdraw.domain.networks import IPNetwork
+from fairdraw.services.background import Background
 from fairdraw.services.drawing import DrawingService, iso, now_ms, require_manager
 from fairdraw.services.ratelimit import RateLimits
 from fairdraw.store.lotteries import LotteryStore, RoundRecord
+
+log = logging.getLogger("fairdraw.lotteries")
 
 # Draw ids of rounds are derived; lottery ids are random like draw ids.
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -175,6 +179,7 @@ class LotteryService:
         self._clock = clock
         self._cache: OrderedDict[str, Lottery] = OrderedDict()
         self._drawing = drawing
+        self._background = Background(log)
         self._default_zone = default_timezone
         self._networks = tuple(manager_networks)
 
@@ -267,6 +272,12 @@ class LotteryService:
                 at_ms=at_ms,
             )
             if cast.cast:
+                if (cast.index + 1) % fairness.CHUNK_LEAVES == 0:
+                    chunk = cast.index // fairness.CHUNK_LEAVES
+                    self._background.soon(
+                        self._drawing.seal_chunk(round_id, chunk),
+                        f"hashing chunk {chunk} of round {round_id}",
+                    )
                 return Ballot(
                     lottery_id=lottery_id,
                     day=day,

@@ -6,7 +6,6 @@ Creating, closing and drawing a raffle are the draw lifecycle of
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from fairdraw.domain.errors import (
     TicketNotFound,
     WrongDrawKind,
 )
+from fairdraw.services.background import Background
 from fairdraw.services.drawing import iso
 from fairdraw.services.ratelimit import RateLimits, address_identifier
 from fairdraw.services.ticket_ledger import TicketLedger
@@ -107,7 +107,7 @@ class RaffleService:
         self._limits = limits
         self._secret = secret
         self._seal = seal
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background(log)
 
     async def claim(self, draw_id: str, caller: Caller) -> Ticket:
         """Claim the next ticket of an open raffle for the caller.
@@ -136,9 +136,12 @@ class RaffleService:
         perm = await self._ledger.permutation(draw_id)
         if (claim.index + 1) % fairness.CHUNK_LEAVES == 0:
             chunk = claim.index // fairness.CHUNK_LEAVES
-            self._soon(self._ledger.hash_complete_chunk(draw_id, chunk), f"hashing chunk {chunk}")
+            self._background.soon(
+                self._ledger.hash_complete_chunk(draw_id, chunk),
+                f"numbering chunk {chunk} of raffle {draw_id}",
+            )
         if claim.sold_out and self._seal is not None:
-            self._soon(self._seal(draw_id), "sealing")
+            self._background.soon(self._seal(draw_id), f"sealing sold-out raffle {draw_id}")
         return Ticket(
             draw_id=draw_id,
             number=tickets.ticket_number(perm, claim.index),
@@ -178,17 +181,3 @@ class RaffleService:
             if winner.index == record.index:
                 return TicketCheck(draw_id, number, TicketStatus.won, winner.prize)
         return TicketCheck(draw_id, number, TicketStatus.not_won)
-
-    def _soon(self, work: Awaitable[object], what: str) -> None:
-        """Run ``work`` after answering the claimant; if it never runs (the process
-        stops), the seal or the draw does it later."""
-
-        async def quietly() -> None:
-            try:
-                await work
-            except Exception:
-                log.warning("%s of a raffle failed; the seal will redo it", what)
-
-        task = asyncio.create_task(quietly())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
