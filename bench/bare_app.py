@@ -1,10 +1,14 @@
-"""The framework floor for bench_entries.py: a bare FastAPI endpoint doing one script call.
+"""The framework floor for bench_entries.py and bench_raffle.py: bare FastAPI endpoints
+doing one script call each.
 
 ``POST /enter/{draw_id}`` with ``{"github": LOGIN}`` runs the real ``enter`` script once
 (no profile lookup, no reference HMAC, no error mapping, no middleware) and answers 201.
-The difference between this and fairdraw's own endpoint is what fairdraw adds per entry.
+``POST /claim/{draw_id}`` runs the real ``claim_ticket`` script once for the claimant
+named by ``X-Forwarded-For`` (no rate limit, no address rules, no code generation, no
+ticket number) and answers 201. The difference between these and fairdraw's own
+endpoints is what fairdraw adds per entry or claim.
 
-Run by bench_entries.py as ``uvicorn bench.bare_app:create_app --factory --workers 2``,
+Run by the benchmarks as ``uvicorn bench.bare_app:create_app --factory --workers 2``,
 with the store URL in ``FAIRDRAW_BENCH_STORE_URL``.
 """
 
@@ -23,8 +27,10 @@ from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import Scripts
 
 STORE_URL_VARIABLE = "FAIRDRAW_BENCH_STORE_URL"
-# A fixed reference of the real length: the script stores it, it does not read it.
+# A fixed reference and code hash of the real lengths: the scripts store them, they do
+# not read them.
 _REF = "0" * 32
+_CODE_HASH = "0" * 64
 
 
 class EntryIn(BaseModel):
@@ -58,5 +64,16 @@ def create_app() -> FastAPI:
             "enter", keys.draw_keys(draw_id), [f"gh:{body.github}", _REF, body.github]
         )
         return JSONResponse({"index": int(index), "created": bool(created)}, status_code=201)
+
+    @app.post("/claim/{draw_id}", status_code=201)
+    async def claim(draw_id: str, request: Request) -> JSONResponse:
+        scripts: Scripts = request.app.state.scripts
+        claimant = "a:" + request.headers.get("x-forwarded-for", "")
+        index, claimed_ms, _sold_out = await scripts.call(
+            "claim_ticket",
+            [keys.draw_meta(draw_id), keys.ledger(draw_id), keys.claimants(draw_id)],
+            [claimant, _CODE_HASH],
+        )
+        return JSONResponse({"index": int(index), "claimed_ms": int(claimed_ms)}, status_code=201)
 
     return app

@@ -323,9 +323,7 @@ def run(args: argparse.Namespace) -> int:
     results: list[SizeFigures] = []
     with refused_tcp_port() as github_port:
         for entries in args.sizes:
-            busy = cpu.wait_until_idle(args.wait_idle, IDLE_THRESHOLD)
-            if busy >= IDLE_THRESHOLD:
-                print(f"\nWARNING: {busy:.0%} of the CPU busy with other processes at the start")
+            cpu.settle(args.wait_idle, IDLE_THRESHOLD)
             figures = asyncio.run(measure_size(entries, f"http://127.0.0.1:{github_port}"))
             print_figures(figures)
             results.append(figures)

@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,7 @@ from bench.machine import describe_machine
 from bench.profiles import prefill_profiles
 from bench.redis_benchmark import StoreRun, run_store_benchmark
 from bench.server import AdminApi, BareAppServer, FairdrawServer, HttpServer
-from bench.wrk import WrkRun, run_entry_load
+from bench.wrk import Load, WrkRun, run_entry_load
 from fairdraw.store.connection import connect
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import script_source
@@ -127,14 +128,25 @@ def drive(
     args: argparse.Namespace,
     store: redis.Redis,
     ledger: str,
+    load: Load = "entries",
 ) -> HttpFigures:
-    """A warm-up run, then the measured run on fresh entrants."""
-    common = {"threads": args.threads, "connections": args.connections}
+    """A warm-up run, then the measured run on fresh entrants (or claimants)."""
+    common = {"threads": args.threads, "connections": args.connections, "load": load}
     warmup = run_entry_load(wrk, server.base_url, path, base=0, seconds=args.warmup, **common)
-    before = cpu.snapshot()
-    measured = run_entry_load(
-        wrk, server.base_url, path, base=warmup.next_base, seconds=args.duration, **common
+    measured, cores = measure_load(
+        server,
+        lambda: run_entry_load(
+            wrk, server.base_url, path, base=warmup.next_base, seconds=args.duration, **common
+        ),
     )
+    return HttpFigures(warmup, measured, int(store.llen(ledger)), cores)
+
+
+def measure_load(server: HttpServer, load: Callable[[], WrkRun]) -> tuple[WrkRun, dict[str, float]]:
+    """Run ``load`` against ``server``; its run and the cores each group of processes
+    used meanwhile (web server, store, wrk, this script, the machine, the host's steal)."""
+    before = cpu.snapshot()
+    measured = load()
     after = cpu.snapshot()
     cores = cpu.usage_by_group(
         before,
@@ -145,7 +157,7 @@ def drive(
     cores["wrk"] = measured.cpu_seconds / measured.duration_s
     cores["machine total"] = cpu.machine_cores_busy(before, after)
     cores["stolen"] = cpu.machine_cores_stolen(before, after)
-    return HttpFigures(warmup, measured, int(store.llen(ledger)), cores)
+    return measured, cores
 
 
 def store_ceilings(
@@ -188,10 +200,12 @@ def store_ceilings(
     return enter, created, ping
 
 
-def print_http(title: str, figures: HttpFigures) -> None:
+def print_http(
+    title: str, figures: HttpFigures, units: str = "entries", unit: str = "entry"
+) -> None:
     run = figures.measured
     print_section(title)
-    print(f"entries/s        {run.requests_per_second:,.0f}")
+    print(f"{units + '/s':<17}{run.requests_per_second:,.0f}")
     print(
         f"latency ms       p50 {run.p50_ms:.1f}  p90 {run.p90_ms:.1f}  p99 {run.p99_ms:.1f}"
         f"  p99.9 {run.p999_ms:.1f}  max {run.max_ms:.1f}"
@@ -207,7 +221,7 @@ def print_http(title: str, figures: HttpFigures) -> None:
         f"requests         {run.completed:,} answered in {run.duration_s:.1f} s"
         f" (+ {warm.completed:,} in the warm-up, {warm.errors} errors)"
     )
-    print(f"ledger length    {figures.ledger_length:,} entries after both runs")
+    print(f"ledger length    {figures.ledger_length:,} {units} after both runs")
     totals = ("machine total", "stolen")
     used = {k: v for k, v in figures.cores_used.items() if k not in totals}
     ranked = sorted(used.items(), key=lambda item: -item[1])
@@ -219,7 +233,7 @@ def print_http(title: str, figures: HttpFigures) -> None:
     )
     web = figures.cores_used.get("web server", 0.0)
     if run.requests_per_second:
-        print(f"web CPU/entry    {web / run.requests_per_second * 1000:.2f} ms")
+        print(f"{'web CPU/' + unit:<17}{web / run.requests_per_second * 1000:.2f} ms")
     print(f"wrk command      {' '.join(run.command)}")
 
 

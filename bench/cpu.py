@@ -66,6 +66,13 @@ def wait_until_idle(limit_seconds: float, threshold: float = 0.10) -> float:
     return busy
 
 
+def settle(limit_seconds: float, threshold: float = 0.10) -> None:
+    """wait_until_idle, and a warning on standard output when the machine stayed busy."""
+    busy = wait_until_idle(limit_seconds, threshold)
+    if busy >= threshold:
+        print(f"WARNING: {busy:.0%} of the CPU busy with other processes at the start")
+
+
 def machine_cores_busy(before: CpuSnapshot, after: CpuSnapshot) -> float:
     """Cores busy running this machine's work between two snapshots (2.0 = both of
     two cores), stolen time not included."""

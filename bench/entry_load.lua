@@ -1,11 +1,17 @@
--- entry_load.lua: the wrk script of bench_entries.py.
--- Every request enters a different GitHub login, b<N>, into one draw:
+-- entry_load.lua: the wrk script of bench_entries.py and bench_raffle.py.
+-- Every request is a different participant N:
 --   N = base + thread_index + threads * counter
--- so requests never repeat an entrant within a run, and runs with disjoint bases never
--- repeat one across runs. A login past the pre-filled profiles misses the cache and
--- fails (the benchmark points GitHub at a refusing port), which is counted, not hidden.
--- Usage: wrk -t THREADS -c CONNS -d SECS -s entry_load.lua URL -- PATH BASE THREADS
--- (PATH: /api/v1/draws/DRAW_ID/entries, or the bare app's /enter/DRAW_ID)
+-- so requests never repeat one within a run, and runs with disjoint bases never repeat
+-- one across runs.
+-- LOAD "entries" (the default): the request enters GitHub login b<N> into one draw. A
+-- login past the pre-filled profiles misses the cache and fails (the benchmark points
+-- GitHub at a refusing port), which is counted, not hidden.
+-- LOAD "claims": the request claims a raffle ticket, with no body, from the client
+-- address 10.0.0.0 + N named in X-Forwarded-For (the server trusts its loopback peer as
+-- a proxy), so that every claim comes from a different anonymous claimant.
+-- Usage: wrk -t THREADS -c CONNS -d SECS -s entry_load.lua URL -- PATH BASE THREADS [LOAD]
+-- (PATH: /api/v1/draws/DRAW_ID/entries or /api/v1/draws/DRAW_ID/tickets, or the bare
+-- app's /enter/DRAW_ID or /claim/DRAW_ID)
 -- done() prints one line, "RESULT key=value ...", that bench/wrk.py reads.
 
 local threads = {}
@@ -23,14 +29,28 @@ function init(args)
   counter = 0
   unexpected = 0
   first_unexpected = ""
+  claims = args[4] == "claims"
   wrk.method = "POST"
   wrk.path = args[1]
-  wrk.headers["Content-Type"] = "application/json"
+  if not claims then wrk.headers["Content-Type"] = "application/json" end
+end
+
+-- 10.0.0.0 + n as a dotted IPv4 address (n < 2^24 stays in 10/8).
+local first_address = 167772160
+
+local function address(n)
+  local a = first_address + n
+  return string.format("%d.%d.%d.%d", math.floor(a / 16777216) % 256,
+    math.floor(a / 65536) % 256, math.floor(a / 256) % 256, a % 256)
 end
 
 function request()
   local n = base + thread_index + stride * counter
   counter = counter + 1
+  if claims then
+    wrk.headers["X-Forwarded-For"] = address(n)
+    return wrk.format(nil, nil, nil, "")
+  end
   return wrk.format(nil, nil, nil, '{"github":"b' .. n .. '"}')
 end
 

@@ -49,12 +49,15 @@ def run_store_benchmark(
         *words,
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    rows = list(csv.DictReader(line for line in done.stdout.splitlines() if line.startswith('"')))
-    if done.returncode != 0 or not rows:
+    rows = list(csv.reader(line for line in done.stdout.splitlines() if line.startswith('"')))
+    if done.returncode != 0 or len(rows) < 2:
         raise BenchError(
             f"redis-benchmark failed ({done.returncode}): {done.stderr.strip() or done.stdout}"
         )
-    row = rows[-1]
+    # The first column names the test by its command, which redis-benchmark does not
+    # quote for CSV (a JSON argument splits it): read the figures from the right.
+    header, last = rows[0], rows[-1]
+    row = dict(zip(header[1:], last[len(last) - len(header) + 1 :], strict=True))
     return StoreRun(
         command=command,
         requests_per_second=float(row["rps"]),

@@ -119,12 +119,19 @@ class FairdrawServer(HttpServer):
 
     GitHub lookups go to ``github_api_url``; the benchmark points it at a port that
     refuses connections, so any profile-cache miss fails loudly. No other ``FAIRDRAW_*``
-    variable of the caller's environment reaches the server.
+    variable of the caller's environment reaches the server, except those the benchmark
+    passes in ``settings`` (e.g. ``{"FAIRDRAW_TRUSTED_PROXIES": "127.0.0.1/32"}``).
     """
 
     name = "fairdraw serve"
 
-    def __init__(self, workers: int, github_api_url: str, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        workers: int,
+        github_api_url: str,
+        log_level: str = "warning",
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
         # Short path: the store's unix socket must fit in sun_path.
         self._tmp = tempfile.TemporaryDirectory(prefix="fdbench-")
         self.data_dir = Path(self._tmp.name)
@@ -134,6 +141,7 @@ class FairdrawServer(HttpServer):
         self.socket_path = self.data_dir / "store" / "valkey.sock"
         self._github_api_url = github_api_url
         self._log_level = log_level
+        self._settings = dict(settings or {})
 
     @property
     def store_url(self) -> str:
@@ -165,7 +173,7 @@ class FairdrawServer(HttpServer):
             # (and its cost) in the path without refusing the load.
             "FAIRDRAW_RATE_LIMIT_ENTRIES": ENTRY_RATE_LIMIT,
         }
-        return env
+        return env | self._settings
 
     def stop(self) -> None:
         """Stop the server (uvicorn stops its workers, then fairdraw its store)."""
@@ -225,6 +233,27 @@ class AdminApi:
         """Create a giveaway, opened at once; its id."""
         reply = self._client.post(
             "/api/v1/draws", json={"title": title, "prizes": prizes, "open": True}
+        )
+        _expect(reply, 201)
+        draw_id: str = reply.json()["id"]
+        return draw_id
+
+    def create_open_raffle(
+        self, title: str, prizes: list[dict[str, Any]], ticket_count: int, per_claimant: int = 1
+    ) -> str:
+        """Create an anonymous raffle (``per_claimant`` tickets per address), opened at
+        once; its id."""
+        reply = self._client.post(
+            "/api/v1/raffles",
+            json={
+                "title": title,
+                "prizes": prizes,
+                "ticket_count": ticket_count,
+                "claimants": "anonymous",
+                "per_claimant": per_claimant,
+                "early_close": False,
+                "open": True,
+            },
         )
         _expect(reply, 201)
         draw_id: str = reply.json()["id"]

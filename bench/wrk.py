@@ -1,4 +1,9 @@
-"""Driving ``wrk`` with entry_load.lua and reading the line its done() prints."""
+"""Driving ``wrk`` with the benchmarks' Lua scripts and reading the line their done() prints.
+
+entry_load.lua sends a different participant per request (entries, claims);
+lottery_load.lua sends ballots under rotating bearer tokens. Both print one
+``RESULT key=value ...`` line and a ``FIRST_UNEXPECTED`` line.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,14 @@ import resource
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 from bench.harness import BenchError
 
 ENTRY_SCRIPT = Path(__file__).with_name("entry_load.lua")
+BALLOT_SCRIPT = Path(__file__).with_name("lottery_load.lua")
+# What each request does (entry_load.lua's header says how).
+Load = Literal["entries", "claims"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +29,6 @@ class WrkRun:
     completed: int
     duration_s: float
     issued: int
-    next_base: int
     non_201: int
     socket_errors: int
     timeouts: int
@@ -33,6 +41,8 @@ class WrkRun:
     first_unexpected: str
     output: str
     cpu_seconds: float = 0.0
+    # entry_load.lua: the participant number the next run should start from.
+    next_base: int = 0
 
     @property
     def requests_per_second(self) -> float:
@@ -53,8 +63,54 @@ def run_entry_load(
     threads: int,
     connections: int,
     seconds: float,
+    load: Load = "entries",
 ) -> WrkRun:
-    """POST logins b<base>, b<base+1>, ... to ``path`` for ``seconds``."""
+    """POST logins b<base>, b<base+1>, ... to ``path`` for ``seconds``; with ``load``
+    "claims", POST nothing, from client addresses 10.0.0.0 + base, + base+1, ..."""
+    return run_wrk(
+        wrk,
+        base_url,
+        ENTRY_SCRIPT,
+        [path, str(base), str(threads), load],
+        threads=threads,
+        connections=connections,
+        seconds=seconds,
+    )
+
+
+def run_ballot_load(
+    wrk: str,
+    base_url: str,
+    path: str,
+    tokens_file: Path,
+    *,
+    threads: int,
+    connections: int,
+    seconds: float,
+) -> WrkRun:
+    """POST ``path`` for ``seconds``, each request under the next token of ``tokens_file``."""
+    return run_wrk(
+        wrk,
+        base_url,
+        BALLOT_SCRIPT,
+        [path, str(tokens_file), str(threads)],
+        threads=threads,
+        connections=connections,
+        seconds=seconds,
+    )
+
+
+def run_wrk(
+    wrk: str,
+    base_url: str,
+    script: Path,
+    script_args: list[str],
+    *,
+    threads: int,
+    connections: int,
+    seconds: float,
+) -> WrkRun:
+    """Run ``script`` under wrk for ``seconds``; what its done() line reports."""
     command = [
         wrk,
         f"--threads={threads}",
@@ -62,12 +118,10 @@ def run_entry_load(
         f"--duration={seconds:g}s",
         "--timeout=5s",
         "--latency",
-        f"--script={ENTRY_SCRIPT}",
+        f"--script={script}",
         base_url,
         "--",
-        path,
-        str(base),
-        str(threads),
+        *script_args,
     ]
     # wrk is gone before anyone could sample /proc; its own rusage says what it used.
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -94,7 +148,6 @@ def _parse(command: list[str], output: str) -> WrkRun:
         completed=int(result["completed"]),
         duration_s=result["duration_us"] / 1e6,
         issued=int(result["issued"]),
-        next_base=int(result["next_base"]),
         non_201=int(result["non201"]),
         socket_errors=int(
             result["connect_errors"] + result["read_errors"] + result["write_errors"]
@@ -108,4 +161,5 @@ def _parse(command: list[str], output: str) -> WrkRun:
         max_ms=result["max_us"] / 1000,
         first_unexpected=first_unexpected,
         output=output,
+        next_base=int(result.get("next_base", 0)),
     )
