@@ -36,11 +36,10 @@ if __package__ in (None, ""):
 
 from redis.asyncio import Redis
 
-from bench import cpu
+from bench import cpu, harness
 from bench.harness import (
     BenchError,
     Stopwatch,
-    fail,
     print_section,
     refused_tcp_port,
     reproduce_command,
@@ -334,13 +333,5 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(args)
-    except BenchError as error:
-        return fail(error)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(parse_args, run))

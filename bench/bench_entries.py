@@ -31,12 +31,10 @@ if __package__ in (None, ""):
 
 import redis
 
-from bench import cpu
+from bench import cpu, harness
 from bench.client_ceiling import run_client_ceiling
 from bench.harness import (
-    BenchError,
     Stopwatch,
-    fail,
     print_section,
     refused_tcp_port,
     reproduce_command,
@@ -160,36 +158,27 @@ def measure_load(server: HttpServer, load: Callable[[], WrkRun]) -> tuple[WrkRun
     return measured, cores
 
 
-def store_ceilings(
+def script_ceilings(
     redis_benchmark: str,
     server: FairdrawServer,
     store: redis.Redis,
-    draw_id: str,
+    ledger: str,
+    words: list[str],
     args: argparse.Namespace,
+    random_keys: bool = False,
 ) -> tuple[StoreRun, int, StoreRun]:
-    """The enter script alone (and how many entries it created), then PING."""
-    keys = Keys()
-    sha = str(store.script_load(script_source("enter")))
-    ledger = keys.ledger(draw_id)
+    """One script call (``words``) alone from redis-benchmark, and how many elements it
+    added to ``ledger``; then PING. ``args`` gives the clients and the calls."""
     before = int(store.llen(ledger))
-    enter = run_store_benchmark(
+    script = run_store_benchmark(
         redis_benchmark,
         server.socket_path,
-        # Same arguments as the service sends: identity, 32-hex-digit ref, login.
-        [
-            "EVALSHA",
-            sha,
-            "3",
-            *keys.draw_keys(draw_id),
-            "gh:__rand_int__",
-            "f" * 32,
-            "b__rand_int__",
-        ],
+        words,
         clients=args.connections,
         requests=args.store_requests,
-        random_keys=True,
+        random_keys=random_keys,
     )
-    created = int(store.llen(ledger)) - before
+    added = int(store.llen(ledger)) - before
     ping = run_store_benchmark(
         redis_benchmark,
         server.socket_path,
@@ -197,7 +186,7 @@ def store_ceilings(
         clients=args.connections,
         requests=args.ping_requests,
     )
-    return enter, created, ping
+    return script, added, ping
 
 
 def print_http(
@@ -306,7 +295,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"calls/s          {client.calls_per_second:,.0f}  ({client.created:,} created)")
         print(f"CPU/call         {client.cpu_ms_per_call:.2f} ms of this process")
 
-        enter, created, ping = store_ceilings(redis_benchmark, server, store, store_draw, args)
+        sha = str(store.script_load(script_source("enter")))
+        # Same arguments as the service sends: identity, 32-hex-digit ref, login.
+        words = ["EVALSHA", sha, "3", *keys.draw_keys(store_draw)]
+        words += ["gh:__rand_int__", "f" * 32, "b__rand_int__"]
+        enter, created, ping = script_ceilings(
+            redis_benchmark, server, store, keys.ledger(store_draw), words, args, random_keys=True
+        )
         print_store(
             f"ceiling: enter.lua alone, EVALSHA, {args.connections} clients, unix socket",
             enter,
@@ -341,13 +336,5 @@ async def _prefill(store_url: str, entrants: int) -> None:
         await client.aclose()
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(args)
-    except BenchError as error:
-        return fail(error)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(parse_args, run))

@@ -36,11 +36,15 @@ if __package__ in (None, ""):
 
 import redis
 
-from bench import cpu
-from bench.bench_entries import HttpFigures, measure_load, print_http, print_store
+from bench import cpu, harness
+from bench.bench_entries import (
+    HttpFigures,
+    measure_load,
+    print_http,
+    print_store,
+    script_ceilings,
+)
 from bench.harness import (
-    BenchError,
-    fail,
     print_section,
     refused_tcp_port,
     reproduce_command,
@@ -56,7 +60,7 @@ from bench.lottery_http import (
 )
 from bench.lottery_round import RoundFigures, measure_round
 from bench.machine import describe_machine
-from bench.redis_benchmark import StoreRun, run_store_benchmark
+from bench.redis_benchmark import StoreRun
 from bench.wrk import run_ballot_load
 from fairdraw.domain.draws import ACCOUNT_PREFIX
 from fairdraw.store.keys import Keys
@@ -66,21 +70,16 @@ PARTS = ("http", "round")
 IDLE_THRESHOLD = 0.10
 
 
-def parse_parts(text: str) -> list[str]:
-    parts = [word.strip() for word in text.split(",") if word.strip()]
-    unknown = sorted(set(parts) - set(PARTS))
-    if unknown or not parts:
-        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}; got {text!r}")
-    return [part for part in PARTS if part in parts]
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Daily lotteries: ballots over HTTP, and one round sealed and drawn.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--parts", type=parse_parts, default=",".join(PARTS), help="comma-separated parts"
+        "--parts",
+        type=harness.parts_parser(PARTS),
+        default=",".join(PARTS),
+        help="comma-separated parts",
     )
     parser.add_argument(
         "--participants", type=int, default=256, help="http: accounts whose tokens rotate"
@@ -186,27 +185,13 @@ def measure_http(args: argparse.Namespace) -> HttpBallots:
         words = cast_ballot_words(
             sha, keys, script_ballot, meta, ACCOUNT_PREFIX + names[0], names[0]
         )
-        round_ledger = keys.ledger(script_ballot.round_id)
-        before = int(store.llen(round_ledger))
-        script = run_store_benchmark(
-            redis_benchmark,
-            server.socket_path,
-            words,
-            clients=args.connections,
-            requests=args.store_requests,
+        script, made, ping = script_ceilings(
+            redis_benchmark, server, store, keys.ledger(script_ballot.round_id), words, args
         )
-        made = int(store.llen(round_ledger)) - before
         print_store(
             f"ceiling: cast_ballot.lua alone, EVALSHA, {args.connections} clients, unix socket",
             script,
             f"  ({made:,} ballots cast by {args.store_requests:,} calls)",
-        )
-        ping = run_store_benchmark(
-            redis_benchmark,
-            server.socket_path,
-            ["PING"],
-            clients=args.connections,
-            requests=args.ping_requests,
         )
         print_store(f"ceiling: PING, {args.connections} clients, unix socket", ping)
     return HttpBallots(http, script, made, ping)
@@ -263,13 +248,5 @@ def run(args: argparse.Namespace) -> int:
     return 0 if errors == 0 else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(args)
-    except BenchError as error:
-        return fail(error)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(parse_args, run))

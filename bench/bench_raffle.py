@@ -35,9 +35,9 @@ if __package__ in (None, ""):
     # Run as a file (make bench): the repository root makes `bench.*` importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import cpu
+from bench import cpu, harness
 from bench.bench_draw import parse_sizes
-from bench.harness import BenchError, fail, print_section, reproduce_command
+from bench.harness import print_section, reproduce_command
 from bench.machine import describe_machine
 from bench.raffle_draw import measure_seal_and_draw, print_seal_and_draw
 from bench.raffle_http import measure_http_claims, print_http_reading
@@ -47,14 +47,6 @@ PARTS = ("create", "claims", "http", "draw")
 IDLE_THRESHOLD = 0.10
 
 
-def parse_parts(text: str) -> list[str]:
-    parts = [word.strip() for word in text.split(",") if word.strip()]
-    unknown = sorted(set(parts) - set(PARTS))
-    if unknown or not parts:
-        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}; got {text!r}")
-    return [part for part in PARTS if part in parts]
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Numbered raffles: creation, claim latency and memory, claims over HTTP,"
@@ -62,7 +54,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--parts", type=parse_parts, default=",".join(PARTS), help="comma-separated parts"
+        "--parts",
+        type=harness.parts_parser(PARTS),
+        default=",".join(PARTS),
+        help="comma-separated parts",
     )
     parser.add_argument(
         "--sizes",
@@ -163,13 +158,5 @@ def run(args: argparse.Namespace) -> int:
     return 0 if errors == 0 else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(args)
-    except BenchError as error:
-        return fail(error)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(parse_args, run))

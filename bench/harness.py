@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import shlex
 import shutil
 import socket
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,3 +80,31 @@ def fail(error: BenchError) -> int:
     """Report ``error`` on stderr; the exit status for it."""
     print(f"{Path(sys.argv[0]).name}: {error}", file=sys.stderr)
     return 2
+
+
+def parts_parser(known: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse type for ``--parts``: a comma-separated subset of ``known``, returned
+    in ``known``'s order."""
+
+    def parse(text: str) -> list[str]:
+        parts = [word.strip() for word in text.split(",") if word.strip()]
+        unknown = sorted(set(parts) - set(known))
+        if unknown or not parts:
+            raise argparse.ArgumentTypeError(f"parts are {', '.join(known)}; got {text!r}")
+        return [part for part in known if part in parts]
+
+    return parse
+
+
+def main(
+    parse_args: Callable[[list[str]], argparse.Namespace],
+    run: Callable[[argparse.Namespace], int],
+    argv: list[str] | None = None,
+) -> int:
+    """Parse the command line, run the benchmark, and report a BenchError in one line;
+    the exit status."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except BenchError as error:
+        return fail(error)

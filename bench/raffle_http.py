@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import redis
 
-from bench.bench_entries import HttpFigures, drive, print_http, print_store
+from bench.bench_entries import HttpFigures, drive, print_http, print_store, script_ceilings
 from bench.client_ceiling import ClientRun
 from bench.harness import print_section, refused_tcp_port, require_tool
 from bench.raffle_services import PRIZES, claim_concurrently, raffle_stack
-from bench.redis_benchmark import StoreRun, run_store_benchmark
+from bench.redis_benchmark import StoreRun
 from bench.server import AdminApi, BareAppServer, FairdrawServer
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import script_source
@@ -47,47 +47,6 @@ class HttpClaimsResult:
     script: StoreRun
     script_claims: int
     ping: StoreRun
-
-
-def _script_ceilings(
-    redis_benchmark: str,
-    server: FairdrawServer,
-    store: redis.Redis,
-    draw_id: str,
-    args: argparse.Namespace,
-) -> tuple[StoreRun, int, StoreRun]:
-    """claim_ticket.lua alone (and how many claims it made), then PING."""
-    keys = Keys()
-    sha = str(store.script_load(script_source("claim_ticket")))
-    ledger = keys.ledger(draw_id)
-    before = int(store.llen(ledger))
-    claim = run_store_benchmark(
-        redis_benchmark,
-        server.socket_path,
-        # Same arguments as the service sends: claimant, 64-hex-digit code hash.
-        [
-            "EVALSHA",
-            sha,
-            "3",
-            keys.draw_meta(draw_id),
-            ledger,
-            keys.claimants(draw_id),
-            "a:__rand_int__",
-            "0" * 64,
-        ],
-        clients=args.connections,
-        requests=args.store_requests,
-        random_keys=True,
-    )
-    made = int(store.llen(ledger)) - before
-    ping = run_store_benchmark(
-        redis_benchmark,
-        server.socket_path,
-        ["PING"],
-        clients=args.connections,
-        requests=args.ping_requests,
-    )
-    return claim, made, ping
 
 
 async def _service_ceiling(store_url: str, draw_id: str, calls: int, concurrency: int) -> ClientRun:
@@ -160,8 +119,13 @@ def measure_http_claims(args: argparse.Namespace) -> HttpClaimsResult:
         print(f"calls/s          {service.calls_per_second:,.0f}  ({service.created:,} tickets)")
         print(f"CPU/call         {service.cpu_ms_per_call:.2f} ms of this process")
 
-        script, made, ping = _script_ceilings(
-            redis_benchmark, server, store, raffles["script"], args
+        sha = str(store.script_load(script_source("claim_ticket")))
+        script_raffle = raffles["script"]
+        # Same arguments as the service sends: claimant, 64-hex-digit code hash.
+        words = ["EVALSHA", sha, "3", keys.draw_meta(script_raffle), keys.ledger(script_raffle)]
+        words += [keys.claimants(script_raffle), "a:__rand_int__", "0" * 64]
+        script, made, ping = script_ceilings(
+            redis_benchmark, server, store, keys.ledger(script_raffle), words, args, True
         )
         print_store(
             f"ceiling: claim_ticket.lua alone, EVALSHA, {args.connections} clients, unix socket",
