@@ -53,10 +53,15 @@ async def claim(
 
 
 async def check(
-    client: httpx.AsyncClient, draw_id: str, number: object, code: str
+    client: httpx.AsyncClient,
+    draw_id: str,
+    number: object,
+    code: str,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     body = {"number": number, "code": code}
-    return await client.post(f"/api/v1/draws/{draw_id}/tickets/check", json=body)
+    url = f"/api/v1/draws/{draw_id}/tickets/check"
+    return await client.post(url, json=body, headers=headers)
 
 
 async def act(client: httpx.AsyncClient, csrf: str, draw_id: str, action: str) -> httpx.Response:
@@ -454,18 +459,23 @@ async def test_a_cancelled_raffle_says_so_to_its_ticket_holders(
     assert refusal(await claim(anon_client, draw_id), 409) == "draw_not_open"
 
 
-async def test_wrong_codes_are_throttled_per_ticket(throttled_url: str) -> None:
+async def test_wrong_codes_are_throttled_per_ticket_and_address(throttled_url: str) -> None:
     draw_id = await live_raffle(throttled_url)
     async with httpx.AsyncClient(base_url=throttled_url, timeout=30) as client:
         mine = (await claim(client, draw_id, forwarded(1))).json()
         other = (await claim(client, draw_id, forwarded(2))).json()
+        guesser = forwarded(3)
         for _ in range(2):
-            guess = await check(client, draw_id, mine["number"], other["code"])
+            guess = await check(client, draw_id, mine["number"], other["code"], guesser)
             assert refusal(guess, 403) == "invalid_code"
-        limited = await check(client, draw_id, mine["number"], mine["code"])
+        limited = await check(client, draw_id, mine["number"], mine["code"], guesser)
         assert refusal(limited, 429) == "rate_limited"
         assert 0 < int(limited.headers["retry-after"]) <= 60
-        fine = await check(client, draw_id, other["number"], other["code"])
+        # The holder, from their own address, is not locked out by the guessing.
+        held = await check(client, draw_id, mine["number"], mine["code"], forwarded(1))
+        assert held.status_code == 200, held.text
+        assert held.json()["status"] == "not_drawn"
+        fine = await check(client, draw_id, other["number"], other["code"], guesser)
         assert fine.status_code == 200, fine.text
         assert fine.json()["status"] == "not_drawn"
 

@@ -304,7 +304,7 @@ async def test_a_claim_shows_the_ticket_card_once_and_a_second_claim_is_refused(
     assert f"Verification code: {card.code}" in lines
     assert card.file_text.endswith("\r\n")
     # The card holds the real code of the real ticket.
-    check = await services(app).raffles.check(draw_id, card.number, card.code)
+    check = await services(app).raffles.check(draw_id, card.number, card.code, None)
     assert check.status is TicketStatus.not_drawn
 
     again = await holder.post(f"/draws/{draw_id}/tickets")
@@ -386,7 +386,7 @@ async def test_account_raffles_ask_anonymous_visitors_to_log_in(
     logged_in = (await other.client.get(f"/draws/{draw_id}")).text
     assert "Claim a ticket as pat</button>" in logged_in
     card = await other.claim(draw_id)
-    check = await services(app).raffles.check(draw_id, card.number, card.code)
+    check = await services(app).raffles.check(draw_id, card.number, card.code, None)
     assert check.status is TicketStatus.not_drawn
 
 

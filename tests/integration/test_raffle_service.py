@@ -43,6 +43,11 @@ def services(app: FastAPI) -> Services:
     return found
 
 
+# Where tickets are checked from: the holder's address and a stranger's.
+HERE = ipaddress.ip_address("192.0.2.1")
+GUESSER = ipaddress.ip_address("198.51.100.7")
+
+
 def claimant(n: int) -> Caller:
     return Caller(user=None, address=ipaddress.ip_address(f"10.0.{n // 256}.{n % 256}"))
 
@@ -106,18 +111,18 @@ async def test_checking_a_ticket_before_and_after_the_draw(app: FastAPI, redis: 
     draw_id = await new_raffle(app, 5)
     held = [await svc.raffles.claim(draw_id, claimant(n)) for n in range(4)]
     ticket = held[0]
-    check = await svc.raffles.check(draw_id, ticket.number, ticket.code.lower())
+    check = await svc.raffles.check(draw_id, ticket.number, ticket.code.lower(), HERE)
     assert (check.status, check.has_won, check.prize) == (TicketStatus.not_drawn, False, None)
     unclaimed = ({1, 2, 3, 4, 5} - {t.number for t in held}).pop()
     with pytest.raises(TicketNotFound):
-        await svc.raffles.check(draw_id, unclaimed, ticket.code)
+        await svc.raffles.check(draw_id, unclaimed, ticket.code, HERE)
     for number in (0, 6):
         with pytest.raises(TicketNotFound):
-            await svc.raffles.check(draw_id, number, ticket.code)
+            await svc.raffles.check(draw_id, number, ticket.code, HERE)
     with pytest.raises(InvalidCode):
-        await svc.raffles.check(draw_id, ticket.number, held[1].code)
+        await svc.raffles.check(draw_id, ticket.number, held[1].code, HERE)
     with pytest.raises(InvalidInput):
-        await svc.raffles.check(draw_id, ticket.number, "not a code")
+        await svc.raffles.check(draw_id, ticket.number, "not a code", HERE)
 
     with pytest.raises(InvalidTransition):  # early close was not allowed
         await svc.drawing.close(MANAGER, draw_id)
@@ -127,7 +132,7 @@ async def test_checking_a_ticket_before_and_after_the_draw(app: FastAPI, redis: 
     prizes = {w.ref: w.prize for w in draw.result.winners}
     assert sorted(prizes.values()) == ["Bike", "Mug", "Mug"]
     for t in held:
-        check = await svc.raffles.check(draw_id, t.number, t.code)
+        check = await svc.raffles.check(draw_id, t.number, t.code, HERE)
         assert check.has_won is (str(t.number) in prizes)
         assert check.prize == prizes.get(str(t.number))
 
@@ -146,19 +151,21 @@ async def test_checking_a_ticket_before_and_after_the_draw(app: FastAPI, redis: 
         assert tickets.code_hash(svc.secret, raw) in stored
 
 
-async def test_wrong_codes_are_throttled_per_ticket(app: FastAPI) -> None:
+async def test_wrong_codes_are_throttled_per_ticket_and_address(app: FastAPI) -> None:
     svc = services(app)
     svc.limits.ticket_code_limit = type(svc.limits.ticket_code_limit)(2, 1, namespace="ticket-code")
     draw_id = await new_raffle(app, 5)
     mine, other = [await svc.raffles.claim(draw_id, claimant(n)) for n in range(2)]
     for _ in range(2):
         with pytest.raises(InvalidCode):
-            await svc.raffles.check(draw_id, mine.number, other.code)
+            await svc.raffles.check(draw_id, mine.number, other.code, GUESSER)
     with pytest.raises(RateLimited):
-        await svc.raffles.check(draw_id, mine.number, mine.code)
-    # Another ticket is not affected.
+        await svc.raffles.check(draw_id, mine.number, mine.code, GUESSER)
+    # Neither the holder elsewhere nor another ticket is affected.
+    held = await svc.raffles.check(draw_id, mine.number, mine.code, HERE)
+    assert held.status is TicketStatus.not_drawn
     assert (
-        await svc.raffles.check(draw_id, other.number, other.code)
+        await svc.raffles.check(draw_id, other.number, other.code, GUESSER)
     ).status is TicketStatus.not_drawn
 
 

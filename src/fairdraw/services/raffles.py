@@ -22,7 +22,7 @@ from fairdraw.domain.errors import (
 )
 from fairdraw.services.background import Background
 from fairdraw.services.drawing import iso
-from fairdraw.services.ratelimit import RateLimits, address_identifier
+from fairdraw.services.ratelimit import Address, RateLimits, address_identifier
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.raffles import RaffleStore
@@ -150,12 +150,13 @@ class RaffleService:
             sold_out=claim.sold_out,
         )
 
-    async def check(self, draw_id: str, number: int, code: str) -> TicketCheck:
+    async def check(self, draw_id: str, number: int, code: str, address: Address) -> TicketCheck:
         """Whether ticket ``number`` won, for whoever holds its ``code``.
 
         A malformed code is InvalidInput; a number outside 1..N or not claimed is
-        TicketNotFound; a wrong code is InvalidCode and counts against the ticket's
-        wrong-code limit (RateLimited once spent, even for the right code).
+        TicketNotFound; a wrong code is InvalidCode and counts against the wrong-code
+        limit of this ticket from the client ``address`` (RateLimited once spent, even
+        for the right code).
         """
         code_bytes = tickets.parse_code(code)
         draw = await self._draws.get(draw_id)
@@ -165,13 +166,13 @@ class RaffleService:
             raise TicketNotFound(
                 f"This raffle's tickets are numbered 1 to {draw.raffle.ticket_count}"
             )
-        await self._limits.check_codes(draw_id, number)
+        await self._limits.check_codes(draw_id, number, address)
         perm = await self._ledger.permutation(draw_id)
         record = await self._raffles.claim_at(draw_id, tickets.claim_index(perm, number))
         if record is None:
             raise TicketNotFound(f"Ticket {number} has not been claimed")
         if not tickets.code_matches(self._secret, code_bytes, record.code_hash):
-            await self._limits.wrong_code(draw_id, number)
+            await self._limits.wrong_code(draw_id, number, address)
             raise InvalidCode()
         if draw.status is DrawStatus.cancelled:
             return TicketCheck(draw_id, number, TicketStatus.cancelled)

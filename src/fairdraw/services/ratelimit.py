@@ -12,12 +12,13 @@ method              limited per                       setting
 ``registration``    client address                    ``rate_limit_registration``
 ``entry``           draw and client address           ``rate_limit_entries``
 ``token_refresh``   API token family                  ``rate_limit_token_refresh``
-``wrong_code``      raffle ticket (draw and number)   ``rate_limit_ticket_codes``
+``wrong_code``      raffle ticket and client address  ``rate_limit_ticket_codes``
 ==================  ================================  =============================
 
 ``wrong_code`` differs: :meth:`RateLimits.check_codes` refuses once the limit is spent,
 counting nothing, and :meth:`RateLimits.wrong_code` counts only a code that did not match;
-so a ticket's holder is not throttled for checking it, while guessing is.
+so a ticket's holder is not throttled for checking it, while guessing is. Guesses are
+counted per client address, so a stranger's guessing cannot lock the holder out.
 
 Addresses are counted per IPv4 address and per IPv6 ``/64`` network: one IPv6 client
 usually holds a whole /64 and could otherwise take a fresh address for every attempt.
@@ -71,6 +72,10 @@ def key_identifier(value: str) -> str:
 
 def _hashed(value: str) -> str:
     return "~" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _ticket_identifiers(draw_id: str, number: int, address: Address) -> tuple[str, str, str]:
+    return key_identifier(draw_id), str(number), address_identifier(address)
 
 
 def address_identifier(address: Address) -> str:
@@ -143,10 +148,10 @@ class RateLimits:
         """One refresh of an API token of family ``family_id``."""
         await self._consume(self.token_refresh_limit, key_identifier(family_id))
 
-    async def check_codes(self, draw_id: str, number: int) -> None:
+    async def check_codes(self, draw_id: str, number: int, address: Address) -> None:
         """Raise RateLimited if wrong codes for ticket ``number`` of raffle ``draw_id``
-        have spent their limit; counts nothing."""
-        identifiers = (key_identifier(draw_id), str(number))
+        from ``address`` have spent their limit; counts nothing."""
+        identifiers = _ticket_identifiers(draw_id, number, address)
         try:
             if await self._store.test(self.ticket_code_limit, *identifiers):
                 return
@@ -155,9 +160,10 @@ class RateLimits:
             return
         await self._refuse(self.ticket_code_limit, *identifiers)
 
-    async def wrong_code(self, draw_id: str, number: int) -> None:
-        """Count one wrong code for ticket ``number`` of raffle ``draw_id``."""
-        await self._consume(self.ticket_code_limit, key_identifier(draw_id), str(number))
+    async def wrong_code(self, draw_id: str, number: int, address: Address) -> None:
+        """Count one wrong code for ticket ``number`` of raffle ``draw_id`` from
+        ``address``."""
+        await self._consume(self.ticket_code_limit, *_ticket_identifiers(draw_id, number, address))
 
     async def _consume(self, limit: RateLimitItem, *identifiers: str) -> None:
         try:

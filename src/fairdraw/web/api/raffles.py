@@ -6,7 +6,7 @@ A raffle is a draw, so reading, opening, closing, drawing and cancelling it are 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from fairdraw.domain import errors
 from fairdraw.services.drawing import now_ms
@@ -19,6 +19,7 @@ from fairdraw.web.api.schemas import (
     TicketOut,
     draw_out,
 )
+from fairdraw.web.client import client_address
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
 from fairdraw.web.problems import problem_responses
 
@@ -85,7 +86,8 @@ async def claim_ticket(
 
 # No CSRF check: the answer is the same whoever asks, so a session cookie lends this
 # call no authority a forged request could borrow; and the wrong-code limit it counts
-# against is per ticket, which anyone can spend from their own client anyway.
+# against is per ticket and client address, which anyone can spend from their own
+# client anyway.
 @router.post(
     "/api/v1/draws/{draw_id}/tickets/check",
     response_model=TicketCheckOut,
@@ -98,11 +100,12 @@ async def claim_ticket(
     ),
 )
 async def check_ticket(
-    draw_id: str, body: TicketCheckIn, services: ServicesDep
+    draw_id: str, body: TicketCheckIn, request: Request, services: ServicesDep
 ) -> dict[str, object]:
     """Whether ticket ``number`` won, for whoever holds its ``code`` (a POST, so that the
     code appears in no URL and no access log). A wrong code is 403 ``invalid_code``;
-    after a few wrong codes the ticket answers 429 ``rate_limited``, even for the right
-    code, until ``Retry-After`` seconds have passed."""
-    check = await services.raffles.check(draw_id, body.number, body.code)
+    after a few wrong codes from one client address the ticket answers it 429
+    ``rate_limited``, even for the right code, until ``Retry-After`` seconds have passed."""
+    address = client_address(request, services.trusted_proxies)
+    check = await services.raffles.check(draw_id, body.number, body.code, address)
     return check.to_json()  # validated once, against response_model

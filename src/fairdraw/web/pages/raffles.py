@@ -162,7 +162,7 @@ async def check_ticket(
             errors["number"] = "Enter the ticket number, a whole number such as 17"
             tickets.parse_code(code)  # so that a bad code is reported in the same answer
         else:
-            check = await services.raffles.check(draw_id, number, code)
+            check = await services.raffles.check(draw_id, number, code, visitor.address)
             outcome = check_outcome(check, draw)
             # The code has done its job; it is not written back into the page.
             return _check_page(
