@@ -662,6 +662,7 @@ async def test_home_lists_raffles_with_their_kind(manager: Browser, holder: Brow
     await holder.claim(open_id)
     early = await manager.create_raffle(title="Early raffle", early_close="yes")
     await manager.create_raffle(title="Draft raffle", open_now=False)
+    await holder.claim(early)
     await manager.post(f"/draws/{early}/close")
 
     words = text_of((await holder.client.get("/")).text)
@@ -673,7 +674,12 @@ async def test_home_lists_raffles_with_their_kind(manager: Browser, holder: Brow
     assert "Draft raffle" not in words
     managed = text_of((await manager.client.get("/")).text)
     assert "Kind: Raffle Draft raffle Draft — not open yet 3 of 3 tickets left" in managed
-    assert "Kind: Raffle Early raffle Closed — waiting for the draw 3 of 3 tickets left" in managed
+    assert (
+        "Kind: Raffle Early raffle Closed — waiting for the draw 1 of 3 tickets claimed" in managed
+    )
+    closed_page = text_of((await holder.client.get(f"/draws/{early}")).text)
+    assert "Tickets claimed 1 of 3" in closed_page
+    assert "Tickets left" not in closed_page
 
 
 async def test_raffle_pages_have_no_inline_script_or_style(
