@@ -9,6 +9,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from fairdraw.domain.proof import verify_bundle
 from fairdraw.services.drawing import iso
 from fairdraw.store.keys import Keys
 from tests.support.app import ADMIN, MANAGER, PARTICIPANT, login
@@ -68,8 +69,13 @@ async def test_full_giveaway_flow(
     proof = (await app_client.get(f"/api/v1/draws/{draw['id']}/proof")).json()
     assert proof["algorithm"] == "fairdraw/1"
     assert proof["seed"] == result["seed"]
-    entries = (await app_client.get(f"/api/v1/draws/{draw['id']}/entries.txt")).text
-    assert len(entries.splitlines()) == 5
+    download = await app_client.get(f"/api/v1/draws/{draw['id']}/entries.txt")
+    assert download.headers["content-type"] == "text/plain; charset=utf-8"
+    assert download.headers["content-disposition"] == (
+        f'attachment; filename="fairdraw-{draw["id"]}-entries.txt"'
+    )
+    assert [line.split("\t")[0] for line in download.text.splitlines()] == list("01234")
+    assert verify_bundle(proof, download.text).ok
 
 
 async def test_entry_receipt_and_duplicate(
@@ -252,6 +258,19 @@ async def test_unknown_draws_are_404(
         assert response.json()["code"] == "draw_not_found"
     entry = await enter(anon_client, "aaaaaaaaaaaa", "octocat")
     assert entry.status_code == 404
+
+
+async def test_the_entries_file_waits_for_the_seal(
+    app_client: httpx.AsyncClient, anon_client: httpx.AsyncClient
+) -> None:
+    csrf = await login(app_client, ADMIN)
+    draw = await create(app_client, csrf)
+    unsealed = await anon_client.get(f"/api/v1/draws/{draw['id']}/entries.txt")
+    assert unsealed.status_code == 404
+    assert unsealed.headers["content-type"] == "application/problem+json"
+    assert unsealed.json()["code"] == "not_found"
+    unknown = await anon_client.get("/api/v1/draws/aaaaaaaaaaaa/entries.txt")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "draw_not_found")
 
 
 @pytest.mark.parametrize("who", [None, PARTICIPANT])

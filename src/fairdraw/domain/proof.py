@@ -51,7 +51,13 @@ def canonical_json(obj: Any) -> bytes:
 
 def entries_file(refs: Sequence[str]) -> str:
     """The public entries file: ``f"{i}\\t{ref}\\n"`` per entry, in index order."""
-    return "".join([f"{i}\t{ref}\n" for i, ref in enumerate(refs)])
+    return entries_lines(refs, 0)
+
+
+def entries_lines(refs: Sequence[str], first: int) -> str:
+    """The lines of the entries file for entries ``first``, ``first + 1``, ... whose
+    references are ``refs``: a piece of the file, for writing it out a chunk at a time."""
+    return "".join([f"{i}\t{ref}\n" for i, ref in enumerate(refs, first)])
 
 
 def _ref_pattern(kind: str) -> re.Pattern[str]:

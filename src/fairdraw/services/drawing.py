@@ -10,7 +10,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -374,13 +374,25 @@ class DrawingService:
 
     async def entries_file(self, draw_id: str) -> str:
         """The sealed ledger's public entries file (index and reference per line)."""
+        return "".join([part async for part in await self.open_entries_file(draw_id)])
+
+    async def open_entries_file(self, draw_id: str) -> AsyncIterator[str]:
+        """The entries file in pieces of up to a chunk of entries each, to be written
+        out as they come; NotFound (raised here, before any piece) until it is sealed."""
         draw = await self._store.get(draw_id)
         if draw.seal is None:
             raise NotFound("The entries file is published once the draw is closed and sealed")
+        count = draw.seal.entry_count
         if draw.kind is DrawKind.raffle:
-            return await self._ticket_ledger().entries_file(draw_id, draw.seal.entry_count)
-        refs = await self._store.ledger_refs(draw_id, draw.seal.entry_count)
-        return proof.entries_file(refs)
+            return _entries_pieces(self._ticket_ledger().iter_refs(draw_id, count))
+        return _entries_pieces(self._store.iter_refs(draw_id, count))
+
+
+async def _entries_pieces(chunks: AsyncIterator[list[str]]) -> AsyncIterator[str]:
+    first = 0
+    async for refs in chunks:
+        yield proof.entries_lines(refs, first)
+        first += len(refs)
 
 
 def bundle_rules(draw: Draw, alternates: int) -> dict[str, Any]:

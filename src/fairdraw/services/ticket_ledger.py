@@ -10,9 +10,9 @@ numbers instead of computing ten million permutations on request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
-from fairdraw.domain import fairness, proof, tickets
+from fairdraw.domain import fairness, tickets
 from fairdraw.domain.errors import WrongDrawKind
 from fairdraw.services import sealing
 from fairdraw.store.draws import DrawStore
@@ -70,10 +70,9 @@ class TicketLedger:
 
         return await sealing.root_from_chunks(count, known, hash_chunk, parallel=in_pool)
 
-    async def entries_file(self, draw_id: str, count: int) -> str:
-        """The public entries file of the first ``count`` claims (a sealed ledger):
-        ``index <TAB> ticket number`` per line."""
-        refs: list[str] = []
+    async def iter_refs(self, draw_id: str, count: int) -> AsyncIterator[list[str]]:
+        """The public references (ticket numbers) of the first ``count`` claims of a
+        sealed ledger, a chunk at a time, in claim order."""
         size = fairness.CHUNK_LEAVES
         for chunk, start in enumerate(fairness.chunk_starts(count)):
             stop = min(start + size, count)
@@ -81,8 +80,7 @@ class TicketLedger:
             if numbers is None or len(numbers) < stop - start:
                 in_pool = stop - start >= POOL_FROM
                 numbers, _ = await self._number_chunk(draw_id, chunk, start, stop, in_pool=in_pool)
-            refs.extend(str(n) for n in numbers[: stop - start])
-        return proof.entries_file(refs)
+            yield [str(n) for n in numbers[: stop - start]]
 
     async def _number_chunk(
         self, draw_id: str, chunk: int, start: int, stop: int, *, in_pool: bool

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from fairdraw.domain import errors
 from fairdraw.services.drawing import now_ms
@@ -152,10 +152,12 @@ async def proof_bundle(draw_id: str, services: ServicesDep) -> Response:
     response_class=PlainTextResponse,
     responses=problem_responses(*ONE_DRAW, errors.NotFound),
 )
-async def entries_file(draw_id: str, services: ServicesDep) -> PlainTextResponse:
-    """The sealed ledger: one ``index<TAB>ref`` line per entry."""
-    text = await services.drawing.entries_file(draw_id)
-    return PlainTextResponse(
-        text,
+async def entries_file(draw_id: str, services: ServicesDep) -> StreamingResponse:
+    """The sealed ledger: one ``index<TAB>ref`` line per entry (sent as it is read, so
+    that a ledger of millions of entries is never held whole in memory)."""
+    pieces = await services.drawing.open_entries_file(draw_id)
+    return StreamingResponse(
+        pieces,
+        media_type="text/plain",
         headers={"Content-Disposition": f'attachment; filename="fairdraw-{draw_id}-entries.txt"'},
     )
