@@ -380,3 +380,18 @@ async def test_a_full_chunk_is_hashed_while_the_round_is_open(world: World) -> N
     assert drawn.seal is not None
     assert drawn.seal.entry_count == size + 1
     assert drawn.seal.root == fairness.merkle_root([*refs, after.ref]).hex()
+
+
+async def test_a_round_id_taken_by_another_draw_is_never_written_to(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01")
+    day = date(2026, 3, 2)
+    taken = lotteries.round_draw_id(lid, day)
+    # A giveaway that happens to hold the id the round would get (60 bits: improbable).
+    await world.redis.hset(KEYS.draw_meta(taken), mapping={"status": "open", "kind": "giveaway"})
+    with pytest.raises(WrongDrawKind):
+        await world.service.cast(lid, ANN, at_ms=at(BERLIN, 2026, 3, 2, 12))
+    with pytest.raises(WrongDrawKind):
+        await world.service.draw_round(lid, day, at_ms=at(BERLIN, 2026, 3, 3, 0, 0, 1))
+    assert await world.redis.exists(KEYS.ledger(taken), KEYS.entrants(taken)) == 0
+    meta = await world.redis.hgetall(KEYS.draw_meta(taken))
+    assert meta == {"status": "open", "kind": "giveaway"}

@@ -268,7 +268,8 @@ def round_draw_id(lottery_id: str, day: date) -> str:
     hand) addresses the same draw for the same day without coordinating. It has the
     shape of a random draw id (12 base32 characters, 60 bits of SHA-256): a clash with
     another draw among a million is about 4·10⁻⁷ likely, and knowing an id gives no way
-    to choose the draw behind it.
+    to choose the draw behind it. Should it happen, the ballot and close scripts refuse
+    to touch a draw of another kind (WrongDrawKind) rather than write into it.
     """
     message = _ROUND_ID_DOMAIN + lottery_id.encode() + b"\x00" + day.isoformat().encode()
     digest = hashlib.sha256(message).digest()

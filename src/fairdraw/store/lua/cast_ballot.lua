@@ -7,6 +7,7 @@
 -- Reply    {"ok", "cast", index, cast_ms, the identity's ballots in this round}
 --          | {"ok", "elsewhere", now}: the clock is outside this round; ask the right one
 --          | {"draw_not_open"}: the round was closed (its day ended) or cancelled
+--          | {"wrong_draw_kind"}: the id belongs to a draw that is no lottery round
 -- The cut-off is exact: a ballot belongs to the round whose [start, end) holds the store's
 -- time when this script runs, and to no other.
 local now
@@ -18,7 +19,10 @@ else
 end
 local stamp = string.format('%.0f', now)
 if now < tonumber(ARGV[2]) or now >= tonumber(ARGV[3]) then return {'ok', 'elsewhere', stamp} end
-local status = redis.call('HGET', KEYS[1], 'status')
+local m = redis.call('HMGET', KEYS[1], 'status', 'kind')
+local status = m[1]
+-- Round ids are derived (60 bits of a hash): never let one land in another kind of draw.
+if status and m[2] ~= 'lottery' then return {'wrong_draw_kind'} end
 if not status then
   redis.call('HSET', KEYS[1], 'status', 'open', 'created_ms', stamp, 'opened_ms', stamp,
     unpack(ARGV, 7))

@@ -3,6 +3,7 @@
 -- ARGV[1]  now (ms) for tests, or "" to use the store's clock   ARGV[2] round end (ms)
 -- ARGV[3..] field, value, ... of the round draw, stored if no ballot ever created it
 -- Reply    {"ok", status, entry_count} | {"round_not_over"} | {"invalid_transition"}
+--          | {"wrong_draw_kind"}: the id belongs to a draw that is no lottery round
 -- A round without ballots is stored closed with no entries, so that it is drawn (with no
 -- winner) like any other and its day is recorded. Closing again answers the current state.
 local now
@@ -12,7 +13,8 @@ else
   local t = redis.call('TIME')
   now = t[1] * 1000 + math.floor(t[2] / 1000)
 end
-local m = redis.call('HMGET', KEYS[1], 'status', 'entry_count')
+local m = redis.call('HMGET', KEYS[1], 'status', 'entry_count', 'kind')
+if m[1] and m[3] ~= 'lottery' then return {'wrong_draw_kind'} end
 if m[1] == 'closed' or m[1] == 'drawn' then return {'ok', m[1], tonumber(m[2])} end
 if m[1] == 'cancelled' then return {'invalid_transition'} end
 if now < tonumber(ARGV[2]) then return {'round_not_over'} end
