@@ -65,6 +65,22 @@ async def test_login_is_limited_per_username_then_per_address(app: FastAPI, redi
     assert len(sessions) == 2
 
 
+async def test_password_changes_spend_the_login_limit(app: FastAPI, redis: Redis) -> None:
+    async with client_at(app, "198.51.100.10") as client:
+        csrf = (await log_in(client, PARTICIPANT)).json()["csrf_token"]  # attempt 1 of 3
+        password_hash = await redis.hget(KEYS.user(PARTICIPANT[0]), "password_hash")
+        guess = {"current_password": "a wrong guess", "new_password": "a brand new password"}
+        headers = {"X-CSRF-Token": csrf}
+        for _ in range(2):
+            wrong = await client.post("/api/v1/session/password", json=guess, headers=headers)
+            assert (wrong.status_code, wrong.json()["code"]) == (401, "invalid_credentials")
+        right = {**guess, "current_password": PARTICIPANT[1]}
+        limited = await client.post("/api/v1/session/password", json=right, headers=headers)
+        assert (limited.status_code, limited.json()["code"]) == (429, "rate_limited")
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert await redis.hget(KEYS.user(PARTICIPANT[0]), "password_hash") == password_hash
+
+
 async def test_the_login_page_explains_the_limit(app: FastAPI) -> None:
     async with client_at(app, "198.51.100.9") as browser:
         page = await browser.get("/login")

@@ -150,6 +150,27 @@ async def rate_limited_login(
     return await services.accounts.login(username, password)
 
 
+async def rate_limited_password_change(
+    services: Services,
+    visitor: Visitor,
+    current_password: str,
+    new_password: str,
+    confirmation: str | None = None,
+) -> tuple[str, Session] | None:
+    """Change the visitor's password through the login rate limits: checking the current
+    password is a login attempt, so it spends the same budget (per username and per
+    client address) and a stolen session cannot be used to guess the password."""
+    if visitor.user is not None:
+        await services.limits.login(visitor.user.username, visitor.address)
+    return await services.accounts.change_password(
+        visitor.user,
+        current_password,
+        new_password,
+        confirmation=confirmation,
+        session_token=visitor.token,
+    )
+
+
 def set_session(response: Response, request: Request, services: Services, token: str) -> None:
     """Give the browser its session cookie, with the configured lifetime and flags."""
     security.set_session_cookie(

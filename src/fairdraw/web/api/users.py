@@ -17,7 +17,14 @@ from fairdraw.domain.accounts import (
 )
 from fairdraw.services.drawing import iso
 from fairdraw.web import security
-from fairdraw.web.deps import CurrentUser, ServicesDep, VisitorDep, check_api_csrf, set_session
+from fairdraw.web.deps import (
+    CurrentUser,
+    ServicesDep,
+    VisitorDep,
+    check_api_csrf,
+    rate_limited_password_change,
+    set_session,
+)
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(dependencies=[Depends(check_api_csrf)])
@@ -143,7 +150,7 @@ async def update_user(
     tags=["session"],
     response_model=PasswordChangedOut,
     responses=problem_responses(
-        errors.NotAuthenticated, errors.InvalidCredentials, errors.CsrfFailed
+        errors.NotAuthenticated, errors.InvalidCredentials, errors.CsrfFailed, errors.RateLimited
     ),
 )
 async def change_password(
@@ -156,8 +163,8 @@ async def change_password(
     """Change your password (401 ``invalid_credentials`` if ``current_password`` is
     wrong). Every other session and API token of yours ends; this browser session goes
     on under a new cookie, with the new CSRF token returned here."""
-    renewed = await services.accounts.change_password(
-        visitor.user, body.current_password, body.new_password, session_token=visitor.token
+    renewed = await rate_limited_password_change(
+        services, visitor, body.current_password, body.new_password
     )
     assert visitor.user is not None  # change_password refuses nobody
     csrf_token = None

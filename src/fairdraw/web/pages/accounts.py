@@ -13,7 +13,14 @@ from fairdraw.domain.errors import (
     UserExists,
 )
 from fairdraw.web import security
-from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep, set_session
+from fairdraw.web.deps import (
+    Services,
+    ServicesDep,
+    Visitor,
+    VisitorDep,
+    rate_limited_password_change,
+    set_session,
+)
 from fairdraw.web.pages.rendering import checked_form, render, see_other, switch_session, text
 
 router = APIRouter()
@@ -109,12 +116,12 @@ async def change_password(request: Request, services: ServicesDep, visitor: Visi
     fresh session; the form again, with the error next to its field, if that cannot be."""
     form = await checked_form(request, services, visitor)
     try:
-        renewed = await services.accounts.change_password(
-            visitor.user,
+        renewed = await rate_limited_password_change(
+            services,
+            visitor,
             text(form, "current_password"),
             text(form, "new_password"),
             confirmation=text(form, "new_password_confirm"),
-            session_token=visitor.token,
         )
     except InvalidInput as error:
         return _password_page(
