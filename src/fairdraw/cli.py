@@ -18,7 +18,7 @@ import uvicorn
 from fairdraw.config import ConfigError, Settings, ensure_secret_key
 from fairdraw.domain.accounts import Role
 from fairdraw.domain.errors import FairdrawError
-from fairdraw.domain.proof import verify_bundle
+from fairdraw.domain.verification import verify_bundle
 from fairdraw.services.accounts import AccountService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.github import GitHubClient

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from fairdraw.domain.proof import verify_bundle
+from fairdraw.domain.verification import verify_bundle
 from fairdraw.services.drawing import iso
 from fairdraw.store.keys import Keys
 from tests.support.app import ADMIN, MANAGER, PARTICIPANT, login

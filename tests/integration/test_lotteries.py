@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from fairdraw.domain import fairness, lotteries, proof
+from fairdraw.domain import fairness, lotteries, verification
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.errors import (
@@ -214,7 +214,7 @@ async def test_racing_schedulers_draw_each_round_once(world: World) -> None:
     draw = await world.drawing.get(round_id)
     assert draw.result is not None
     bundle = json.loads(await world.drawing.proof_bundle(round_id))
-    assert proof.verify_bundle(bundle, await world.drawing.entries_file(round_id)).ok
+    assert verification.verify_bundle(bundle, await world.drawing.entries_file(round_id)).ok
     assert bundle["winners"][0]["index"] + 1 == view.winners[0].number
 
 

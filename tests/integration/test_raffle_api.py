@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from fairdraw.config import Settings
-from fairdraw.domain import proof, tickets
+from fairdraw.domain import tickets, verification
 from fairdraw.store.keys import Keys
 from fairdraw.web.app import create_app
 from fairdraw.web.deps import Services
@@ -442,7 +442,7 @@ async def test_a_sold_out_raffle_draws_once_and_tickets_learn_their_prize(
     bundle = (await app_client.get(f"/api/v1/draws/{draw_id}/proof")).json()
     entries = (await app_client.get(f"/api/v1/draws/{draw_id}/entries.txt")).text
     assert sorted(int(line.split("\t")[1]) for line in entries.splitlines()) == [1, 2, 3, 4, 5]
-    report = proof.verify_bundle(bundle, entries)
+    report = verification.verify_bundle(bundle, entries)
     assert report.ok, report
     assert bundle["seed"] == drawn["result"]["seed"]
 

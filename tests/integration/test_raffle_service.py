@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from fairdraw.domain import fairness, proof, tickets
+from fairdraw.domain import fairness, proof, tickets, verification
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import DrawStatus
@@ -138,7 +138,9 @@ async def test_checking_a_ticket_before_and_after_the_draw(app: FastAPI, redis: 
 
     entries = await svc.drawing.entries_file(draw_id)
     assert sorted(int(line.split("\t")[1]) for line in entries.splitlines()) == [1, 2, 3, 4, 5]
-    report = proof.verify_bundle(json.loads(await svc.drawing.proof_bundle(draw_id)), entries)
+    report = verification.verify_bundle(
+        json.loads(await svc.drawing.proof_bundle(draw_id)), entries
+    )
     assert report.ok, report
 
     # Only keyed hashes of the codes are stored, nowhere the codes themselves.

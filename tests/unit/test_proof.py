@@ -12,15 +12,13 @@ import pytest
 
 from fairdraw.domain import fairness
 from fairdraw.domain.proof import (
-    Check,
     ProofFormatError,
-    VerifyReport,
     build_bundle,
     canonical_json,
     entries_file,
     parse_entries_file,
-    verify_bundle,
 )
+from fairdraw.domain.verification import Check, VerifyReport, verify_bundle
 
 SEED = bytes(range(32))
 SALT = bytes(32)
