@@ -29,7 +29,8 @@ from fairdraw.domain.errors import (
 )
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.github import GitHubClient
-from fairdraw.services.lotteries import DayState, LotteryService, new_lottery_id
+from fairdraw.services.lotteries import LotteryService, new_lottery_id
+from fairdraw.services.lottery_views import DayState
 from fairdraw.services.scheduler import Scheduler
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.keys import Keys

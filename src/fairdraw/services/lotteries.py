@@ -14,10 +14,7 @@ import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
-from typing import Any
 
 from fairdraw.domain import fairness, lotteries
 from fairdraw.domain.callers import Caller
@@ -27,12 +24,20 @@ from fairdraw.domain.errors import (
     NotAuthenticated,
     RoundNotOver,
 )
-from fairdraw.domain.lotteries import LotteryTerms, RoundState
+from fairdraw.domain.lotteries import RoundState
 from fairdraw.domain.networks import IPNetwork
 from fairdraw.services.background import Background
-from fairdraw.services.drawing import DrawingService, iso, now_ms, require_manager
+from fairdraw.services.drawing import DrawingService, now_ms, require_manager
+from fairdraw.services.lottery_views import (
+    Ballot,
+    DayState,
+    Lottery,
+    RoundView,
+    lottery_of,
+    winners_of,
+)
 from fairdraw.services.ratelimit import RateLimits
-from fairdraw.store.lotteries import LotteryStore, RoundRecord
+from fairdraw.store.lotteries import LotteryStore
 
 log = logging.getLogger("fairdraw.lotteries")
 
@@ -48,118 +53,6 @@ _CACHE_SIZE = 1024
 
 def new_lottery_id() -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
-
-
-@dataclass(frozen=True)
-class Lottery:
-    id: str
-    terms: LotteryTerms
-    created_ms: int
-    created_by: str
-    last_day: date | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            **self.terms.to_json(),
-            "created_at": iso(self.created_ms),
-            "created_by": self.created_by,
-            "last_drawn_day": self.last_day.isoformat() if self.last_day else None,
-        }
-
-
-@dataclass(frozen=True)
-class Ballot:
-    """A ballot's receipt: its round (day), number in that round, public reference."""
-
-    lottery_id: str
-    day: date
-    round_id: str
-    number: int
-    ref: str
-    cast_ms: int
-    ballots_today: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "lottery_id": self.lottery_id,
-            "date": self.day.isoformat(),
-            "round_id": self.round_id,
-            "number": self.number,
-            "ref": self.ref,
-            "cast_at": iso(self.cast_ms),
-            "ballots_today": self.ballots_today,
-        }
-
-
-class DayState(StrEnum):
-    """What can be said of a lottery's date."""
-
-    before_start = "before_start"
-    after_end = "after_end"
-    future = "future"
-    running = "running"
-    not_drawn = "not_drawn"
-    no_ballots = "no_ballots"
-    drawn = "drawn"
-
-
-@dataclass(frozen=True)
-class RoundWinner:
-    number: int
-    ref: str
-    name: str
-    prize: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"ballot": self.number, "ref": self.ref, "name": self.name, "prize": self.prize}
-
-
-@dataclass(frozen=True)
-class RoundView:
-    """One day of a lottery, as the check-a-winner page and the history show it."""
-
-    lottery_id: str
-    day: date
-    state: DayState
-    round_id: str
-    ballots: int = 0
-    winners: tuple[RoundWinner, ...] = field(default_factory=tuple)
-    drawn_ms: int | None = None
-    due_ms: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "lottery_id": self.lottery_id,
-            "date": self.day.isoformat(),
-            "state": self.state.value,
-            "round_id": self.round_id,
-            "ballots": self.ballots,
-            "winners": [w.to_json() for w in self.winners],
-            "drawn_at": iso(self.drawn_ms) if self.drawn_ms is not None else None,
-            "due_at": iso(self.due_ms) if self.due_ms is not None else None,
-        }
-
-
-def _lottery_of(lottery_id: str, fields: dict[str, str]) -> Lottery:
-    last = fields.get("last_day")
-    return Lottery(
-        id=lottery_id,
-        terms=LotteryTerms.from_fields(fields),
-        created_ms=int(fields["created_ms"]),
-        created_by=fields.get("created_by", ""),
-        last_day=date.fromisoformat(last) if last else None,
-    )
-
-
-def _winners_of(record: RoundRecord) -> tuple[RoundWinner, ...]:
-    if not record.winners_json:
-        return ()
-    stored = json.loads(record.winners_json)
-    return tuple(
-        RoundWinner(number=int(w["index"]) + 1, ref=w["ref"], name=w["name"], prize=w["prize"])
-        for w in stored["winners"]
-    )
 
 
 class LotteryService:
@@ -217,7 +110,7 @@ class LotteryService:
         return await self.get(lottery_id)
 
     async def get(self, lottery_id: str) -> Lottery:
-        return _lottery_of(lottery_id, await self._store.get(lottery_id))
+        return lottery_of(lottery_id, await self._store.get(lottery_id))
 
     async def _terms_of(self, lottery_id: str) -> Lottery:
         """The lottery for casting ballots: its terms never change, so a process keeps
@@ -231,7 +124,7 @@ class LotteryService:
         return lottery
 
     async def list_recent(self, limit: int = 50) -> list[Lottery]:
-        return [_lottery_of(i, f) for i, f in await self._store.list_recent(limit)]
+        return [lottery_of(i, f) for i, f in await self._store.list_recent(limit)]
 
     # -- ballots --------------------------------------------------------------------------
     async def cast(self, lottery_id: str, caller: Caller, at_ms: int | None = None) -> Ballot:
@@ -344,7 +237,7 @@ class LotteryService:
                     state=shown,
                     round_id=round_id,
                     ballots=record.ballots if counted else 0,
-                    winners=_winners_of(record) if drawn else (),
+                    winners=winners_of(record) if drawn else (),
                     drawn_ms=record.drawn_ms if drawn else None,
                     due_ms=lotteries.due_ms(lottery.terms, day),
                 )

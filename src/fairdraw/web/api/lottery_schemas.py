@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from fairdraw.domain import lotteries
 from fairdraw.domain.lotteries import LotteryTerms, RoundState
-from fairdraw.services.lotteries import DayState, Lottery, RoundView
+from fairdraw.services.lottery_views import DayState, Lottery, RoundView
 
 LotteryStatus = Literal["upcoming", "running", "ended"]
 

@@ -22,7 +22,7 @@ from fairdraw.domain.errors import (
     NotAuthenticated,
 )
 from fairdraw.services.drawing import now_ms
-from fairdraw.services.lotteries import DayState, Lottery, RoundView
+from fairdraw.services.lottery_views import DayState, Lottery, RoundView
 from fairdraw.web.api.lottery_schemas import (
     lottery_status,
     round_out,
