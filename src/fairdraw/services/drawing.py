@@ -6,7 +6,6 @@ and the CLI cannot disagree about who may do what.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import time
@@ -18,29 +17,26 @@ from fairdraw.domain import fairness, proof, tickets
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import (
-    GITHUB_PREFIX,
     Draw,
     DrawKind,
     DrawStatus,
     Seal,
-    account_holder,
     validate_new_draw,
 )
 from fairdraw.domain.errors import (
-    FairdrawError,
     Forbidden,
     InvalidTransition,
     NotAuthenticated,
     NotFound,
     WrongDrawKind,
 )
-from fairdraw.domain.identity import GitHubProfile
 from fairdraw.domain.networks import IPNetwork, check_manager_network
 from fairdraw.domain.raffles import validate_new_raffle
 from fairdraw.services import sealing
 from fairdraw.services.github import GitHubClient
 from fairdraw.services.ticket_ledger import TicketLedger
-from fairdraw.store.draws import DrawStore, LedgerEntry
+from fairdraw.services.winners import PickedPeople
+from fairdraw.store.draws import DrawStore
 
 # Draw ids: 12 characters of RFC 4648 base32 (60 bits), lower case, safe in URLs.
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -96,8 +92,7 @@ class DrawingService:
         self._networks = tuple(manager_networks)
         self._github = github
         self._clock = clock
-        # Winners' profiles are looked up concurrently, a few at a time (GitHub's limits).
-        self._lookups = asyncio.Semaphore(8)
+        self._people = PickedPeople(store, github, tickets)
 
     # -- reading -----------------------------------------------------------------------
     async def store_answers(self) -> bool:
@@ -273,19 +268,8 @@ class DrawingService:
             bytes.fromhex(seal.root), seed, seal.entry_count, prizes, alternates
         )
         picks = [w.index for w in outcome.winners] + list(outcome.alternates)
-        if draw.kind is DrawKind.raffle:
-            people = await self._ticket_holders(draw, picks)
-            refs_of_picks = {i: person["ref"] for i, person in people.items()}
-        else:
-            entries = {e.index: e for e in await self._store.entries_at(draw_id, picks)}
-            refs_of_picks = {i: e.ref for i, e in entries.items()}
-            people = dict(
-                zip(
-                    entries,
-                    await asyncio.gather(*map(self._profile_of, entries.values())),
-                    strict=True,
-                )
-            )
+        people = await self._people.of_picks(draw, picks)
+        refs_of_picks = {i: person["ref"] for i, person in people.items()}
         bundle = proof.build_bundle(
             draw=bundle_rules(draw, alternates),
             root=bytes.fromhex(seal.root),
@@ -309,61 +293,10 @@ class DrawingService:
         )
         return await self._store.get(draw_id)
 
-    async def _ticket_holders(self, draw: Draw, picks: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """What the results page shows of picked raffle tickets: the number, and the
-        account that holds it when the raffle is for accounts."""
-        holders = await self._ticket_ledger().holders(draw.id, picks)
-        people: dict[int, dict[str, Any]] = {}
-        for index, (number, claimant) in holders.items():
-            people[index] = {
-                "index": index,
-                "ref": str(number),
-                "login": account_holder(claimant) or "",
-                "name": f"Ticket {number}",
-                "avatar_url": None,
-                "html_url": None,
-            }
-        return people
-
     def _ticket_ledger(self) -> TicketLedger:
         if self._tickets is None:
             raise WrongDrawKind("Raffles are not available here")
         return self._tickets
-
-    async def _profile_of(self, entry: LedgerEntry) -> dict[str, Any]:
-        """What the results page shows of an entrant, kept with the result so that it
-        keeps working when GitHub is down later."""
-        async with self._lookups:
-            return await self._lookup_profile(entry)
-
-    async def _lookup_profile(self, entry: LedgerEntry) -> dict[str, Any]:
-        person: dict[str, Any] = {
-            "index": entry.index,
-            "ref": entry.ref,
-            "login": entry.label,
-            "name": entry.label,
-            "avatar_url": None,
-            "html_url": None,
-        }
-        if not entry.identity.startswith(GITHUB_PREFIX):
-            return person
-        profile: GitHubProfile | None = None
-        try:
-            profile = await self._github.lookup(entry.label)
-            if profile.identity != entry.identity:
-                # The login was renamed since the entry; the numeric id is the entrant.
-                github_id = int(entry.identity.removeprefix(GITHUB_PREFIX))
-                profile = await self._github.lookup_by_id(github_id)
-        except (FairdrawError, ValueError):
-            profile = None
-        if profile is not None and profile.identity == entry.identity:
-            person.update(
-                login=profile.login,
-                name=profile.display_name,
-                avatar_url=profile.avatar_url,
-                html_url=profile.html_url,
-            )
-        return person
 
     # -- publishing ----------------------------------------------------------------------
     async def proof_bundle(self, draw_id: str) -> bytes:
