@@ -3,7 +3,7 @@
 Entering, claiming and casting hash each ledger chunk as it becomes complete (65,536
 entries), after the request that completed it has been answered, so that sealing later
 has only the last, partial chunk left to hash. Such work is an optimisation, never a
-duty: if it fails or the process stops first, the seal does it.
+duty: if it fails or the process stops first, sealing (or drawing) does it later.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Background:
             try:
                 await work
             except Exception:
-                self._log.warning("%s failed; the seal will do it", what)
+                self._log.warning("%s failed; sealing or drawing will do it later", what)
 
         task = asyncio.create_task(quietly())
         self._tasks.add(task)
