@@ -16,7 +16,7 @@ import typer
 import uvicorn
 
 from fairdraw.config import ConfigError, Settings, ensure_secret_key
-from fairdraw.domain.accounts import Role
+from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.errors import FairdrawError
 from fairdraw.domain.verification import verify_bundle
 from fairdraw.services.accounts import AccountService
@@ -232,6 +232,41 @@ def admin_create(
         except FairdrawError as exc:
             raise fail(exc.detail) from exc
     typer.echo(f"Created {role.value} {name!r}. Log in at /login.")
+
+
+@admin_app.command("reset-password")
+def admin_reset_password(
+    username: Annotated[str, typer.Argument(help="The account whose password is forgotten.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="New password",
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="FAIRDRAW_NEW_PASSWORD",
+            help="Prompted for when not given (or FAIRDRAW_NEW_PASSWORD).",
+        ),
+    ],
+) -> None:
+    """Set an account's password without the old one; every session and API token of the
+    account ends."""
+    settings = load_settings()
+    with store_for(settings) as ready:
+
+        async def reset() -> User:
+            accounts, redis = account_service(ready)
+            try:
+                return await accounts.reset_password(username, password)
+            finally:
+                await redis.aclose()  # type: ignore[attr-defined]
+
+        try:
+            user = asyncio.run(reset())
+        except FairdrawError as exc:
+            raise fail(exc.detail) from exc
+    typer.echo(f"Set a new password for {user.role.value} {user.username!r}; its sessions ended.")
+    if user.disabled:
+        typer.echo("The account is disabled: an administrator can enable it at Users.")
 
 
 @app.command()

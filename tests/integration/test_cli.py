@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
 from fairdraw.cli import app
@@ -117,6 +118,35 @@ def test_admin_create_against_a_store(
     short = runner.invoke(app, ["admin", "create", "bob"], input="short\nshort\n")
     assert short.exit_code == 2
     assert not redis_sync.exists(Keys().user("bob"))
+
+
+def test_admin_reset_password_ends_every_session(
+    store_url: str, redis_sync: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAIRDRAW_REDIS_URL", store_url)
+    monkeypatch.setenv("FAIRDRAW_SECRET_KEY", "k" * 20 + "-not-a-placeholder-key")
+    typed = "a long enough password\na long enough password\n"
+    assert runner.invoke(app, ["admin", "create", "alice"], input=typed).exit_code == 0
+    before = redis_sync.hgetall(Keys().user("alice"))
+
+    short = runner.invoke(app, ["admin", "reset-password", "Alice"], input="short\nshort\n")
+    assert short.exit_code == 2
+    assert "password" in short.output
+    nobody = runner.invoke(app, ["admin", "reset-password", "bob"], input=typed)
+    assert nobody.exit_code == 2
+    assert "There is no user 'bob'" in nobody.output
+    assert redis_sync.hgetall(Keys().user("alice")) == before
+    assert not redis_sync.exists(Keys().user("bob"))
+
+    fresh = "a brand new password\na brand new password\n"
+    reset = runner.invoke(app, ["admin", "reset-password", "ALICE"], input=fresh)
+    assert reset.exit_code == 0, reset.output
+    assert "Set a new password for admin 'alice'; its sessions ended." in reset.output
+    after = redis_sync.hgetall(Keys().user("alice"))
+    assert after["password_hash"] != before["password_hash"]
+    assert after["password_hash"].startswith("$argon2id$")
+    assert int(after["session_epoch"]) == int(before["session_epoch"]) + 1
+    assert PasswordHasher().verify(after["password_hash"], "a brand new password")
 
 
 @pytest.mark.parametrize("secret", ["changeme", "too-short-secret"])
