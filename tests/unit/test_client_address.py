@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 import pytest
@@ -9,6 +10,7 @@ from starlette.requests import Request
 
 from fairdraw.domain.errors import NetworkNotAllowed
 from fairdraw.web.client import (
+    _ProxyHint,
     check_manager_network,
     client_address,
     in_networks,
@@ -180,3 +182,29 @@ def test_manager_networks() -> None:
         check_manager_network(ip("203.0.113.9"), office)
     with pytest.raises(NetworkNotAllowed):
         check_manager_network(None, office)
+
+
+def test_an_untrusted_local_proxy_is_pointed_out_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_ProxyHint, "given", False)
+    with caplog.at_level(logging.WARNING, logger="fairdraw.web"):
+        client_address(request("93.184.216.34", "203.0.113.9"), ())  # public peer: a spoof
+        client_address(request("127.0.0.1"), ())  # no header
+        assert caplog.messages == []
+        for _ in range(3):
+            assert client_address(request("127.0.0.1", "203.0.113.9"), ()) == ip("127.0.0.1")
+    assert caplog.messages == [
+        "ignoring X-Forwarded-For from 127.0.0.1, which is not a trusted proxy: if it is "
+        "your reverse proxy, add it to FAIRDRAW_TRUSTED_PROXIES, or every client behind it "
+        "counts as 127.0.0.1"
+    ]
+
+
+def test_a_trusted_proxy_is_not_pointed_out(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_ProxyHint, "given", False)
+    with caplog.at_level(logging.WARNING, logger="fairdraw.web"):
+        client_address(request("10.0.0.1", "203.0.113.9"), PROXIES)
+    assert caplog.messages == []

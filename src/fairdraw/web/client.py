@@ -11,6 +11,7 @@ header itself.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Sequence
 from ipaddress import IPv6Address
 
@@ -37,6 +38,32 @@ __all__ = [
 
 FORWARDED_FOR = "x-forwarded-for"
 
+log = logging.getLogger("fairdraw.web")
+
+
+class _ProxyHint:
+    """Tells the operator, once per process, that a local or private peer sends
+    ``X-Forwarded-For`` that is being ignored: most likely a reverse proxy that
+    ``FAIRDRAW_TRUSTED_PROXIES`` does not name, so that every client behind it shares
+    the proxy's address (one rate-limit bucket, one claimant in anonymous raffles)."""
+
+    given = False
+
+    @classmethod
+    def consider(cls, request: Request, peer: IPAddress) -> None:
+        if cls.given or not (peer.is_loopback or peer.is_private):
+            return
+        if FORWARDED_FOR not in request.headers:
+            return
+        cls.given = True
+        log.warning(
+            "ignoring X-Forwarded-For from %s, which is not a trusted proxy: if it is your "
+            "reverse proxy, add it to FAIRDRAW_TRUSTED_PROXIES, or every client behind it "
+            "counts as %s",
+            peer,
+            peer,
+        )
+
 
 def client_address(request: Request, trusted_proxies: Sequence[IPNetwork]) -> IPAddress | None:
     """The address of the client that sent ``request``, or None if it is unknown.
@@ -50,7 +77,10 @@ def client_address(request: Request, trusted_proxies: Sequence[IPNetwork]) -> IP
     if request.client is None:
         return None
     peer = parse_address(request.client.host)
-    if peer is None or not in_networks(peer, trusted_proxies):
+    if peer is None:
+        return None
+    if not in_networks(peer, trusted_proxies):
+        _ProxyHint.consider(request, peer)
         return peer
     found = peer
     for hop in reversed(_forwarded_hops(request)):
