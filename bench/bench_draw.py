@@ -120,12 +120,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=DEFAULT_SIZES,
         help="comma-separated entry counts, e.g. 100000,1000000,10000000",
     )
-    parser.add_argument(
-        "--wait-idle",
-        type=float,
-        default=60.0,
-        help="seconds to wait for other processes to leave the CPU idle before each size",
-    )
+    harness.add_wait_idle_option(parser, "each size")
     return parser.parse_args(argv)
 
 

@@ -75,27 +75,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--entrants", type=int, default=200_000, help="profiles pre-filled in the cache"
     )
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds of measured load")
-    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before it")
-    parser.add_argument("--connections", type=int, default=64, help="concurrent HTTP clients")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2, help="fairdraw serve --workers")
-    parser.add_argument(
-        "--store-requests", type=int, default=300_000, help="EVALSHA enter calls (ceiling)"
-    )
-    parser.add_argument(
-        "--client-calls",
-        type=int,
-        default=30_000,
-        help="DrawStore.enter calls from one Python process (ceiling)",
-    )
-    parser.add_argument("--ping-requests", type=int, default=500_000, help="PING calls (ceiling)")
-    parser.add_argument(
-        "--wait-idle",
-        type=float,
-        default=60.0,
-        help="seconds to wait for other processes to leave the CPU idle before starting",
-    )
+    harness.add_load_options(parser, "enter", client_calls="DrawStore.enter")
+    harness.add_wait_idle_option(parser, "starting")
     parser.add_argument("--no-bare-app", action="store_true", help="skip the bare FastAPI ceiling")
     return parser.parse_args(argv)
 
@@ -104,14 +85,7 @@ def options_of(args: argparse.Namespace) -> list[str]:
     """Every option spelled out, so the printed command repeats this exact run."""
     options = [
         f"--entrants={args.entrants}",
-        f"--duration={args.duration:g}",
-        f"--warmup={args.warmup:g}",
-        f"--connections={args.connections}",
-        f"--threads={args.threads}",
-        f"--workers={args.workers}",
-        f"--store-requests={args.store_requests}",
-        f"--client-calls={args.client_calls}",
-        f"--ping-requests={args.ping_requests}",
+        *harness.load_options(args),
         f"--wait-idle={args.wait_idle:g}",
     ]
     if args.no_bare_app:

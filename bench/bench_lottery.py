@@ -84,29 +84,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--participants", type=int, default=256, help="http: accounts whose tokens rotate"
     )
-    parser.add_argument("--duration", type=float, default=20.0, help="http: seconds measured")
-    parser.add_argument("--warmup", type=float, default=5.0, help="http: seconds before it")
-    parser.add_argument("--connections", type=int, default=64, help="http: concurrent clients")
-    parser.add_argument("--threads", type=int, default=2, help="http: wrk threads")
-    parser.add_argument("--workers", type=int, default=2, help="http: fairdraw serve --workers")
-    parser.add_argument(
-        "--store-requests", type=int, default=300_000, help="http: EVALSHA cast_ballot calls"
-    )
-    parser.add_argument(
-        "--ping-requests", type=int, default=500_000, help="http: PING calls (ceiling)"
-    )
+    harness.add_load_options(parser, "cast_ballot", part="http")
     parser.add_argument(
         "--ballots", type=int, default=1_000_000, help="round: ballots in the round"
     )
     parser.add_argument(
         "--identities", type=int, default=10_000, help="round: participants casting them"
     )
-    parser.add_argument(
-        "--wait-idle",
-        type=float,
-        default=60.0,
-        help="seconds to wait for other processes to leave the CPU idle before each part",
-    )
+    harness.add_wait_idle_option(parser, "each part")
     return parser.parse_args(argv)
 
 
@@ -117,13 +102,7 @@ def options_of(args: argparse.Namespace) -> list[str]:
     if "http" in parts:
         options += [
             f"--participants={args.participants}",
-            f"--duration={args.duration:g}",
-            f"--warmup={args.warmup:g}",
-            f"--connections={args.connections}",
-            f"--threads={args.threads}",
-            f"--workers={args.workers}",
-            f"--store-requests={args.store_requests}",
-            f"--ping-requests={args.ping_requests}",
+            *harness.load_options(args),
         ]
     if "round" in parts:
         options += [f"--ballots={args.ballots}", f"--identities={args.identities}"]

@@ -76,32 +76,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--samples", type=int, default=2000, help="claims: timed claims of each kind per level"
     )
-    parser.add_argument("--duration", type=float, default=20.0, help="http: seconds measured")
-    parser.add_argument("--warmup", type=float, default=5.0, help="http: seconds before it")
-    parser.add_argument("--connections", type=int, default=64, help="http: concurrent clients")
-    parser.add_argument("--threads", type=int, default=2, help="http: wrk threads")
-    parser.add_argument("--workers", type=int, default=2, help="http: fairdraw serve --workers")
-    parser.add_argument(
-        "--store-requests", type=int, default=300_000, help="http: EVALSHA claim calls (ceiling)"
-    )
-    parser.add_argument(
-        "--client-calls",
-        type=int,
-        default=30_000,
-        help="http: RaffleService.claim calls from one Python process (ceiling)",
-    )
-    parser.add_argument(
-        "--ping-requests", type=int, default=500_000, help="http: PING calls (ceiling)"
-    )
+    harness.add_load_options(parser, "claim_ticket", "RaffleService.claim", part="http")
     parser.add_argument(
         "--no-bare-app", action="store_true", help="http: skip the bare FastAPI ceiling"
     )
-    parser.add_argument(
-        "--wait-idle",
-        type=float,
-        default=60.0,
-        help="seconds to wait for other processes to leave the CPU idle before each part",
-    )
+    harness.add_wait_idle_option(parser, "each part")
     return parser.parse_args(argv)
 
 
@@ -116,16 +95,7 @@ def options_of(args: argparse.Namespace) -> list[str]:
     if "claims" in parts:
         options.append(f"--samples={args.samples}")
     if "http" in parts:
-        options += [
-            f"--duration={args.duration:g}",
-            f"--warmup={args.warmup:g}",
-            f"--connections={args.connections}",
-            f"--threads={args.threads}",
-            f"--workers={args.workers}",
-            f"--store-requests={args.store_requests}",
-            f"--client-calls={args.client_calls}",
-            f"--ping-requests={args.ping_requests}",
-        ]
+        options += harness.load_options(args)
         if args.no_bare_app:
             options.append("--no-bare-app")
     options.append(f"--wait-idle={args.wait_idle:g}")

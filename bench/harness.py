@@ -108,3 +108,64 @@ def main(
         return run(args)
     except BenchError as error:
         return fail(error)
+
+
+def add_load_options(
+    parser: argparse.ArgumentParser,
+    script: str,
+    client_calls: str | None = None,
+    part: str = "",
+) -> None:
+    """The options of a load over HTTP and its store ceilings: measured and warm-up
+    seconds, wrk connections and threads, server workers, ``script`` calls and PING calls
+    from redis-benchmark, and (if ``client_calls`` names what is called) calls from one
+    Python process. ``part`` prefixes the help of a benchmark with parts."""
+    where = f"{part}: " if part else ""
+    parser.add_argument("--duration", type=float, default=20.0, help=f"{where}seconds measured")
+    parser.add_argument("--warmup", type=float, default=5.0, help=f"{where}seconds before it")
+    parser.add_argument(
+        "--connections", type=int, default=64, help=f"{where}concurrent HTTP clients"
+    )
+    parser.add_argument("--threads", type=int, default=2, help=f"{where}wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help=f"{where}fairdraw serve --workers")
+    parser.add_argument(
+        "--store-requests",
+        type=int,
+        default=300_000,
+        help=f"{where}EVALSHA {script} calls (ceiling)",
+    )
+    if client_calls is not None:
+        parser.add_argument(
+            "--client-calls",
+            type=int,
+            default=30_000,
+            help=f"{where}{client_calls} calls from one Python process (ceiling)",
+        )
+    parser.add_argument(
+        "--ping-requests", type=int, default=500_000, help=f"{where}PING calls (ceiling)"
+    )
+
+
+def load_options(args: argparse.Namespace) -> list[str]:
+    """The options of :func:`add_load_options`, spelled out as this run used them."""
+    options = [
+        f"--duration={args.duration:g}",
+        f"--warmup={args.warmup:g}",
+        f"--connections={args.connections}",
+        f"--threads={args.threads}",
+        f"--workers={args.workers}",
+        f"--store-requests={args.store_requests}",
+    ]
+    if getattr(args, "client_calls", None) is not None:
+        options.append(f"--client-calls={args.client_calls}")
+    return [*options, f"--ping-requests={args.ping_requests}"]
+
+
+def add_wait_idle_option(parser: argparse.ArgumentParser, when: str) -> None:
+    """``--wait-idle``: how long to wait for a quiet machine before ``when``."""
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=60.0,
+        help=f"seconds to wait for other processes to leave the CPU idle before {when}",
+    )
