@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -200,6 +200,25 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def with_accounts(work: Callable[[AccountService], Awaitable[User]]) -> User:
+    """Run one account use case against the configured store (or the embedded one);
+    a refusal ends the command with its message."""
+    settings = load_settings()
+    with store_for(settings) as ready:
+
+        async def run() -> User:
+            accounts, redis = account_service(ready)
+            try:
+                return await work(accounts)
+            finally:
+                await redis.aclose()  # type: ignore[attr-defined]
+
+        try:
+            return asyncio.run(run())
+        except FairdrawError as exc:
+            raise fail(exc.detail) from exc
+
+
 @admin_app.command("create")
 def admin_create(
     username: Annotated[str, typer.Argument(help="The new administrator's username.")],
@@ -216,22 +235,8 @@ def admin_create(
     role: Annotated[Role, typer.Option(help="Role of the new account.")] = Role.admin,
 ) -> None:
     """Create an account (an administrator unless --role says otherwise)."""
-    settings = load_settings()
-    with store_for(settings) as ready:
-
-        async def create() -> str:
-            accounts, redis = account_service(ready)
-            try:
-                user = await accounts.create_user(username, password, role=role)
-                return user.username
-            finally:
-                await redis.aclose()  # type: ignore[attr-defined]
-
-        try:
-            name = asyncio.run(create())
-        except FairdrawError as exc:
-            raise fail(exc.detail) from exc
-    typer.echo(f"Created {role.value} {name!r}. Log in at /login.")
+    user = with_accounts(lambda accounts: accounts.create_user(username, password, role=role))
+    typer.echo(f"Created {role.value} {user.username!r}. Log in at /login.")
 
 
 @admin_app.command("reset-password")
@@ -250,20 +255,7 @@ def admin_reset_password(
 ) -> None:
     """Set an account's password without the old one; every session and API token of the
     account ends."""
-    settings = load_settings()
-    with store_for(settings) as ready:
-
-        async def reset() -> User:
-            accounts, redis = account_service(ready)
-            try:
-                return await accounts.reset_password(username, password)
-            finally:
-                await redis.aclose()  # type: ignore[attr-defined]
-
-        try:
-            user = asyncio.run(reset())
-        except FairdrawError as exc:
-            raise fail(exc.detail) from exc
+    user = with_accounts(lambda accounts: accounts.reset_password(username, password))
     typer.echo(f"Set a new password for {user.role.value} {user.username!r}; its sessions ended.")
     if user.disabled:
         typer.echo("The account is disabled: an administrator can enable it at Users.")
