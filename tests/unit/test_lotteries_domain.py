@@ -382,7 +382,7 @@ def test_a_running_round_becomes_due_exactly_at_midnight() -> None:
 # -- round ids ----------------------------------------------------------------------------
 def test_round_ids_look_like_draw_ids_and_are_stable() -> None:
     # Pinned: a changed derivation would lose every existing round.
-    assert round_draw_id("abcdefghijkl", date(2026, 3, 29)) == "7gsfwjkaxr6y"
+    assert round_draw_id("abcdefghijkl", date(2026, 3, 29)) == "7gsfwjkaxr6yjqty"
     assert re.fullmatch(DRAW_ID_PATTERN, round_draw_id("abcdefghijkl", date(2026, 3, 29)))
     assert round_draw_id("abcdefghijkl", date(2026, 3, 29)) == round_draw_id(
         "abcdefghijkl", date(2026, 3, 29)

@@ -42,7 +42,8 @@ WINNERS_PER_DAY_MAX = QUANTITY_MAX
 # How far ahead a start or end date may lie; also keeps every date's successor (the end of
 # its day) far from date.max.
 HORIZON_DAYS = 3653
-ROUND_ID_LENGTH = 12
+# Longer than a random draw id (12), so that a round's id is never another draw's.
+ROUND_ID_LENGTH = 16
 # Part of every round id: changing it would orphan the rounds of every existing lottery.
 _ROUND_ID_DOMAIN = b"fairdraw/lottery-round/1\x00"
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -265,11 +266,11 @@ def round_draw_id(lottery_id: str, day: date) -> str:
     """The id of the draw of the lottery's round of ``day``.
 
     Derived, not random, so every process (web workers, schedulers, a manager drawing by
-    hand) addresses the same draw for the same day without coordinating. It has the
-    shape of a random draw id (12 base32 characters, 60 bits of SHA-256): a clash with
-    another draw among a million is about 4·10⁻⁷ likely, and knowing an id gives no way
-    to choose the draw behind it. Should it happen, the ballot and close scripts refuse
-    to touch a draw of another kind (WrongDrawKind) rather than write into it.
+    hand) addresses the same draw for the same day without coordinating. It is 16
+    base32 characters (80 bits of SHA-256): random draw ids have 12, so no other draw
+    can hold a round's id, and two rounds clash with odds of about 4·10⁻¹³ among a
+    million. Knowing an id gives no way to choose the draw behind it. The ballot and
+    close scripts still refuse to touch a draw of another kind (WrongDrawKind).
     """
     message = _ROUND_ID_DOMAIN + lottery_id.encode() + b"\x00" + day.isoformat().encode()
     digest = hashlib.sha256(message).digest()
