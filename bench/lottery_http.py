@@ -37,9 +37,6 @@ PARTICIPANT_PASSWORD = secrets.token_urlsafe(18)
 UNLIMITED = ENTRY_RATE_LIMIT
 # Setup only: how many token requests are in flight at once (each costs an argon2 check).
 _TOKEN_CONCURRENCY = 8
-# Fields cast_ballot writes itself when a ballot creates the round; the rest came from
-# the service (ARGV[7..]).
-_SCRIPT_FIELDS = frozenset({"status", "created_ms", "opened_ms"})
 
 
 def participant_name(number: int) -> str:
@@ -165,23 +162,16 @@ def ballots_path(lottery_id: str) -> str:
     return f"/api/v1/lotteries/{lottery_id}/ballots"
 
 
-def round_fields(meta: Mapping[str, str]) -> dict[str, str]:
-    """The fields the service sent with the round's first ballot (ARGV[7..] of
-    cast_ballot), read back from the round's draw: the same names and value lengths
-    every later ballot sends again."""
-    return {k: v for k, v in meta.items() if k not in _SCRIPT_FIELDS}
-
-
 def cast_ballot_words(
     sha: str, keys: Keys, ballot: Ballot, meta: Mapping[str, str], identity: str, label: str
 ) -> list[str]:
     """``EVALSHA cast_ballot ...`` with the arguments LotteryService.cast sends for a
-    ballot in ``ballot``'s round at the store's clock ("" as ARGV[1]); the reference is
-    a fixed 32 hex digits (the script stores it, it does not read it)."""
+    ballot in ``ballot``'s round, which exists, at the store's clock ("" as ARGV[1]):
+    every ballot but a day's first goes without the round's fields. The reference is a
+    fixed 32 hex digits (the script stores it, it does not read it)."""
     start_ms, end_ms = lotteries.day_bounds(lotteries.zone_of(LOTTERY_ZONE), ballot.day)
     if str(end_ms) != meta["deadline_ms"]:
         raise BenchError(f"round {ballot.round_id} does not end at midnight {LOTTERY_ZONE}")
-    fields = round_fields(meta)
     return [
         "EVALSHA",
         sha,
@@ -195,7 +185,6 @@ def cast_ballot_words(
         identity,
         "f" * 32,
         label,
-        *(word for pair in fields.items() for word in pair),
     ]
 
 

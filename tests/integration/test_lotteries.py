@@ -4,6 +4,7 @@ cut-off, DST days, the scheduler's catch-up, races and manual draws."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -396,3 +397,30 @@ async def test_a_round_id_taken_by_another_draw_is_never_written_to(world: World
     assert await world.redis.exists(KEYS.ledger(taken), KEYS.entrants(taken)) == 0
     meta = await world.redis.hgetall(KEYS.draw_meta(taken))
     assert meta == {"status": "open", "kind": "giveaway"}
+
+
+async def test_only_a_days_first_ballot_carries_the_rounds_fields(world: World) -> None:
+    lid = await new_lottery(world, "2026-03-01")
+    day = date(2026, 3, 2)
+    round_id = lotteries.round_draw_id(lid, day)
+    start_ms, end_ms = lotteries.day_bounds(BERLIN, day)
+    fieldless = functools.partial(
+        world.store.cast_ballot,
+        round_id,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        identity="u:ann",
+        ref="0" * 32,
+        label="Ann",
+        at_ms=start_ms + 1,
+    )
+    bare = await fieldless()
+    assert (bare.cast, bare.new_round) == (False, True)
+    assert await world.redis.exists(*KEYS.draw_keys(round_id)) == 0  # nothing created
+
+    first = await world.service.cast(lid, ANN, at_ms=start_ms + 2)  # creates the round
+    assert (first.round_id, first.number) == (round_id, 1)
+    second = await fieldless()
+    assert (second.cast, second.index, second.mine) == (True, 1, 2)
+    meta = await world.redis.hgetall(KEYS.draw_meta(round_id))
+    assert (meta["kind"], meta["lottery_id"], meta["round_date"]) == ("lottery", lid, "2026-03-02")

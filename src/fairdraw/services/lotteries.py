@@ -9,6 +9,7 @@ idempotent.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
@@ -154,16 +155,20 @@ class LotteryService:
             start_ms, end_ms = lotteries.day_bounds(lottery.terms.zone, day)
             round_id = lotteries.round_draw_id(lottery_id, day)
             ref = fairness.new_ballot_ref()
-            cast = await self._store.cast_ballot(
+            cast_in_round = functools.partial(
+                self._store.cast_ballot,
                 round_id,
                 start_ms=start_ms,
                 end_ms=end_ms,
                 identity=identity,
                 ref=ref,
                 label=user.display_name,
-                round_fields=self._round_fields(lottery, day, round_id),
                 at_ms=at_ms,
             )
+            # The round's fields go along only when the day's first ballot creates it.
+            cast = await cast_in_round()
+            if cast.new_round:
+                cast = await cast_in_round(round_fields=self._round_fields(lottery, day, round_id))
             if cast.cast:
                 if (cast.index + 1) % fairness.CHUNK_LEAVES == 0:
                     chunk = cast.index // fairness.CHUNK_LEAVES

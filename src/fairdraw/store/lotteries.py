@@ -21,13 +21,15 @@ from fairdraw.store.scripts import Scripts
 @dataclass(frozen=True)
 class Cast:
     """A ballot's outcome: cast (``index`` in the round, ``cast_ms``, the caster's
-    ballots in that round), or ``elsewhere``: the store's clock (``cast_ms``) is outside
-    the round asked for, and nothing was stored."""
+    ballots in that round); or ``elsewhere``: the store's clock (``cast_ms``) is outside
+    the round asked for; or ``new_round``: the round does not exist yet and the ballot
+    came without the fields to create it. Nothing is stored unless it was cast."""
 
     cast: bool
-    cast_ms: int
+    cast_ms: int = 0
     index: int = -1
     mine: int = 0
+    new_round: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,19 +102,23 @@ class LotteryStore:
         identity: str,
         ref: str,
         label: str,
-        round_fields: Mapping[str, str],
+        round_fields: Mapping[str, str] | None = None,
         at_ms: int | None = None,
     ) -> Cast:
         """Add a ballot to the round ``[start_ms, end_ms)`` if the store's clock (or
-        ``at_ms``) is in it; DrawNotOpen if that round is already closed."""
+        ``at_ms``) is in it; DrawNotOpen if that round is already closed. Without
+        ``round_fields`` a round that does not exist yet is not created (``new_round``):
+        a day's first ballot sends them, the others need not."""
         k = self._keys
         reply = await self._scripts.call(
             "cast_ballot",
             [k.draw_meta(round_id), k.ledger(round_id), k.entrants(round_id)],
-            [_at(at_ms), start_ms, end_ms, identity, ref, label, *_pairs(round_fields)],
+            [_at(at_ms), start_ms, end_ms, identity, ref, label, *_pairs(round_fields or {})],
         )
         if reply[0] == "elsewhere":
             return Cast(cast=False, cast_ms=int(reply[1]))
+        if reply[0] == "new_round":
+            return Cast(cast=False, new_round=True)
         _, index, cast_ms, mine = reply
         return Cast(cast=True, cast_ms=int(cast_ms), index=int(index), mine=int(mine))
 

@@ -3,9 +3,12 @@
 -- ARGV[1]  now (ms) for tests, or "" to use the store's clock
 -- ARGV[2]  round start (ms, inclusive)   ARGV[3] round end (ms, exclusive)
 -- ARGV[4]  identity   ARGV[5] public ref   ARGV[6] label
--- ARGV[7..] field, value, ... of the round draw, stored when its first ballot creates it
+-- ARGV[7..] field, value, ... of the round draw, stored when its first ballot creates it;
+--          may be left out while the round exists (every ballot but a day's first)
 -- Reply    {"ok", "cast", index, cast_ms, the identity's ballots in this round}
 --          | {"ok", "elsewhere", now}: the clock is outside this round; ask the right one
+--          | {"ok", "new_round"}: the round does not exist and no fields came to create it;
+--            ask again with them
 --          | {"draw_not_open"}: the round was closed (its day ended) or cancelled
 --          | {"wrong_draw_kind"}: the id belongs to a draw that is no lottery round
 -- The cut-off is exact: a ballot belongs to the round whose [start, end) holds the store's
@@ -24,6 +27,7 @@ local status = m[1]
 -- Round ids are derived (60 bits of a hash): never let one land in another kind of draw.
 if status and m[2] ~= 'lottery' then return {'wrong_draw_kind'} end
 if not status then
+  if #ARGV < 7 then return {'ok', 'new_round'} end
   redis.call('HSET', KEYS[1], 'status', 'open', 'created_ms', stamp, 'opened_ms', stamp,
     unpack(ARGV, 7))
 elseif status ~= 'open' then
