@@ -5,9 +5,9 @@ Two parts, chosen with ``--parts`` (both by default):
 http   ballots per second against ``fairdraw serve --workers 2`` (embedded store,
        temporary directory), 64 connections, every request a logged-in participant's
        ballot: ``POST /api/v1/lotteries/{id}/ballots`` with an API access token, the
-       tokens of ``--participants`` accounts in rotation (bench/lottery_load.lua). The
-       accounts are made beforehand and their tokens come from the token endpoint
-       (bench/lottery_http.py). The per-address ballot limit is out of reach (every
+       tokens of ``--participants`` accounts in rotation (bench/entry_load.lua, load
+       "ballots"). The accounts are made beforehand and their tokens come from the
+       token endpoint (bench/lottery_http.py). The per-address ballot limit is out of reach (every
        request comes from 127.0.0.1); the limiter runs and its cost is included. In the
        same run, two ceilings: ``cast_ballot.lua`` alone from redis-benchmark (EVALSHA
        over the unix socket, with the arguments the service sends), and PING.
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +62,7 @@ from bench.lottery_http import (
 from bench.lottery_round import RoundFigures, measure_round
 from bench.machine import describe_machine
 from bench.redis_benchmark import StoreRun
-from bench.wrk import run_ballot_load
+from bench.wrk import run_entry_load
 from fairdraw.domain.draws import ACCOUNT_PREFIX
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import script_source
@@ -139,16 +140,19 @@ def measure_http(args: argparse.Namespace) -> HttpBallots:
             first = api.cast(http_lottery, tokens[0])
             script_ballot = api.cast(api.create_lottery("bench: script"), tokens[0])
         path = ballots_path(http_lottery)
-        common = {"threads": args.threads, "connections": args.connections}
-        warmup = run_ballot_load(
-            wrk, server.base_url, path, tokens_file, seconds=args.warmup, **common
+        ballots = functools.partial(
+            run_entry_load,
+            wrk,
+            server.base_url,
+            path,
+            base=0,
+            threads=args.threads,
+            connections=args.connections,
+            load="ballots",
+            tokens_file=tokens_file,
         )
-        measured, cores = measure_load(
-            server,
-            lambda: run_ballot_load(
-                wrk, server.base_url, path, tokens_file, seconds=args.duration, **common
-            ),
-        )
+        warmup = ballots(seconds=args.warmup)
+        measured, cores = measure_load(server, lambda: ballots(seconds=args.duration))
         ledger = int(store.llen(keys.ledger(first.round_id)))
         http = HttpFigures(warmup, measured, ledger, cores)
         print_http(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bench.profiles import bench_profile
@@ -34,31 +35,43 @@ class ClientRun:
         return self.cpu_seconds / self.calls * 1000 if self.calls else 0.0
 
 
+async def run_concurrently(
+    call: Callable[[int], Awaitable[bool]], numbers: range, concurrency: int
+) -> ClientRun:
+    """``call(n)`` for every ``n`` of ``numbers``, ``concurrency`` at a time from this one
+    process: the wall and CPU time it took, and how many calls answered True."""
+    pending = iter(numbers)
+    created = 0
+
+    async def client() -> None:
+        nonlocal created
+        for number in pending:
+            made = await call(number)  # awaited first: `created += await ...` loses counts
+            created += made
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return ClientRun(
+        calls=len(numbers),
+        created=created,
+        seconds=time.perf_counter() - wall,
+        cpu_seconds=time.process_time() - cpu,
+    )
+
+
 async def _enter_many(store_url: str, draw_id: str, calls: int, concurrency: int) -> ClientRun:
     redis = connect(store_url)
     try:
         store = DrawStore(redis, Keys())
         salt = (await store.entry_terms(draw_id)).salt
-        numbers = iter(range(calls))
-        created = 0
 
-        async def client() -> None:
-            nonlocal created
-            for number in numbers:
-                profile = bench_profile(number)
-                ref = fairness.entry_ref(salt, profile.identity)
-                outcome = await store.enter(draw_id, profile.identity, ref, profile.login)
-                created += outcome.created
+        async def enter(number: int) -> bool:
+            profile = bench_profile(number)
+            ref = fairness.entry_ref(salt, profile.identity)
+            return (await store.enter(draw_id, profile.identity, ref, profile.login)).created
 
         await redis.ping()
-        wall, cpu = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(client() for _ in range(concurrency)))
-        return ClientRun(
-            calls=calls,
-            created=created,
-            seconds=time.perf_counter() - wall,
-            cpu_seconds=time.process_time() - cpu,
-        )
+        return await run_concurrently(enter, range(calls), concurrency)
     finally:
         await redis.aclose()
 

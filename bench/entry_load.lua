@@ -1,4 +1,4 @@
--- entry_load.lua: the wrk script of bench_entries.py and bench_raffle.py.
+-- entry_load.lua: the wrk script of bench_entries.py, bench_raffle.py and bench_lottery.py.
 -- Every request is a different participant N:
 --   N = base + thread_index + threads * counter
 -- so requests never repeat one within a run, and runs with disjoint bases never repeat
@@ -9,9 +9,13 @@
 -- LOAD "claims": the request claims a raffle ticket, with no body, from the client
 -- address 10.0.0.0 + N named in X-Forwarded-For (the server trusts its loopback peer as
 -- a proxy), so that every claim comes from a different anonymous claimant.
--- Usage: wrk -t THREADS -c CONNS -d SECS -s entry_load.lua URL -- PATH BASE THREADS [LOAD]
--- (PATH: /api/v1/draws/DRAW_ID/entries or /api/v1/draws/DRAW_ID/tickets, or the bare
--- app's /enter/DRAW_ID or /claim/DRAW_ID)
+-- LOAD "ballots": the request casts a lottery ballot, with no body, as the logged-in
+-- user whose API access token is line (N mod lines) + 1 of TOKENS_FILE (one per line), so
+-- consecutive requests carry different "Authorization: Bearer" headers.
+-- Usage: wrk -t THREADS -c CONNS -d SECS -s entry_load.lua URL -- PATH BASE THREADS
+--        [LOAD [TOKENS_FILE]]
+-- (PATH: /api/v1/draws/DRAW_ID/entries, /api/v1/draws/DRAW_ID/tickets or
+-- /api/v1/lotteries/LOTTERY_ID/ballots, or the bare app's /enter/DRAW_ID or /claim/DRAW_ID)
 -- done() prints one line, "RESULT key=value ...", that bench/wrk.py reads.
 
 local threads = {}
@@ -29,10 +33,17 @@ function init(args)
   counter = 0
   unexpected = 0
   first_unexpected = ""
-  claims = args[4] == "claims"
+  load = args[4] or "entries"
   wrk.method = "POST"
   wrk.path = args[1]
-  if not claims then wrk.headers["Content-Type"] = "application/json" end
+  if load == "entries" then wrk.headers["Content-Type"] = "application/json" end
+  tokens = {}
+  if load == "ballots" then
+    for line in io.lines(args[5]) do
+      if line ~= "" then table.insert(tokens, "Bearer " .. line) end
+    end
+    if #tokens == 0 then error("no token in " .. args[5]) end
+  end
 end
 
 -- 10.0.0.0 + n as a dotted IPv4 address (n < 2^24 stays in 10/8).
@@ -47,8 +58,12 @@ end
 function request()
   local n = base + thread_index + stride * counter
   counter = counter + 1
-  if claims then
+  if load == "claims" then
     wrk.headers["X-Forwarded-For"] = address(n)
+    return wrk.format(nil, nil, nil, "")
+  end
+  if load == "ballots" then
+    wrk.headers["Authorization"] = tokens[(n % #tokens) + 1]
     return wrk.format(nil, nil, nil, "")
   end
   return wrk.format(nil, nil, nil, '{"github":"b' .. n .. '"}')

@@ -9,7 +9,6 @@ address anyway); the limiter still runs and its cost is included.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import secrets
 import time
@@ -22,7 +21,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bench.bench_draw import ACTOR
-from bench.client_ceiling import ClientRun
+from bench.client_ceiling import ClientRun, run_concurrently
 from bench.harness import refused_tcp_port
 from bench.profiles import PROFILE_TTL_SECONDS
 from bench.server import ENTRY_RATE_LIMIT
@@ -201,24 +200,14 @@ async def claim_concurrently(
 ) -> ClientRun:
     """``calls`` claims through ``RaffleService.claim`` from this one process,
     ``concurrency`` at a time, each from a new address."""
-    numbers = iter(range(first_address, first_address + calls))
-    created = 0
 
-    async def client() -> None:
-        nonlocal created
-        for number in numbers:
-            await stack.claiming.claim(draw_id, Caller(user=None, address=claimant_address(number)))
-            created += 1
+    async def claim(number: int) -> bool:
+        address = claimant_address(number)
+        await stack.claiming.claim(draw_id, Caller(user=None, address=address))
+        return True
 
     await stack.redis.ping()
-    wall, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    return ClientRun(
-        calls=calls,
-        created=created,
-        seconds=time.perf_counter() - wall,
-        cpu_seconds=time.process_time() - cpu,
-    )
+    return await run_concurrently(claim, range(first_address, first_address + calls), concurrency)
 
 
 def permutation_cost_us(ticket_count: int, samples: int = 20_000) -> float:

@@ -1,8 +1,8 @@
-"""Driving ``wrk`` with the benchmarks' Lua scripts and reading the line their done() prints.
+"""Driving ``wrk`` with entry_load.lua and reading the line its done() prints.
 
-entry_load.lua sends a different participant per request (entries, claims);
-lottery_load.lua sends ballots under rotating bearer tokens. Both print one
-``RESULT key=value ...`` line and a ``FIRST_UNEXPECTED`` line.
+The script sends a different participant per request (giveaway entries, raffle claims) or
+ballots under rotating bearer tokens; it prints one ``RESULT key=value ...`` line and a
+``FIRST_UNEXPECTED`` line.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from typing import Literal
 from bench.harness import BenchError
 
 ENTRY_SCRIPT = Path(__file__).with_name("entry_load.lua")
-BALLOT_SCRIPT = Path(__file__).with_name("lottery_load.lua")
 # What each request does (entry_load.lua's header says how).
-Load = Literal["entries", "claims"]
+Load = Literal["entries", "claims", "ballots"]
 
 
 @dataclass(frozen=True)
@@ -64,53 +63,16 @@ def run_entry_load(
     connections: int,
     seconds: float,
     load: Load = "entries",
+    tokens_file: Path | None = None,
 ) -> WrkRun:
     """POST logins b<base>, b<base+1>, ... to ``path`` for ``seconds``; with ``load``
-    "claims", POST nothing, from client addresses 10.0.0.0 + base, + base+1, ..."""
-    return run_wrk(
-        wrk,
-        base_url,
-        ENTRY_SCRIPT,
-        [path, str(base), str(threads), load],
-        threads=threads,
-        connections=connections,
-        seconds=seconds,
-    )
-
-
-def run_ballot_load(
-    wrk: str,
-    base_url: str,
-    path: str,
-    tokens_file: Path,
-    *,
-    threads: int,
-    connections: int,
-    seconds: float,
-) -> WrkRun:
-    """POST ``path`` for ``seconds``, each request under the next token of ``tokens_file``."""
-    return run_wrk(
-        wrk,
-        base_url,
-        BALLOT_SCRIPT,
-        [path, str(tokens_file), str(threads)],
-        threads=threads,
-        connections=connections,
-        seconds=seconds,
-    )
-
-
-def run_wrk(
-    wrk: str,
-    base_url: str,
-    script: Path,
-    script_args: list[str],
-    *,
-    threads: int,
-    connections: int,
-    seconds: float,
-) -> WrkRun:
-    """Run ``script`` under wrk for ``seconds``; what its done() line reports."""
+    "claims", POST nothing, from client addresses 10.0.0.0 + base, + base+1, ...; with
+    "ballots", POST nothing under the bearer tokens of ``tokens_file`` in turn."""
+    script_args = [path, str(base), str(threads), load]
+    if load == "ballots":
+        if tokens_file is None:
+            raise BenchError("a ballot load needs a tokens file")
+        script_args.append(str(tokens_file))
     command = [
         wrk,
         f"--threads={threads}",
@@ -118,7 +80,7 @@ def run_wrk(
         f"--duration={seconds:g}s",
         "--timeout=5s",
         "--latency",
-        f"--script={script}",
+        f"--script={ENTRY_SCRIPT}",
         base_url,
         "--",
         *script_args,
@@ -161,5 +123,5 @@ def _parse(command: list[str], output: str) -> WrkRun:
         max_ms=result["max_us"] / 1000,
         first_unexpected=first_unexpected,
         output=output,
-        next_base=int(result.get("next_base", 0)),
+        next_base=int(result["next_base"]),
     )
