@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from fairdraw.store.connection import connect
+from fairdraw.store.draws import enter_keys
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import Scripts
 
@@ -61,7 +62,9 @@ def create_app() -> FastAPI:
     async def enter(draw_id: str, body: EntryIn, request: Request) -> JSONResponse:
         scripts: Scripts = request.app.state.scripts
         created, index, _element = await scripts.call(
-            "enter", keys.draw_keys(draw_id), [f"gh:{body.github}", _REF, body.github]
+            "enter",
+            enter_keys(keys, draw_id, body.github),
+            [f"gh:{body.github}", _REF, body.github],
         )
         return JSONResponse({"index": int(index), "created": bool(created)}, status_code=201)
 

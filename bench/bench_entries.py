@@ -46,6 +46,7 @@ from bench.redis_benchmark import StoreRun, run_store_benchmark
 from bench.server import AdminApi, BareAppServer, FairdrawServer, HttpServer
 from bench.wrk import Load, WrkRun, run_entry_load
 from fairdraw.store.connection import connect
+from fairdraw.store.draws import enter_keys
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import script_source
 
@@ -271,7 +272,8 @@ def run(args: argparse.Namespace) -> int:
 
         sha = str(store.script_load(script_source("enter")))
         # Same arguments as the service sends: identity, 32-hex-digit ref, login.
-        words = ["EVALSHA", sha, "3", *keys.draw_keys(store_draw)]
+        script_keys = enter_keys(keys, store_draw, "b__rand_int__")
+        words = ["EVALSHA", sha, str(len(script_keys)), *script_keys]
         words += ["gh:__rand_int__", "f" * 32, "b__rand_int__"]
         enter, created, ping = script_ceilings(
             redis_benchmark, server, store, keys.ledger(store_draw), words, args, random_keys=True

@@ -30,7 +30,7 @@ from redis.typing import EncodableT, FieldT
 
 from bench.harness import BenchError
 from fairdraw.store.keys import Keys
-from fairdraw.store.raffles import ClaimRecord, RaffleStore
+from fairdraw.store.raffles import ClaimRecord, RaffleStore, claim_keys
 from fairdraw.store.scripts import script_source
 
 # Claims per write to the socket, and batches written before their replies are read.
@@ -111,14 +111,11 @@ def claim_through_script(socket_path: Path, keys: Keys, draw_id: str, count: int
     """``count`` claims, each one ``EVALSHA claim_ticket`` on the open raffle ``draw_id``
     by a new synthetic claimant numbered as the claim's ledger index; every reply is
     checked. The raffle must have the tickets, and nothing else may claim meanwhile."""
-    key_words = [
-        key.encode()
-        for key in (keys.draw_meta(draw_id), keys.ledger(draw_id), keys.claimants(draw_id))
-    ]
+    key_words = [key.encode() for key in claim_keys(keys, draw_id)]
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.connect(str(socket_path))
         sock.sendall(_resp([b"SCRIPT", b"LOAD", script_source("claim_ticket").encode()]))
-        sock.sendall(_resp([b"LLEN", key_words[1]]))
+        sock.sendall(_resp([b"LLEN", keys.ledger(draw_id).encode()]))
         loader = hiredis.Reader()
         answers: list[object] = []
         while len(answers) < 2:
@@ -129,7 +126,10 @@ def claim_through_script(socket_path: Path, keys: Keys, draw_id: str, count: int
         if not isinstance(sha, bytes) or not isinstance(first, int):
             raise BenchError(f"SCRIPT LOAD / LLEN answered {answers!r}")
         # Everything but the claimant and the code hash is the same in every command.
-        head = _resp([b"EVALSHA", sha, b"3", *key_words], arguments=8)
+        head = _resp(
+            [b"EVALSHA", sha, b"%d" % len(key_words), *key_words],
+            arguments=3 + len(key_words) + 3,
+        )
         replies = _ReplyReader(sock, first)
         started = time.perf_counter()
         stop = first + count
@@ -139,7 +139,7 @@ def claim_through_script(socket_path: Path, keys: Keys, draw_id: str, count: int
                 b"".join(
                     head
                     + _bulk_strings(
-                        [synthetic_claimant(n).encode(), synthetic_code_hash(n).encode()]
+                        [synthetic_claimant(n).encode(), synthetic_code_hash(n).encode(), b""]
                     )
                     for n in range(start, end)
                 )

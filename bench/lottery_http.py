@@ -26,9 +26,11 @@ from bench.harness import BenchError
 from bench.server import ENTRY_RATE_LIMIT, FairdrawServer
 from fairdraw.domain import lotteries
 from fairdraw.domain.accounts import Role, User
+from fairdraw.domain.draws import ACCOUNT_PREFIX
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
 from fairdraw.store.keys import Keys
+from fairdraw.store.lotteries import ballot_keys
 
 ADMIN_USERNAME = "admin"
 LOTTERY_ZONE = "UTC"
@@ -170,21 +172,22 @@ def cast_ballot_words(
     every ballot but a day's first goes without the round's fields. The reference is a
     fixed 32 hex digits (the script stores it, it does not read it)."""
     start_ms, end_ms = lotteries.day_bounds(lotteries.zone_of(LOTTERY_ZONE), ballot.day)
+    name = identity.removeprefix(ACCOUNT_PREFIX)
+    script_keys = ballot_keys(keys, ballot.round_id, name)
     if str(end_ms) != meta["deadline_ms"]:
         raise BenchError(f"round {ballot.round_id} does not end at midnight {LOTTERY_ZONE}")
     return [
         "EVALSHA",
         sha,
-        "3",
-        keys.draw_meta(ballot.round_id),
-        keys.ledger(ballot.round_id),
-        keys.entrants(ballot.round_id),
+        str(len(script_keys)),
+        *script_keys,
         "",
         str(start_ms),
         str(end_ms),
         identity,
         "f" * 32,
         label,
+        name,
     ]
 
 

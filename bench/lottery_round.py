@@ -42,7 +42,7 @@ from fairdraw.store.connection import connect
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.embedded import EmbeddedStore
 from fairdraw.store.keys import Keys
-from fairdraw.store.lotteries import LotteryStore
+from fairdraw.store.lotteries import LotteryStore, ballot_keys
 from fairdraw.store.profiles import ProfileCache
 from fairdraw.store.scripts import script_source
 
@@ -131,23 +131,24 @@ async def fill_round(
     """Ballots ``first .. count-1`` through cast_ballot, pipelined; ballot n is cast by
     participant n mod ``identities`` at a time that grows with n inside ``bounds``."""
     sha = str(await redis.script_load(script_source("cast_ballot")))
-    round_keys = (keys.draw_meta(round_id), keys.ledger(round_id), keys.entrants(round_id))
     start_ms, end_ms = bounds
     span = end_ms - start_ms - 2
     pipe = redis.pipeline(transaction=False)
     expected = first
     for n in range(first, count):
         name = participant_name(n % identities)
+        round_keys = ballot_keys(keys, round_id, name)
         pipe.execute_command(
             "EVALSHA",
             sha,
-            3,
+            len(round_keys),
             *round_keys,
             start_ms + 1 + n * span // count,
             start_ms,
             end_ms,
             ACCOUNT_PREFIX + name,
             fairness.new_ballot_ref(),
+            name,
             name,
         )
         if len(pipe) >= FILL_BATCH or n == count - 1:

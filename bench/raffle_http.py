@@ -29,6 +29,7 @@ from bench.raffle_services import PRIZES, claim_concurrently, raffle_stack
 from bench.redis_benchmark import StoreRun
 from bench.server import AdminApi, BareAppServer, FairdrawServer
 from fairdraw.store.keys import Keys
+from fairdraw.store.raffles import claim_keys
 from fairdraw.store.scripts import script_source
 
 TRUSTED_PROXY = "127.0.0.1/32"
@@ -122,8 +123,9 @@ def measure_http_claims(args: argparse.Namespace) -> HttpClaimsResult:
         sha = str(store.script_load(script_source("claim_ticket")))
         script_raffle = raffles["script"]
         # Same arguments as the service sends: claimant, 64-hex-digit code hash.
-        words = ["EVALSHA", sha, "3", keys.draw_meta(script_raffle), keys.ledger(script_raffle)]
-        words += [keys.claimants(script_raffle), "a:__rand_int__", "0" * 64]
+        script_keys = claim_keys(keys, script_raffle)
+        words = ["EVALSHA", sha, str(len(script_keys)), *script_keys]
+        words += ["a:__rand_int__", "0" * 64, ""]
         script, made, ping = script_ceilings(
             redis_benchmark, server, store, keys.ledger(script_raffle), words, args, True
         )

@@ -35,7 +35,7 @@ from fairdraw.services.lottery_views import DayState
 from fairdraw.services.scheduler import Scheduler
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.keys import Keys
-from fairdraw.store.lotteries import LotteryStore
+from fairdraw.store.lotteries import LotteryStore, ballot_keys
 from fairdraw.store.profiles import ProfileCache
 from fairdraw.store.schedule import ScheduleStore
 from fairdraw.store.scripts import script_source
@@ -354,15 +354,25 @@ async def test_a_full_chunk_is_hashed_while_the_round_is_open(world: World) -> N
     first = await world.service.cast(lid, ANN, at_ms=at(BERLIN, 2026, 3, 1, 9))
     start_ms, end_ms = lotteries.day_bounds(BERLIN, date(2026, 3, 1))
     sha = await world.redis.script_load(script_source("cast_ballot"))
-    round_keys = [KEYS.draw_meta(first.round_id), KEYS.ledger(first.round_id)]
-    round_keys.append(KEYS.entrants(first.round_id))
+    round_keys = ballot_keys(KEYS, first.round_id, "bob")
     size = fairness.CHUNK_LEAVES
     at_ms = at(BERLIN, 2026, 3, 1, 10)
     for start in range(1, size - 1, 5000):  # all but the chunk's last ballot, straight in
         async with world.redis.pipeline(transaction=False) as pipe:
             for n in range(start, min(start + 5000, size - 1)):
                 ref = f"{n:032x}"
-                pipe.evalsha(sha, 3, *round_keys, at_ms, start_ms, end_ms, "u:bob", ref, "Bob")
+                pipe.evalsha(
+                    sha,
+                    len(round_keys),
+                    *round_keys,
+                    at_ms,
+                    start_ms,
+                    end_ms,
+                    "u:bob",
+                    ref,
+                    "Bob",
+                    "bob",
+                )
             await pipe.execute()
     assert await world.redis.exists(KEYS.chunk_roots(first.round_id)) == 0
 
@@ -412,6 +422,7 @@ async def test_only_a_days_first_ballot_carries_the_rounds_fields(world: World) 
         identity="u:ann",
         ref="0" * 32,
         label="Ann",
+        name="ann",
         at_ms=start_ms + 1,
     )
     bare = await fieldless()

@@ -28,7 +28,7 @@ from fairdraw.domain.errors import (
 )
 from fairdraw.services.raffles import TicketStatus
 from fairdraw.store.keys import Keys
-from fairdraw.store.raffles import RaffleStore
+from fairdraw.store.raffles import RaffleStore, claim_keys
 from fairdraw.store.scripts import script_source
 from fairdraw.web.deps import Services
 from tests.support.store import everything_stored
@@ -232,11 +232,11 @@ async def test_a_full_chunk_is_numbered_while_open_and_the_seal_agrees(
     draw_id = await new_raffle(app, total, per_claimant=total, early_close=True)
     store = RaffleStore(redis, KEYS)
     claim_sha = await redis.script_load(script_source("claim_ticket"))
-    claim_keys = [KEYS.draw_meta(draw_id), KEYS.ledger(draw_id), KEYS.claimants(draw_id)]
+    script_keys = claim_keys(KEYS, draw_id)
     for start in range(0, size - 1, 5000):  # all but the chunk's last claim, straight in
         async with redis.pipeline(transaction=False) as pipe:
             for _ in range(start, min(start + 5000, size - 1)):
-                pipe.evalsha(claim_sha, 3, *claim_keys, "a:filler", "00" * 32)
+                pipe.evalsha(claim_sha, len(script_keys), *script_keys, "a:filler", "00" * 32, "")
             await pipe.execute()
     assert await redis.exists(KEYS.chunk_numbers(draw_id)) == 0
 

@@ -134,6 +134,8 @@ class NewDraw:
     kind: DrawKind = DrawKind.giveaway
     entry_identity: EntryIdentity = EntryIdentity.github
     raffle: RaffleTerms | None = None
+    # How far a presenter has revealed the result: 0 .. slot_count (None: not started).
+    reveal_step: int | None = None
 
     @property
     def slot_count(self) -> int:

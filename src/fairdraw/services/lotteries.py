@@ -163,6 +163,7 @@ class LotteryService:
                 identity=identity,
                 ref=ref,
                 label=user.display_name,
+                name=user.username,
                 at_ms=at_ms,
             )
             # The round's fields go along only when the day's first ballot creates it.
@@ -281,7 +282,8 @@ class LotteryService:
         days = lotteries.rounds_due(lottery.terms, lottery.last_day, now_ms)
         for day in days:
             await self.draw_round(lottery_id, day, at_ms=now_ms)
-            await self._store.advance(lottery_id, day.isoformat())
+            round_id = lotteries.round_draw_id(lottery_id, day)
+            await self._store.advance(lottery_id, day.isoformat(), round_id)
         last = days[-1] if days else lottery.last_day
         await self._store.set_due(lottery_id, lotteries.next_due_ms(lottery.terms, last))
         return days

@@ -121,17 +121,19 @@ class RaffleService:
         terms = await self._draws.entry_terms(draw_id)
         if terms.raffle is None:
             raise WrongDrawKind("Only raffles have tickets to claim")
+        name = ""
         if terms.raffle.claimants is Claimants.account:
             if caller.user is None:
                 raise NotAuthenticated("Log in to claim a ticket in this raffle")
             claimant = ACCOUNT_PREFIX + caller.user.username
+            name = caller.user.username
         else:
             # A keyed hash: no client address is stored in the clear.
             where = address_identifier(caller.address)
             claimant = ADDRESS_PREFIX + fairness.entry_ref(terms.salt, "address:" + where)
         code = tickets.new_code()
         claim = await self._raffles.claim(
-            draw_id, claimant, tickets.code_hash(self._secret, tickets.parse_code(code))
+            draw_id, claimant, tickets.code_hash(self._secret, tickets.parse_code(code)), name
         )
         perm = await self._ledger.permutation(draw_id)
         if (claim.index + 1) % fairness.CHUNK_LEAVES == 0:

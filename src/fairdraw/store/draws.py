@@ -132,6 +132,7 @@ def draw_from_hash(draw_id: str, fields: dict[str, str], live_count: int) -> Dra
         seal=seal,
         result=result,
         raffle=RaffleTerms.from_fields(fields) if fields["kind"] == DrawKind.raffle else None,
+        reveal_step=_int(fields.get("reveal")),
     )
 
 
@@ -144,6 +145,16 @@ def result_from_json(bundle_json: str, winners_json: str, drawn_ms: int) -> Draw
         unawarded=tuple(winners["unawarded"]),
         drawn_ms=drawn_ms,
     )
+
+
+def enter_keys(keys: Keys, draw_id: str, label: str) -> list[str]:
+    """The KEYS of the ``enter`` script for an entry labelled ``label``."""
+    return [
+        *keys.draw_keys(draw_id),
+        keys.events(draw_id),
+        keys.minutes(draw_id),
+        keys.names(draw_id, label),
+    ]
 
 
 class DrawStore:
@@ -228,10 +239,14 @@ class DrawStore:
                 draws.append(draw_from_hash(draw_id, fields, int(count)))
         return draws
 
-    async def open(self, draw_id: str, seed: bytes, commitment: str) -> None:
-        await self._scripts.call(
-            "open_draw", [self._keys.draw_meta(draw_id)], [seed.hex(), commitment]
+    async def open(self, draw_id: str, seed: bytes, commitment: str) -> int | None:
+        """Open a draft (harmless when open); returns its deadline (ms), if it has one."""
+        (deadline,) = await self._scripts.call(
+            "open_draw",
+            [self._keys.draw_meta(draw_id), self._keys.events(draw_id)],
+            [seed.hex(), commitment],
         )
+        return _int(deadline)
 
     async def entry_terms(self, draw_id: str) -> EntryTerms:
         """The draw's secret salt for entry references, who may enter and, for a raffle,
@@ -265,30 +280,47 @@ class DrawStore:
 
     async def enter(self, draw_id: str, identity: str, ref: str, label: str) -> EntryOutcome:
         created, index, element = await self._scripts.call(
-            "enter", self._keys.draw_keys(draw_id), [identity, ref, label]
+            "enter", enter_keys(self._keys, draw_id, label), [identity, ref, label]
         )
         return EntryOutcome(created=bool(created), entry=LedgerEntry.parse(int(index), element))
 
     async def close(self, draw_id: str) -> Closing:
         status, count, closed_ms = await self._scripts.call(
-            "close_draw", [self._keys.draw_meta(draw_id), self._keys.ledger(draw_id)]
+            "close_draw",
+            [self._keys.draw_meta(draw_id), self._keys.ledger(draw_id), self._keys.events(draw_id)],
         )
         return Closing(DrawStatus(status), int(count), int(closed_ms))
 
     async def seal(self, draw_id: str, root: str, entry_count: int) -> Seal:
         root, sealed_ms = await self._scripts.call(
-            "seal_draw", [self._keys.draw_meta(draw_id)], [root, entry_count]
+            "seal_draw",
+            [self._keys.draw_meta(draw_id), self._keys.events(draw_id)],
+            [root, entry_count],
         )
         return Seal(root=root, entry_count=entry_count, sealed_ms=int(sealed_ms))
 
     async def record_result(self, draw_id: str, bundle_json: str, winners_json: str) -> Recorded:
         recorded, bundle, winners, drawn_ms = await self._scripts.call(
-            "record_result", [self._keys.draw_meta(draw_id)], [bundle_json, winners_json]
+            "record_result",
+            [self._keys.draw_meta(draw_id), self._keys.events(draw_id)],
+            [bundle_json, winners_json],
         )
         return Recorded(bool(recorded), bundle, winners, int(drawn_ms))
 
     async def cancel(self, draw_id: str) -> None:
-        await self._scripts.call("cancel_draw", [self._keys.draw_meta(draw_id)])
+        await self._scripts.call(
+            "cancel_draw", [self._keys.draw_meta(draw_id), self._keys.events(draw_id)]
+        )
+
+    async def reveal(self, draw_id: str, step: int, last_step: int) -> bool:
+        """Record that a drawn draw's presentation shows ``step`` (0..``last_step``);
+        True if that changed the step (and announced it)."""
+        _, changed = await self._scripts.call(
+            "reveal_step",
+            [self._keys.draw_meta(draw_id), self._keys.events(draw_id)],
+            [step, last_step],
+        )
+        return bool(changed)
 
     async def iter_ledger(self, draw_id: str, count: int) -> AsyncIterator[list[str]]:
         """The first ``count`` ledger elements, in chunks, in index order."""

@@ -23,6 +23,22 @@ Key schema (key → type → TTL → contents)::
     P{d:ID}:numbers     hash    none  raffle: chunk number k → the ticket numbers of
                                       claims k·65536 .. (comma-separated), kept with the
                                       chunk's root, so proofs need not recompute them
+    P{d:ID}:events      stream  none  the draw's live events (entry, claim, ballot, status,
+                                      sealed, drawn, reveal), XADD … MAXLEN ~ EVENTS_MAXLEN in
+                                      the script that changes the draw; expires 7 days after
+                                      the draw is drawn or cancelled. A buffer, not the record
+    P{d:ID}:minutes     hash    none  entries per minute: epoch minute → count, and
+                                      "h" + epoch hour → count (the dashboard's chart)
+    P{d:ID}:names:HEX   string  none  search bucket: entrant names whose first two
+                                      characters (UTF-8, hex) are HEX, each as
+                                      "name\tindex\n", appended in entry order
+    P{d:ID}:top         zset    none  lottery round: participant name → ballots
+    P{l:LID}:top        zset    none  lottery: participant name → ballots in drawn rounds
+    Pactivity           zset    none  draw id → last minute (epoch) it had an entry, for
+                                      the instance's most active draws (written at most
+                                      once a minute per draw and process)
+    Pschedule:deadlines zset    none  draw id → deadline (ms) of an open draw, closed (and,
+                                      if asked, drawn) by the scheduler when it passes
     Pdraws              zset    none  draw id → created ms (global index, written after
                                       the draw itself; readers skip ids whose meta is gone);
                                       lottery rounds are not listed here
@@ -70,6 +86,15 @@ FAMILY_ID_PATTERN = r"[a-z2-7]{26}"
 _FAMILY_ID = re.compile(FAMILY_ID_PATTERN)
 
 
+# How many characters of a name pick its search bucket: a search needs at least these.
+NAME_BUCKET_CHARS = 2
+
+
+def name_bucket(name: str) -> str:
+    """The search bucket of ``name``: its first two case-folded characters, hex UTF-8."""
+    return name.casefold()[:NAME_BUCKET_CHARS].encode().hex()
+
+
 @dataclass(frozen=True)
 class Keys:
     """Key names under one prefix."""
@@ -103,6 +128,20 @@ class Keys:
     def chunk_numbers(self, draw_id: str) -> str:
         return f"{self.prefix}{self._tag(draw_id)}:numbers"
 
+    def events(self, draw_id: str) -> str:
+        return f"{self.prefix}{self._tag(draw_id)}:events"
+
+    def minutes(self, draw_id: str) -> str:
+        return f"{self.prefix}{self._tag(draw_id)}:minutes"
+
+    def names(self, draw_id: str, name: str) -> str:
+        """The search bucket of entrant names starting with ``name``'s first two
+        characters (case-folded): a prefix search reads one bucket."""
+        return f"{self.prefix}{self._tag(draw_id)}:names:{name_bucket(name)}"
+
+    def round_top(self, draw_id: str) -> str:
+        return f"{self.prefix}{self._tag(draw_id)}:top"
+
     def draw_keys(self, draw_id: str) -> list[str]:
         """Every key of one draw, in the KEYS order the draw scripts expect."""
         return [self.draw_meta(draw_id), self.ledger(draw_id), self.entrants(draw_id)]
@@ -117,6 +156,11 @@ class Keys:
             raise LotteryNotFound()
         return f"{self.prefix}{{l:{lottery_id}}}:lottery"
 
+    def lottery_top(self, lottery_id: str) -> str:
+        if not _LOTTERY_ID.fullmatch(lottery_id):
+            raise LotteryNotFound()
+        return f"{self.prefix}{{l:{lottery_id}}}:top"
+
     def lotteries_index(self) -> str:
         return f"{self.prefix}lotteries"
 
@@ -125,6 +169,12 @@ class Keys:
 
     def schedule_lease(self) -> str:
         return f"{self.prefix}schedule:lease"
+
+    def schedule_deadlines(self) -> str:
+        return f"{self.prefix}schedule:deadlines"
+
+    def activity(self) -> str:
+        return f"{self.prefix}activity"
 
     def schedule_status(self) -> str:
         return f"{self.prefix}schedule:status"
@@ -167,11 +217,15 @@ class Keys:
         p = re.escape(self.prefix)
         tag = r"\{d:" + DRAW_ID_PATTERN + r"\}"
         return [
-            re.compile(rf"{p}{tag}:(meta|ledger|entrants|chunks|claimants|numbers)"),
+            re.compile(
+                rf"{p}{tag}:(meta|ledger|entrants|chunks|claimants|numbers|events|minutes|top)"
+            ),
+            re.compile(rf"{p}{tag}:names:([0-9a-f]{{2}}){{1,8}}"),
             re.compile(rf"{p}draws"),
-            re.compile(rf"{p}\{{l:{LOTTERY_ID_PATTERN}\}}:lottery"),
+            re.compile(rf"{p}activity"),
+            re.compile(rf"{p}\{{l:{LOTTERY_ID_PATTERN}\}}:(lottery|top)"),
             re.compile(rf"{p}lotteries"),
-            re.compile(rf"{p}schedule:(due|lease|status)"),
+            re.compile(rf"{p}schedule:(due|lease|status|deadlines)"),
             re.compile(rf"{p}user:[^:]+"),
             re.compile(rf"{p}users"),
             re.compile(rf"{p}session:[0-9a-f]{{64}}"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -45,6 +46,19 @@ class RoundRecord:
 
 def _pairs(fields: Mapping[str, str]) -> list[str]:
     return [item for pair in fields.items() for item in pair]
+
+
+def ballot_keys(keys: Keys, round_id: str, name: str) -> list[str]:
+    """The KEYS of ``cast_ballot`` for a ballot of participant ``name`` in ``round_id``."""
+    return [
+        keys.draw_meta(round_id),
+        keys.ledger(round_id),
+        keys.entrants(round_id),
+        keys.events(round_id),
+        keys.minutes(round_id),
+        keys.names(round_id, name),
+        keys.round_top(round_id),
+    ]
 
 
 def _at(at_ms: int | None) -> str:
@@ -102,18 +116,28 @@ class LotteryStore:
         identity: str,
         ref: str,
         label: str,
+        name: str,
         round_fields: Mapping[str, str] | None = None,
         at_ms: int | None = None,
     ) -> Cast:
         """Add a ballot to the round ``[start_ms, end_ms)`` if the store's clock (or
         ``at_ms``) is in it; DrawNotOpen if that round is already closed. Without
         ``round_fields`` a round that does not exist yet is not created (``new_round``):
-        a day's first ballot sends them, the others need not."""
-        k = self._keys
+        a day's first ballot sends them, the others need not. ``name`` (the participant's
+        account name) is what the round's top list and search show."""
         reply = await self._scripts.call(
             "cast_ballot",
-            [k.draw_meta(round_id), k.ledger(round_id), k.entrants(round_id)],
-            [_at(at_ms), start_ms, end_ms, identity, ref, label, *_pairs(round_fields or {})],
+            ballot_keys(self._keys, round_id, name),
+            [
+                _at(at_ms),
+                start_ms,
+                end_ms,
+                identity,
+                ref,
+                label,
+                name,
+                *_pairs(round_fields or {}),
+            ],
         )
         if reply[0] == "elsewhere":
             return Cast(cast=False, cast_ms=int(reply[1]))
@@ -130,16 +154,25 @@ class LotteryStore:
         k = self._keys
         reply = await self._scripts.call(
             "close_round",
-            [k.draw_meta(round_id), k.ledger(round_id)],
+            [k.draw_meta(round_id), k.ledger(round_id), k.events(round_id)],
             [_at(at_ms), end_ms, *_pairs(round_fields)],
         )
         return int(reply[1])
 
-    async def advance(self, lottery_id: str, day: str) -> str:
-        """Record that rounds up to ``day`` (ISO date) are drawn; days only move forward.
-        Returns the last day drawn."""
-        key = self._keys.lottery(lottery_id)
-        (last,) = await self._scripts.call("advance_lottery", [key], [day])
+    async def advance(self, lottery_id: str, day: str, round_id: str) -> str:
+        """Record that rounds up to ``day`` (ISO date) are drawn, adding that day's round
+        ``round_id`` to the all-time top list; days only move forward, so a round is
+        added once. Returns the last day drawn."""
+        k = self._keys
+        tops = await self._redis.zrange(k.round_top(round_id), 0, -1, withscores=True)
+        pairs = [
+            v
+            for name, score in cast(list[tuple[str, float]], tops)
+            for v in (name, str(int(score)))
+        ]
+        (last,) = await self._scripts.call(
+            "advance_lottery", [k.lottery(lottery_id), k.lottery_top(lottery_id)], [day, *pairs]
+        )
         return str(last)
 
     async def set_due(self, lottery_id: str, due_ms: int | None) -> None:

@@ -44,6 +44,18 @@ class ClaimRecord:
         return cls(index=index, code_hash=code_hash, claimed_ms=int(claimed_ms), claimant=claimant)
 
 
+def claim_keys(keys: Keys, draw_id: str, name: str = "") -> list[str]:
+    """The KEYS of ``claim_ticket`` for a claim by the holder ``name`` ("" if anonymous)."""
+    return [
+        keys.draw_meta(draw_id),
+        keys.ledger(draw_id),
+        keys.claimants(draw_id),
+        keys.events(draw_id),
+        keys.minutes(draw_id),
+        keys.names(draw_id, name),
+    ]
+
+
 class RaffleStore:
     """Raffle-only persistence; every change is one script on the raffle's keys."""
 
@@ -52,14 +64,12 @@ class RaffleStore:
         self._keys = keys
         self._scripts = Scripts(redis)
 
-    async def claim(self, draw_id: str, claimant: str, code_hash: str) -> Claim:
+    async def claim(self, draw_id: str, claimant: str, code_hash: str, name: str = "") -> Claim:
         """Append a claim by ``claimant`` (raises SoldOut, TicketLimitReached,
-        DrawNotOpen, WrongDrawKind or DrawNotFound, storing nothing)."""
-        keys = self._keys
+        DrawNotOpen, WrongDrawKind or DrawNotFound, storing nothing); ``name`` is the
+        holder's account name, searchable by the raffle's managers ("" if anonymous)."""
         index, claimed_ms, sold_out = await self._scripts.call(
-            "claim_ticket",
-            [keys.draw_meta(draw_id), keys.ledger(draw_id), keys.claimants(draw_id)],
-            [claimant, code_hash],
+            "claim_ticket", claim_keys(self._keys, draw_id, name), [claimant, code_hash, name]
         )
         return Claim(index=int(index), claimed_ms=int(claimed_ms), sold_out=bool(sold_out))
 

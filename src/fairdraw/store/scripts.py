@@ -36,9 +36,23 @@ SCRIPT_ERRORS: dict[str, type[errors.FairdrawError]] = {
 }
 
 
-def script_source(name: str) -> str:
-    """The text of ``store/lua/<name>.lua``."""
+# A draw's event stream keeps about this many events (XADD MAXLEN ~): a live buffer for
+# watchers that reconnect, not the record (the ledger is). 10,000 events hold 20 s of a
+# 500-entries-per-second rush and hours of an ordinary draw, in at most about 1 MB.
+EVENTS_MAXLEN = 10_000
+# How long a drawn or cancelled draw's events stay, for pages still open on it.
+EVENTS_TTL_MS = 7 * 24 * 3600 * 1000
+
+
+def _lua(name: str) -> str:
     return resources.files("fairdraw.store").joinpath("lua", f"{name}.lua").read_text()
+
+
+def script_source(name: str) -> str:
+    """The text of ``store/lua/<name>.lua``, after the helpers of ``_live.lua`` (live
+    events and per-minute counts) and the constants they use."""
+    constants = f"local EVENTS_MAXLEN = {EVENTS_MAXLEN}\nlocal EVENTS_TTL_MS = {EVENTS_TTL_MS}\n"
+    return constants + _lua("_live") + _lua(name)
 
 
 class Scripts:

@@ -1,9 +1,11 @@
 -- cast_ballot: add one ballot to the round of a daily lottery that the store's clock is in.
 -- KEYS[1]  round draw meta hash   KEYS[2] ledger list   KEYS[3] entrants hash (identity → ballots)
+-- KEYS[4]  events stream   KEYS[5] per-minute counters   KEYS[6] the name's search bucket
+-- KEYS[7]  top participants (zset: name → ballots in this round)
 -- ARGV[1]  now (ms) for tests, or "" to use the store's clock
 -- ARGV[2]  round start (ms, inclusive)   ARGV[3] round end (ms, exclusive)
--- ARGV[4]  identity   ARGV[5] public ref   ARGV[6] label
--- ARGV[7..] field, value, ... of the round draw, stored when its first ballot creates it;
+-- ARGV[4]  identity   ARGV[5] public ref   ARGV[6] label   ARGV[7] name (search, top list)
+-- ARGV[8..] field, value, ... of the round draw, stored when its first ballot creates it;
 --          may be left out while the round exists (every ballot but a day's first)
 -- Reply    {"ok", "cast", index, cast_ms, the identity's ballots in this round}
 --          | {"ok", "elsewhere", now}: the clock is outside this round; ask the right one
@@ -12,13 +14,13 @@
 --          | {"draw_not_open"}: the round was closed (its day ended) or cancelled
 --          | {"wrong_draw_kind"}: the id belongs to a draw that is no lottery round
 -- The cut-off is exact: a ballot belongs to the round whose [start, end) holds the store's
--- time when this script runs, and to no other.
+-- time when this script runs, and to no other. The ballot is counted, ranked and
+-- announced (event "ballot"; "status" open when it creates the round) in the same step.
 local now
 if ARGV[1] ~= '' then
   now = tonumber(ARGV[1])
 else
-  local t = redis.call('TIME')
-  now = t[1] * 1000 + math.floor(t[2] / 1000)
+  now = fd_now()
 end
 local stamp = string.format('%.0f', now)
 if now < tonumber(ARGV[2]) or now >= tonumber(ARGV[3]) then return {'ok', 'elsewhere', stamp} end
@@ -27,13 +29,18 @@ local status = m[1]
 -- Round ids are derived (60 bits of a hash): never let one land in another kind of draw.
 if status and m[2] ~= 'lottery' then return {'wrong_draw_kind'} end
 if not status then
-  if #ARGV < 7 then return {'ok', 'new_round'} end
+  if #ARGV < 8 then return {'ok', 'new_round'} end
   redis.call('HSET', KEYS[1], 'status', 'open', 'created_ms', stamp, 'opened_ms', stamp,
-    unpack(ARGV, 7))
+    unpack(ARGV, 8))
+  fd_event(KEYS[4], 't', 'status', 's', 'open', 'n', 0, 'at', stamp)
 elseif status ~= 'open' then
   return {'draw_not_open'}
 end
 local element = ARGV[5] .. '\t' .. stamp .. '\t' .. ARGV[4] .. '\t' .. ARGV[6]
 local index = redis.call('RPUSH', KEYS[2], element) - 1
 local mine = redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
+fd_count(KEYS[5], now)
+redis.call('ZINCRBY', KEYS[7], 1, ARGV[7])
+if mine == 1 then redis.call('APPEND', KEYS[6], ARGV[7] .. '\t' .. index .. '\n') end
+fd_event(KEYS[4], 't', 'ballot', 'n', index + 1, 'i', index, 'w', ARGV[7], 'at', stamp)
 return {'ok', 'cast', index, stamp, mine}

@@ -1,11 +1,14 @@
 -- claim_ticket: hand the next ticket of an open raffle to a claimant.
 -- KEYS[1]  draw meta hash   KEYS[2] ledger list   KEYS[3] claimants hash (claimant → count)
+-- KEYS[4]  events stream    KEYS[5] per-minute counters   KEYS[6] the name's search bucket
 -- ARGV[1]  claimant         ARGV[2] keyed hash of the verification code
+-- ARGV[3]  the holder's name ("" for an anonymous claimant: nothing to search or show)
 -- Reply    {"ok", claim index, claimed_ms, sold_out (1|0)}
 --          | {"draw_not_found"} | {"wrong_draw_kind"} | {"draw_not_open"} | {"sold_out"}
 --          | {"ticket_limit_reached"}
 -- The claim index is the ledger position; the ticket number is derived from it outside.
--- The claim that takes the last ticket also closes the raffle, in the same step.
+-- The claim that takes the last ticket also closes the raffle, in the same step; the
+-- claim (event "claim") and the closing (event "status") are announced with it.
 local m = redis.call('HMGET', KEYS[1], 'status', 'kind', 'ticket_count', 'per_claimant')
 if not m[1] then return {'draw_not_found'} end
 if m[2] ~= 'raffle' then return {'wrong_draw_kind'} end
@@ -15,12 +18,16 @@ if count >= total then return {'sold_out'} end
 if m[1] ~= 'open' then return {'draw_not_open'} end
 local held = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
 if held >= tonumber(m[4]) then return {'ticket_limit_reached'} end
-local t = redis.call('TIME')
-local now = string.format('%.0f', t[1] * 1000 + math.floor(t[2] / 1000))
+local clock = fd_now()
+local now = string.format('%.0f', clock)
 local index = redis.call('RPUSH', KEYS[2], ARGV[2] .. '\t' .. now .. '\t' .. ARGV[1]) - 1
 redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+fd_count(KEYS[5], clock)
+if ARGV[3] ~= '' then redis.call('APPEND', KEYS[6], ARGV[3] .. '\t' .. index .. '\n') end
+fd_event(KEYS[4], 't', 'claim', 'n', index + 1, 'i', index, 'w', ARGV[3], 'at', now)
 if index + 1 == total then
   redis.call('HSET', KEYS[1], 'status', 'closed', 'closed_ms', now, 'entry_count', total)
+  fd_event(KEYS[4], 't', 'status', 's', 'closed', 'n', total, 'at', now)
   return {'ok', index, now, 1}
 end
 return {'ok', index, now, 0}

@@ -1,10 +1,12 @@
 -- enter: append one entry to an open draw's ledger, once per identity.
 -- KEYS[1]  draw meta hash   KEYS[2] ledger list   KEYS[3] entrants hash (identity → index)
+-- KEYS[4]  events stream    KEYS[5] per-minute counters   KEYS[6] the label's search bucket
 -- ARGV[1]  identity         ARGV[2] public ref    ARGV[3] label (e.g. the GitHub login)
 -- Reply    {"ok", created (1|0), index, ledger element}
 --          | {"draw_not_found"} | {"wrong_draw_kind"} | {"draw_not_open"} | {"deadline_passed"}
 -- The deadline is checked against the store's clock, so it holds even if nobody closes
--- the draw; an identity that already entered gets its original entry back.
+-- the draw; an identity that already entered gets its original entry back. A new entry
+-- is counted, made searchable and announced (event "entry") in the same step.
 local m = redis.call('HMGET', KEYS[1], 'status', 'deadline_ms', 'kind')
 if not m[1] then return {'draw_not_found'} end
 if m[3] and m[3] ~= 'giveaway' then return {'wrong_draw_kind'} end
@@ -13,10 +15,13 @@ if existing then
   return {'ok', 0, tonumber(existing), redis.call('LINDEX', KEYS[2], existing)}
 end
 if m[1] ~= 'open' then return {'draw_not_open'} end
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local now = fd_now()
 if m[2] and now >= tonumber(m[2]) then return {'deadline_passed'} end
-local element = ARGV[2] .. '\t' .. string.format('%.0f', now) .. '\t' .. ARGV[1] .. '\t' .. ARGV[3]
+local stamp = string.format('%.0f', now)
+local element = ARGV[2] .. '\t' .. stamp .. '\t' .. ARGV[1] .. '\t' .. ARGV[3]
 local index = redis.call('RPUSH', KEYS[2], element) - 1
 redis.call('HSET', KEYS[3], ARGV[1], index)
+fd_count(KEYS[5], now)
+redis.call('APPEND', KEYS[6], ARGV[3] .. '\t' .. index .. '\n')
+fd_event(KEYS[4], 't', 'entry', 'n', index + 1, 'i', index, 'w', ARGV[3], 'at', stamp)
 return {'ok', 1, index, element}

@@ -174,6 +174,11 @@ class DrawOut(BaseModel):
     raffle: RaffleOut | None = Field(
         description="A raffle's tickets and their rules; null for other kinds."
     )
+    reveal_step: int | None = Field(
+        default=None,
+        description="How many prize slots the presenter has revealed (0 .. the number "
+        "of slots); null until a presentation starts. The result is public either way.",
+    )
 
 
 class ReceiptOut(BaseModel):
@@ -248,4 +253,5 @@ def draw_out(draw: Draw, now_ms: int) -> DrawOut:
             entries=f"{base}/entries.txt" if draw.seal is not None else None,
         ),
         raffle=raffle,
+        reveal_step=draw.reveal_step,
     )
