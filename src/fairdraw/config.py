@@ -91,6 +91,22 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
     scheduler_lease_seconds: Annotated[float, Field(ge=2, le=600)] = 30.0
 
+    # -- live feeds -----------------------------------------------------------------------
+    live_connections_per_address: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=20, description="Open live feeds one client address may hold per process."
+    )
+    live_queue_size: Annotated[int, Field(ge=16, le=100_000)] = Field(
+        default=1024,
+        description="Messages a watcher may fall behind before it is dropped (it reconnects).",
+    )
+    live_max_readers: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=1000,
+        description="Draws one process may watch at once (one store connection each).",
+    )
+    live_count_interval_seconds: Annotated[float, Field(ge=0, le=10)] = Field(
+        default=0.1, description="Least time between two public entry-count messages."
+    )
+
     # -- networks ------------------------------------------------------------------------
     manager_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="CIDRs allowed to manage draws; empty: anywhere."

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import secrets
+import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -138,7 +139,8 @@ def live_server(store_url: str, github: GitHubStandIn, redis_sync: Any) -> Itera
     try:
         yield LiveServer(f"http://127.0.0.1:{port}", settings, github)
     finally:
-        server.should_exit = True
+        # As a signal would: live feeds end at once instead of holding the shutdown.
+        server.handle_exit(signal.SIGINT, None)
         thread.join(timeout=10)
 
 

@@ -134,8 +134,8 @@ class NewDraw:
     kind: DrawKind = DrawKind.giveaway
     entry_identity: EntryIdentity = EntryIdentity.github
     raffle: RaffleTerms | None = None
-    # How far a presenter has revealed the result: 0 .. slot_count (None: not started).
-    reveal_step: int | None = None
+    # Draw the winners when the deadline closes entries, with nobody pressing a button.
+    auto_draw: bool = False
 
     @property
     def slot_count(self) -> int:
@@ -192,6 +192,10 @@ class Draw:
     seal: Seal | None = None
     result: DrawResult | None = field(default=None, repr=False)
     raffle: RaffleTerms | None = None
+    # How far a presenter has revealed the result: 0 .. slot_count (None: not started).
+    reveal_step: int | None = None
+    # Drawn by the scheduler as soon as its deadline closes it.
+    auto_draw: bool = False
 
     @property
     def slot_count(self) -> int:
@@ -316,6 +320,7 @@ def validate_new_draw(
     duration: str | None,
     now_ms: int,
     entry_identity: str = EntryIdentity.github.value,
+    auto_draw: bool = False,
 ) -> NewDraw:
     """Check everything the organiser typed; raise InvalidInput listing every bad field."""
     errors: dict[str, str] = {}
@@ -349,6 +354,11 @@ def validate_new_draw(
     except ValueError:
         errors["entry_identity"] = "Choose GitHub username or fairdraw account"
         identity = EntryIdentity.github
+    if auto_draw and not deadline and not duration:
+        errors["auto_draw"] = (
+            "Drawing automatically needs a deadline or a duration: "
+            "give one, or close entries and draw yourself"
+        )
     if errors:
         raise InvalidInput(errors)
     return NewDraw(
@@ -358,4 +368,5 @@ def validate_new_draw(
         prizes=parsed_prizes,
         deadline_ms=deadline_ms,
         duration_ms=duration_ms,
+        auto_draw=auto_draw,
     )

@@ -15,6 +15,7 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
      │    ├── RegistrationClosed (403, registration_closed)
      │    ├── NetworkNotAllowed (403, network_not_allowed)
      │    ├── CsrfFailed (403, csrf_failed)
+     │    ├── CrossOriginRefused (403, cross_origin_refused)
      │    └── InvalidCode (403, invalid_code)
      ├── NotFound (404, not_found)
      │    ├── DrawNotFound (404, draw_not_found)
@@ -33,6 +34,7 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
      │    ├── LotteryNotRunning (409, lottery_not_running)
      │    └── RoundNotOver (409, round_not_over)
      ├── RateLimited (429, rate_limited)
+     │    └── TooManyConnections (429, too_many_connections)
      └── Unavailable (503, unavailable)
           └── GitHubUnavailable (503, github_unavailable)
 """
@@ -196,6 +198,16 @@ class RateLimited(FairdrawError):
     status = 429
     code = "rate_limited"
     title = "Too many requests; try again shortly"
+
+
+class TooManyConnections(RateLimited):
+    code = "too_many_connections"
+    title = "Too many live connections from this address; close some pages and retry"
+
+
+class CrossOriginRefused(Forbidden):
+    code = "cross_origin_refused"
+    title = "This feed is only served to pages of this site"
 
 
 class Unavailable(FairdrawError):

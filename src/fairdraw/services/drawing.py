@@ -11,6 +11,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from fairdraw.domain import fairness, proof, tickets
@@ -24,6 +25,7 @@ from fairdraw.domain.draws import (
     validate_new_draw,
 )
 from fairdraw.domain.errors import (
+    DrawNotFound,
     Forbidden,
     InvalidTransition,
     NotAuthenticated,
@@ -37,6 +39,7 @@ from fairdraw.services.github import GitHubClient
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.services.winners import PickedPeople
 from fairdraw.store.draws import DrawStore
+from fairdraw.store.schedule import ScheduleStore
 
 # Draw ids: 12 characters of RFC 4648 base32 (60 bits), lower case, safe in URLs.
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -76,6 +79,15 @@ def require_manager(
     return actor
 
 
+class DeadlineOutcome(StrEnum):
+    """What settling a scheduled deadline came to, so the scheduler knows whether to
+    keep the draw scheduled."""
+
+    waiting = "waiting"  # the deadline has not passed yet: keep it scheduled
+    settled = "settled"  # closed and sealed, and drawn if the draw asks for that
+    nothing = "nothing"  # missing, cancelled, drawn or without a deadline: unschedule
+
+
 class DrawingService:
     """Draw lifecycle use cases over one store."""
 
@@ -86,13 +98,22 @@ class DrawingService:
         clock: Callable[[], int] = now_ms,
         manager_networks: Sequence[IPNetwork] = (),
         tickets: TicketLedger | None = None,
+        schedule: ScheduleStore | None = None,
     ) -> None:
         self._store = store
+        # Where opening records a deadline for the scheduler; without it (tools, benches)
+        # a deadline still refuses late entries but nothing closes the draw by itself.
+        self._schedule = schedule
         self._tickets = tickets
         self._networks = tuple(manager_networks)
         self._github = github
         self._clock = clock
         self._people = PickedPeople(store, github, tickets)
+
+    @property
+    def manager_networks(self) -> tuple[IPNetwork, ...]:
+        """Where managers may act from (empty: anywhere)."""
+        return self._networks
 
     # -- reading -----------------------------------------------------------------------
     async def store_answers(self) -> bool:
@@ -120,6 +141,7 @@ class DrawingService:
         duration: str | None = None,
         open_now: bool = False,
         entry_identity: str = "github",
+        auto_draw: bool = False,
     ) -> Draw:
         user = require_manager(caller, None, self._networks)
         new = validate_new_draw(
@@ -130,6 +152,7 @@ class DrawingService:
             duration=duration,
             now_ms=self._clock(),
             entry_identity=entry_identity,
+            auto_draw=auto_draw,
         )
         draw = await self._store.create(new_draw_id(), new, user.username, fairness.new_salt())
         if open_now:
@@ -176,7 +199,10 @@ class DrawingService:
         draw = await self._store.get(draw_id)
         require_manager(caller, draw, self._networks)
         seed = fairness.new_seed()
-        await self._store.open(draw_id, seed, fairness.commitment(seed))
+        deadline_ms = await self._store.open(draw_id, seed, fairness.commitment(seed))
+        # After the draw's own write, like every global index: opening again re-adds it.
+        if deadline_ms is not None and self._schedule is not None:
+            await self._schedule.add_deadline(draw_id, deadline_ms)
         return await self._store.get(draw_id)
 
     async def cancel(self, caller: Caller, draw_id: str) -> Draw:
@@ -202,6 +228,29 @@ class DrawingService:
         draw = await self._store.get(draw_id)
         if draw.status is DrawStatus.closed:
             await self._ensure_sealed(draw)
+
+    async def settle_deadline(self, draw_id: str) -> DeadlineOutcome:
+        """Close and seal a draw whose deadline has passed, and draw it if it asks to be
+        drawn automatically. No caller: the draw's own rules act, so the scheduler calls
+        this. Harmless to repeat; a missing, cancelled or drawn draw is left alone."""
+        try:
+            draw = await self._store.get(draw_id)
+        except DrawNotFound:
+            return DeadlineOutcome.nothing
+        if draw.status is DrawStatus.open:
+            if draw.deadline_ms is None:
+                return DeadlineOutcome.nothing
+            if not draw.deadline_passed(self._clock()):
+                return DeadlineOutcome.waiting
+            # The script closes at the deadline itself, however late this runs.
+            await self._store.close(draw_id)
+            draw = await self._store.get(draw_id)
+        if draw.status is not DrawStatus.closed:
+            return DeadlineOutcome.nothing
+        await self._ensure_sealed(draw)
+        if draw.auto_draw:
+            await self.draw_closed(draw_id)
+        return DeadlineOutcome.settled
 
     async def _ensure_sealed(self, draw: Draw) -> Seal:
         if draw.seal is not None:

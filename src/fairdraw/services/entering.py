@@ -16,6 +16,7 @@ from fairdraw.services.drawing import iso
 from fairdraw.services.github import GitHubClient
 from fairdraw.services.ratelimit import RateLimits
 from fairdraw.store.draws import DrawStore, LedgerEntry
+from fairdraw.store.live_stats import LiveStats
 
 log = logging.getLogger("fairdraw.entering")
 
@@ -66,11 +67,13 @@ class EnteringService:
         github: GitHubClient,
         limits: RateLimits,
         seal_chunk: ChunkSealer | None = None,
+        activity: LiveStats | None = None,
     ) -> None:
         self._store = store
         self._github = github
         self._limits = limits
         self._seal_chunk = seal_chunk
+        self._activity = activity
         self._background = Background(log)
 
     async def enter(self, draw_id: str, *, github: str | None, caller: Caller) -> Receipt:
@@ -101,6 +104,8 @@ class EnteringService:
     async def _append(self, draw_id: str, salt: bytes, identity: str, label: str) -> Receipt:
         ref = fairness.entry_ref(salt, identity)
         outcome = await self._store.enter(draw_id, identity, ref, label)
+        if outcome.created and self._activity is not None:
+            await self._activity.record_activity(draw_id, outcome.entry.entered_ms)
         if outcome.created and (outcome.entry.index + 1) % fairness.CHUNK_LEAVES == 0:
             self._hash_chunk_soon(draw_id, outcome.entry.index // fairness.CHUNK_LEAVES)
         receipt = receipt_of(draw_id, outcome.entry)

@@ -38,6 +38,7 @@ from fairdraw.services.lottery_views import (
     winners_of,
 )
 from fairdraw.services.ratelimit import RateLimits
+from fairdraw.store.live_stats import LiveStats
 from fairdraw.store.lotteries import LotteryStore
 
 log = logging.getLogger("fairdraw.lotteries")
@@ -67,8 +68,10 @@ class LotteryService:
         manager_networks: Sequence[IPNetwork] = (),
         limits: RateLimits | None = None,
         clock: Callable[[], int] = now_ms,
+        activity: LiveStats | None = None,
     ) -> None:
         self._store = store
+        self._activity = activity
         self._limits = limits
         self._clock = clock
         self._cache: OrderedDict[str, Lottery] = OrderedDict()
@@ -171,6 +174,8 @@ class LotteryService:
             if cast.new_round:
                 cast = await cast_in_round(round_fields=self._round_fields(lottery, day, round_id))
             if cast.cast:
+                if self._activity is not None:
+                    await self._activity.record_activity(round_id, cast.cast_ms)
                 if (cast.index + 1) % fairness.CHUNK_LEAVES == 0:
                     chunk = cast.index // fairness.CHUNK_LEAVES
                     self._background.soon(

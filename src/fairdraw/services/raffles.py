@@ -25,6 +25,7 @@ from fairdraw.services.drawing import iso
 from fairdraw.services.ratelimit import Address, RateLimits, address_identifier
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.store.draws import DrawStore
+from fairdraw.store.live_stats import LiveStats
 from fairdraw.store.raffles import RaffleStore
 
 log = logging.getLogger("fairdraw.raffles")
@@ -100,6 +101,7 @@ class RaffleService:
         limits: RateLimits,
         secret: bytes,
         seal: Sealer | None = None,
+        activity: LiveStats | None = None,
     ) -> None:
         self._draws = draws
         self._raffles = raffles
@@ -107,6 +109,7 @@ class RaffleService:
         self._limits = limits
         self._secret = secret
         self._seal = seal
+        self._activity = activity
         self._background = Background(log)
 
     async def claim(self, draw_id: str, caller: Caller) -> Ticket:
@@ -135,6 +138,8 @@ class RaffleService:
         claim = await self._raffles.claim(
             draw_id, claimant, tickets.code_hash(self._secret, tickets.parse_code(code)), name
         )
+        if self._activity is not None:
+            await self._activity.record_activity(draw_id, claim.claimed_ms)
         perm = await self._ledger.permutation(draw_id)
         if (claim.index + 1) % fairness.CHUNK_LEAVES == 0:
             chunk = claim.index // fairness.CHUNK_LEAVES

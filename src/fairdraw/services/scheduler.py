@@ -1,11 +1,15 @@
-"""The scheduler: draws every lottery round whose day has ended, exactly once.
+"""The scheduler: draws every lottery round whose day has ended, exactly once, and
+settles every draw whose deadline has passed (closes and seals it, and draws it if it
+asks to be drawn automatically).
 
 Every ``fairdraw serve`` process runs one (and ``fairdraw scheduler`` runs one alone), but
 only the holder of the lease in the store acts, so N processes draw once. Due work lives
 in the store (``schedule:due``: lottery → when its next round is due), never in process
 memory: a scheduler that starts after downtime finds every overdue lottery and catches up
-its rounds in order. Drawing a round is idempotent (deterministic round ids, one recorded
-result per draw), so a lease that changes hands mid-run costs nothing but repeated work.
+its rounds in order. Deadlines live there too (``schedule:deadlines``: draw id → deadline,
+added when a draw with a deadline opens). Drawing a round and settling a deadline are
+idempotent (deterministic round ids, one close, one seal and one recorded result per draw),
+so a lease that changes hands mid-run costs nothing but repeated work.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from datetime import date
 from fairdraw.config import Settings
 from fairdraw.domain import lotteries
 from fairdraw.domain.networks import parse_networks
-from fairdraw.services.drawing import DrawingService, iso
+from fairdraw.services.drawing import DeadlineOutcome, DrawingService, iso
 from fairdraw.services.lotteries import LotteryService
 from fairdraw.services.ratelimit import RateLimits
+from fairdraw.store.live_stats import LiveStats
 from fairdraw.store.lotteries import LotteryStore
 from fairdraw.store.schedule import ScheduleStore
 
@@ -30,17 +35,21 @@ log = logging.getLogger("fairdraw.scheduler")
 
 DEFAULT_INTERVAL_SECONDS = 1.0
 DEFAULT_LEASE_SECONDS = 30.0
+# Deadlines settled per pass at most; the rest stay due for the next pass, a second later.
+DEADLINES_PER_PASS = 100
 
 
 @dataclass(frozen=True)
 class RunReport:
-    """What one pass did: whether this instance led, the rounds it drew, and the largest
-    lag (how long after its day ended a round was drawn)."""
+    """What one pass did: whether this instance led, the rounds it drew, the largest
+    lag (how long after its day ended a round was drawn), and the draws whose deadline it
+    settled (closed and sealed, and drew if they asked for it)."""
 
     led: bool
     run_ms: int
     drawn: list[tuple[str, date]] = field(default_factory=list)
     lag_ms: int = 0
+    settled: list[str] = field(default_factory=list)
 
 
 class Scheduler:
@@ -53,8 +62,11 @@ class Scheduler:
         instance: str | None = None,
         interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        drawing: DrawingService | None = None,
     ) -> None:
         self._lotteries = lotteries_service
+        # Settles draw deadlines; a scheduler built for lotteries alone has none.
+        self._drawing = drawing
         self._store = lottery_store
         self._schedule = schedule
         self.instance = instance or secrets.token_hex(8)
@@ -63,7 +75,7 @@ class Scheduler:
 
     async def run_once(self, now_ms: int | None = None) -> RunReport:
         """One pass at ``now_ms`` (the store's clock if None): take or renew the lease,
-        then draw every due round of every due lottery."""
+        then draw every due round of every due lottery and settle every due deadline."""
         now = now_ms if now_ms is not None else await self._store.now_ms()
         if not await self._schedule.hold_lease(self.instance, self._lease_ms):
             return RunReport(led=False, run_ms=now)
@@ -80,9 +92,29 @@ class Scheduler:
                 terms = (await self._lotteries.get(lottery_id)).terms
                 lag = max(lag, now - lotteries.due_ms(terms, days[0]))
                 drawn.extend((lottery_id, day) for day in days)
-        report = RunReport(led=True, run_ms=now, drawn=drawn, lag_ms=lag)
+        settled = await self._settle_deadlines(now)
+        report = RunReport(led=True, run_ms=now, drawn=drawn, lag_ms=lag, settled=settled)
         await self._record(report)
         return report
+
+    async def _settle_deadlines(self, now: int) -> list[str]:
+        """Settle every draw whose deadline is due; the ids of those this pass settled."""
+        if self._drawing is None:
+            return []
+        settled: list[str] = []
+        for draw_id in await self._schedule.due_deadlines(now, DEADLINES_PER_PASS):
+            try:
+                outcome = await self._drawing.settle_deadline(draw_id)
+            except Exception:
+                # One broken draw must not stop the others; it stays due and is retried.
+                log.exception("settling the deadline of draw %s failed", draw_id)
+                continue
+            if outcome is DeadlineOutcome.waiting:
+                continue
+            await self._schedule.remove_deadline(draw_id)
+            if outcome is DeadlineOutcome.settled:
+                settled.append(draw_id)
+        return settled
 
     async def _record(self, report: RunReport) -> None:
         upcoming = await self._store.next_due()
@@ -97,9 +129,13 @@ class Scheduler:
                 lag_ms=str(report.lag_ms),
                 drawn=",".join(f"{lid}:{day.isoformat()}" for lid, day in report.drawn),
             )
+        if report.settled:  # kept until a later pass settles something
+            fields.update(settled_ms=str(report.run_ms), settled=",".join(report.settled))
         await self._schedule.record_run(fields)
         for lottery_id, day in report.drawn:
             log.info("drew lottery %s round %s (lag %d ms)", lottery_id, day, report.lag_ms)
+        for draw_id in report.settled:
+            log.info("settled the deadline of draw %s", draw_id)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run passes every interval until ``stop`` is set; then hand the lease back."""
@@ -118,9 +154,11 @@ class Scheduler:
                 log.warning("could not release the scheduler lease; it expires by itself")
 
     async def status(self) -> dict[str, object]:
-        """The scheduler's visible state: leader, last run, lag, next due round."""
+        """The scheduler's visible state: leader, last run, lag, next due round, the draws
+        whose deadline it settled last and the next deadline."""
         last = await self._schedule.last_run()
         upcoming = await self._store.next_due()
+        deadline = await self._schedule.next_deadline()
         run_ms = int(last["run_ms"]) if last.get("run_ms") else None
         return {
             "leader": await self._schedule.leader(),
@@ -130,6 +168,10 @@ class Scheduler:
             "last_drawn": [d for d in last.get("drawn", "").split(",") if d],
             "next_due_at": iso(upcoming[1]) if upcoming else None,
             "next_due_lottery": upcoming[0] if upcoming else None,
+            "last_settled_at": iso(int(last["settled_ms"])) if last.get("settled_ms") else None,
+            "last_settled": [d for d in last.get("settled", "").split(",") if d],
+            "next_deadline_at": iso(deadline[1]) if deadline else None,
+            "next_deadline_draw": deadline[0] if deadline else None,
         }
 
 
@@ -139,14 +181,17 @@ def lottery_services(
     schedule: ScheduleStore,
     drawing: DrawingService,
     limits: RateLimits | None = None,
+    activity: LiveStats | None = None,
 ) -> tuple[LotteryService, Scheduler]:
-    """The lottery service and a scheduler over it, as ``settings`` configure them."""
+    """The lottery service and a scheduler over it (and over ``drawing``'s deadlines),
+    as ``settings`` configure them."""
     service = LotteryService(
         store,
         drawing,
         default_timezone=settings.timezone,
         manager_networks=parse_networks(settings.manager_networks),
         limits=limits,
+        activity=activity,
     )
     scheduler = Scheduler(
         service,
@@ -154,5 +199,6 @@ def lottery_services(
         schedule,
         interval_seconds=settings.scheduler_interval_seconds,
         lease_seconds=settings.scheduler_lease_seconds,
+        drawing=drawing,
     )
     return service, scheduler

@@ -10,7 +10,8 @@ numbers instead of computing ten million permutations on request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+import functools
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from fairdraw.domain import fairness, tickets
 from fairdraw.domain.errors import WrongDrawKind
@@ -35,6 +36,15 @@ class TicketLedger:
         if terms.raffle is None or terms.perm_key is None:
             raise WrongDrawKind("Only raffles have tickets")
         return tickets.TicketPermutation(terms.perm_key, terms.raffle.ticket_count)
+
+    async def numbering(self, draw_id: str) -> Callable[[int], int]:
+        """Ledger index → the number people see: a raffle's ticket number, else the
+        entry number (index + 1)."""
+        terms = await self._draws.entry_terms(draw_id)
+        if terms.raffle is None or terms.perm_key is None:
+            return _entry_number
+        perm = tickets.TicketPermutation(terms.perm_key, terms.raffle.ticket_count)
+        return functools.partial(tickets.ticket_number, perm)
 
     async def numbers_of(self, draw_id: str, indexes: Iterable[int]) -> dict[int, int]:
         """The ticket numbers of a few claims, by claim index."""
@@ -107,3 +117,7 @@ def _claims_in(chunks: Iterable[int], count: int) -> int:
     """How many of ``count`` claims lie in ``chunks``."""
     size = fairness.CHUNK_LEAVES
     return sum(min(size, count - k * size) for k in chunks)
+
+
+def _entry_number(index: int) -> int:
+    return index + 1

@@ -15,18 +15,23 @@ DEFAULT_MAX_CONNECTIONS = 64
 POOL_TIMEOUT = 10.0
 
 
-def connect(url: str, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> Redis:
+def connect(
+    url: str, max_connections: int = DEFAULT_MAX_CONNECTIONS, read_timeout: float | None = None
+) -> Redis:
     """A client for ``redis://``, ``rediss://`` or ``unix://`` URLs, answering str.
 
     The pool blocks when all its connections are busy, so a burst of requests queues
     for a connection instead of failing; one process never opens more than
-    ``max_connections`` connections.
+    ``max_connections`` connections. ``read_timeout`` (seconds) replaces the client's
+    default wait for an answer: blocking reads need longer than they block.
     """
+    extra = {} if read_timeout is None else {"socket_timeout": read_timeout}
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
         timeout=POOL_TIMEOUT,
         decode_responses=True,
         health_check_interval=30,
+        **extra,
     )
     return Redis.from_pool(pool)

@@ -133,6 +133,7 @@ def draw_from_hash(draw_id: str, fields: dict[str, str], live_count: int) -> Dra
         result=result,
         raffle=RaffleTerms.from_fields(fields) if fields["kind"] == DrawKind.raffle else None,
         reveal_step=_int(fields.get("reveal")),
+        auto_draw=fields.get("auto_draw") == "1",
     )
 
 
@@ -197,6 +198,8 @@ class DrawStore:
             fields["deadline_ms"] = str(new.deadline_ms)
         if new.duration_ms is not None:
             fields["duration_ms"] = str(new.duration_ms)
+        if new.auto_draw:
+            fields["auto_draw"] = "1"
         if new.raffle is not None:
             if perm_key is None:
                 raise ValueError("a raffle needs its ticket permutation key")

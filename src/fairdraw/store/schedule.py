@@ -1,4 +1,5 @@
-"""The scheduler's shared state: the leader lease and the record of its last run."""
+"""The scheduler's shared state: the leader lease, the record of its last run, and the
+deadlines of open draws (``schedule:deadlines``: draw id → deadline ms)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,24 @@ class ScheduleStore:
     async def last_run(self) -> dict[str, str]:
         fields = await self._redis.hgetall(self._keys.schedule_status())
         return {str(k): str(v) for k, v in fields.items()}
+
+    # -- deadlines of open draws -------------------------------------------------------
+    async def add_deadline(self, draw_id: str, deadline_ms: int) -> None:
+        """Schedule ``draw_id`` to be settled at ``deadline_ms``; adding it again is
+        harmless (a draw's deadline never changes once it is open)."""
+        await self._redis.zadd(self._keys.schedule_deadlines(), {draw_id: deadline_ms})
+
+    async def due_deadlines(self, now_ms: int, limit: int) -> list[str]:
+        """Up to ``limit`` draws whose deadline is at or before ``now_ms``, earliest first."""
+        due = await self._redis.zrangebyscore(
+            self._keys.schedule_deadlines(), "-inf", now_ms, start=0, num=limit
+        )
+        return [str(draw_id) for draw_id in due]
+
+    async def remove_deadline(self, draw_id: str) -> None:
+        await self._redis.zrem(self._keys.schedule_deadlines(), draw_id)
+
+    async def next_deadline(self) -> tuple[str, int] | None:
+        """The draw with the earliest scheduled deadline, and that deadline (ms)."""
+        first = await self._redis.zrange(self._keys.schedule_deadlines(), 0, 0, withscores=True)
+        return (str(first[0][0]), int(first[0][1])) if first else None

@@ -16,9 +16,12 @@ from fairdraw import __version__
 from fairdraw.config import Settings
 from fairdraw.domain.networks import parse_networks
 from fairdraw.services.accounts import AccountService
+from fairdraw.services.dashboard import DashboardService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
 from fairdraw.services.github import GitHubClient
+from fairdraw.services.live import LIVE_BLOCK_MS, LiveHub
+from fairdraw.services.presenting import PresentingService
 from fairdraw.services.raffles import RaffleService
 from fairdraw.services.ratelimit import RateLimits
 from fairdraw.services.scheduler import lottery_services
@@ -27,21 +30,27 @@ from fairdraw.services.tokens import TokenService
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
 from fairdraw.store.draws import DrawStore
+from fairdraw.store.events import EventStore
 from fairdraw.store.keys import Keys
+from fairdraw.store.live_stats import LiveStats
 from fairdraw.store.lotteries import LotteryStore
 from fairdraw.store.profiles import ProfileCache
 from fairdraw.store.raffles import RaffleStore
 from fairdraw.store.schedule import ScheduleStore
 from fairdraw.store.tokens import TokenStore
+from fairdraw.web import live as live_api
 from fairdraw.web import pages
 from fairdraw.web.api import auth as auth_api
+from fairdraw.web.api import dashboard as dashboard_api
 from fairdraw.web.api import draws as draws_api
 from fairdraw.web.api import health as health_api
 from fairdraw.web.api import lotteries as lotteries_api
+from fairdraw.web.api import presenting as presenting_api
 from fairdraw.web.api import raffles as raffles_api
 from fairdraw.web.api import session as session_api
 from fairdraw.web.api import users as users_api
 from fairdraw.web.deps import Services
+from fairdraw.web.pages import presenting as presenting_pages
 from fairdraw.web.problems import install_error_handlers
 from fairdraw.web.security import SecurityHeaders
 
@@ -51,7 +60,10 @@ WEB = resources.files("fairdraw.web")
 
 
 def create_templates() -> Jinja2Templates:
-    return Jinja2Templates(directory=str(WEB.joinpath("templates")))
+    templates = Jinja2Templates(directory=str(WEB.joinpath("templates")))
+    # The public draw pages render the live reveal panel from the draw they show.
+    templates.env.globals.update(presenting_pages.TEMPLATE_GLOBALS)
+    return templates
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -79,20 +91,41 @@ def create_app(settings: Settings) -> FastAPI:
         limits = RateLimits.open(settings, redis_url, keys)
         raffle_store = RaffleStore(redis, keys)
         tickets = TicketLedger(draw_store, raffle_store)
+        schedule = ScheduleStore(redis, keys)
+        # Dashboard reads, and the activity index the entry services write.
+        live_stats = LiveStats(redis, keys)
         drawing = DrawingService(
             draw_store,
             github,
             manager_networks=parse_networks(settings.manager_networks),
             tickets=tickets,
+            schedule=schedule,
         )
         lotteries, scheduler = lottery_services(
-            settings, LotteryStore(redis, keys), ScheduleStore(redis, keys), drawing, limits
+            settings, LotteryStore(redis, keys), schedule, drawing, limits, activity=live_stats
         )
+        # Blocking reads of event streams wait up to LIVE_BLOCK_MS on their own pool.
+        reader = connect(
+            redis_url,
+            max_connections=settings.live_max_readers,
+            read_timeout=LIVE_BLOCK_MS / 1000 + 10,
+        )
+        live = LiveHub(
+            EventStore(redis, keys, reader),
+            tickets.numbering,
+            block_ms=LIVE_BLOCK_MS,
+            queue_size=settings.live_queue_size,
+            count_interval=settings.live_count_interval_seconds,
+            connections_per_address=settings.live_connections_per_address,
+        )
+        live_api.end_feeds_on_exit(live)
         app.state.services = Services(
             settings=settings,
             secret=secret,
             drawing=drawing,
-            entering=EnteringService(draw_store, github, limits, seal_chunk=drawing.seal_chunk),
+            entering=EnteringService(
+                draw_store, github, limits, seal_chunk=drawing.seal_chunk, activity=live_stats
+            ),
             raffles=RaffleService(
                 draw_store,
                 raffle_store,
@@ -100,6 +133,7 @@ def create_app(settings: Settings) -> FastAPI:
                 limits,
                 secret,
                 seal=drawing.seal_closed,
+                activity=live_stats,
             ),
             accounts=accounts,
             tokens=TokenService(
@@ -114,6 +148,15 @@ def create_app(settings: Settings) -> FastAPI:
             scheduler=scheduler,
             templates=create_templates(),
             limits=limits,
+            live=live,
+            dashboard=DashboardService(
+                draw_store,
+                live_stats,
+                tickets,
+                lotteries,
+                manager_networks=parse_networks(settings.manager_networks),
+            ),
+            presenting=PresentingService(draw_store, drawing),
             trusted_proxies=parse_networks(settings.trusted_proxies),
         )
         # Every process runs a scheduler; the lease in the store lets one of them act.
@@ -127,6 +170,8 @@ def create_app(settings: Settings) -> FastAPI:
                 await running
             await limits.aclose()
             await github.aclose()
+            live_api.forget_hub(live)
+            await reader.aclose()
             await redis.aclose()
 
     app = FastAPI(
@@ -147,6 +192,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(draws_api.router)
     app.include_router(raffles_api.router)
     app.include_router(lotteries_api.router)
+    app.include_router(dashboard_api.router)
+    app.include_router(presenting_api.router)
+    app.include_router(live_api.router)
     app.include_router(pages.router)
     install_error_handlers(app, pages.render_error_page)
     return app

@@ -14,9 +14,12 @@ from fairdraw.domain.accounts import Session, User
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.errors import CsrfFailed
 from fairdraw.services.accounts import AccountService
+from fairdraw.services.dashboard import DashboardService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
+from fairdraw.services.live import LiveHub
 from fairdraw.services.lotteries import LotteryService
+from fairdraw.services.presenting import PresentingService
 from fairdraw.services.raffles import RaffleService
 from fairdraw.services.ratelimit import RateLimits
 from fairdraw.services.scheduler import Scheduler
@@ -40,6 +43,9 @@ class Services:
     tokens: TokenService
     templates: Jinja2Templates
     limits: RateLimits
+    live: LiveHub
+    dashboard: DashboardService
+    presenting: PresentingService
     trusted_proxies: tuple[IPNetwork, ...] = ()
 
 

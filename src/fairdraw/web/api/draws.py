@@ -42,6 +42,7 @@ async def create_draw(body: DrawIn, visitor: VisitorDep, services: ServicesDep) 
         duration=body.duration,
         open_now=body.open,
         entry_identity=body.entry_identity,
+        auto_draw=body.auto_draw,
     )
     return draw_out(draw, now_ms())
 

@@ -31,6 +31,11 @@ class DrawIn(BaseModel):
         default="github",
         description="How entrants are identified: a GitHub username, or their fairdraw account.",
     )
+    auto_draw: bool = Field(
+        default=False,
+        description="Draw the winners automatically when the deadline closes entries; "
+        "needs `deadline` or `duration`.",
+    )
 
 
 class RaffleIn(BaseModel):
@@ -166,6 +171,9 @@ class DrawOut(BaseModel):
     opened_at: str | None
     deadline: str | None
     duration_ms: int | None
+    auto_draw: bool = Field(
+        default=False, description="Whether the winners are drawn automatically at the deadline."
+    )
     closed_at: str | None
     commitment: str | None
     seal: SealOut | None
@@ -243,6 +251,7 @@ def draw_out(draw: Draw, now_ms: int) -> DrawOut:
         opened_at=_maybe_iso(draw.opened_ms),
         deadline=_maybe_iso(draw.deadline_ms),
         duration_ms=draw.duration_ms,
+        auto_draw=draw.auto_draw,
         closed_at=_maybe_iso(draw.closed_ms),
         commitment=draw.commitment,
         seal=seal,

@@ -15,10 +15,12 @@ from fairdraw.web.pages import (
     admin,
     auth,
     create,
+    dashboard,
     docs,
     draws,
     home,
     lotteries,
+    presenting,
     raffle_create,
     raffles,
     results,
@@ -39,6 +41,9 @@ router.include_router(create.router)
 router.include_router(raffle_create.router)
 router.include_router(raffles.router)
 router.include_router(results.router)
+# Also before draws.router: POST /draws/{id}/reveal is the presenter's, not an action.
+router.include_router(presenting.router)
+router.include_router(dashboard.router)
 router.include_router(draws.router)
 router.include_router(lotteries.router)
 

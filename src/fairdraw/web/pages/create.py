@@ -34,6 +34,7 @@ class DrawForm:
     duration: str = ""
     open_now: bool = True
     entry_identity: str = "github"
+    auto_draw: bool = False
 
     @classmethod
     def parse(cls, form: FormData) -> DrawForm:
@@ -45,6 +46,7 @@ class DrawForm:
             duration=text(form, "duration"),
             open_now=bool(text(form, "open")),
             entry_identity=text(form, "entry_identity") or "github",
+            auto_draw=bool(text(form, "auto_draw")),
         )
 
     def prize_list(self) -> tuple[list[dict[str, Any]], list[int]]:
@@ -92,6 +94,7 @@ async def create_draw(request: Request, services: ServicesDep, visitor: VisitorD
             duration=form.duration,
             open_now=form.open_now,
             entry_identity=form.entry_identity,
+            auto_draw=form.auto_draw,
         )
     except NotAuthenticated:
         return see_other(login_url("/draws/new"))

@@ -1,0 +1,210 @@
+"""``/api/v1/draws/{id}/events``: a draw's live feed as Server-Sent Events.
+
+Server-Sent Events rather than WebSocket: the feed only flows from server to browser
+(actions are ordinary POSTs with their CSRF and idempotency rules), SSE is plain HTTP that
+every reverse proxy passes, the browser's ``EventSource`` carries the session cookie, and
+resuming is built into the protocol (``id:`` lines, ``Last-Event-ID``). docs/api.md says
+what a WebSocket would have cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from types import FrameType
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import uvicorn
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette._utils import create_collapsing_task_group
+from starlette.types import Receive, Scope, Send
+
+from fairdraw.domain import errors
+from fairdraw.domain.errors import CrossOriginRefused, DrawNotFound, InvalidInput
+from fairdraw.services.drawing import now_ms
+from fairdraw.services.live import LiveHub
+from fairdraw.services.viewing import require_draw_viewer
+from fairdraw.store.events import event_id_key
+from fairdraw.web.api.schemas import draw_out
+from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
+from fairdraw.web.problems import problem_responses
+
+router = APIRouter(prefix="/api/v1/draws", tags=["live"])
+
+ROUND_ID_LENGTH = 16
+
+# The hubs of this process, ended when the server is told to stop (see below).
+_hubs: weakref.WeakKeyDictionary[LiveHub, asyncio.AbstractEventLoop] = weakref.WeakKeyDictionary()
+
+
+def end_feeds_on_exit(hub: LiveHub) -> None:
+    """End ``hub``'s feeds as soon as uvicorn is told to stop. uvicorn waits for every
+    response to finish before it shuts down, and a live feed never finishes by itself,
+    so without this a stop would hang on the first open page. uvicorn has no hook for
+    it: its exit handler is wrapped, once, as SSE libraries for Starlette do."""
+    _hubs[hub] = asyncio.get_running_loop()
+    original = uvicorn.Server.handle_exit
+    if getattr(original, "_fairdraw", False):
+        return
+
+    def handle_exit(server: uvicorn.Server, sig: int, frame: FrameType | None) -> None:
+        for each, loop in list(_hubs.items()):
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(each.close)
+        original(server, sig, frame)
+
+    handle_exit._fairdraw = True  # type: ignore[attr-defined]
+    uvicorn.Server.handle_exit = handle_exit  # type: ignore[method-assign,assignment]
+
+
+def forget_hub(hub: LiveHub) -> None:
+    """The app has stopped: its hub needs no ending any more."""
+    _hubs.pop(hub, None)
+
+
+FEED_ERRORS = (
+    errors.DrawNotFound,
+    errors.InvalidInput,
+    errors.CrossOriginRefused,
+    errors.TooManyConnections,
+)
+PRIVATE_ERRORS = (*FEED_ERRORS, errors.NotAuthenticated, errors.Forbidden)
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A stream of Server-Sent Events (see docs/api.md)",
+        "content": {"text/event-stream": {}},
+    }
+}
+
+
+class EventStreamResponse(StreamingResponse):
+    """A streaming response that also watches for the client going away, so a closed
+    page frees its watcher at once rather than at the next keep-alive."""
+
+    media_type = "text/event-stream"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with create_collapsing_task_group() as task_group:
+
+            async def until_done(run: Callable[[], Any]) -> None:
+                await run()
+                task_group.cancel_scope.cancel()
+
+            task_group.start_soon(until_done, partial(self.stream_response, send))
+            await until_done(partial(self.listen_for_disconnect, receive))
+
+
+def check_origin(request: Request) -> None:
+    """Refuse a feed to a page of another site (the browser sends ``Origin`` on
+    cross-origin requests; same-origin ``EventSource`` requests may omit it)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    host = request.headers.get("host", "")
+    if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
+        raise CrossOriginRefused()
+
+
+def resume_id(header: str | None, query: str | None) -> str | None:
+    """The id to resume after: the ``Last-Event-ID`` header the browser sends on its own
+    reconnects, or ``last_event_id`` from the URL (our own reconnects)."""
+    value = header or query
+    if not value:
+        return None
+    try:
+        event_id_key(value)
+    except ValueError:
+        raise InvalidInput(errors={"last_event_id": "Not an event id"}) from None
+    return value
+
+
+async def _feed(
+    draw_id: str,
+    request: Request,
+    services: Services,
+    visitor: Visitor,
+    last_event_id: str | None,
+    *,
+    private: bool,
+) -> EventStreamResponse:
+    check_origin(request)
+    try:
+        draw = await services.drawing.get(draw_id)
+    except DrawNotFound:
+        # Today's lottery round exists from its first ballot on; its page follows it
+        # from before then (round ids are the 16-character ones).
+        if private or len(draw_id) != ROUND_ID_LENGTH:
+            raise
+        draw = None
+    if private:
+        assert draw is not None
+        require_draw_viewer(visitor.caller, draw, services.drawing.manager_networks)
+    hub = services.live
+    guard = contextlib.ExitStack()
+    guard.enter_context(hub.admit(str(visitor.address or "unknown")))
+
+    async def snapshot() -> dict[str, Any]:
+        try:
+            state = draw_out(await services.drawing.get(draw_id), now_ms())
+        except DrawNotFound:
+            return {"draw": None}
+        return {"draw": state.model_dump(mode="json")}
+
+    async def stream() -> AsyncIterator[bytes]:
+        with guard:
+            # Tells EventSource how long to wait before its own reconnect attempts.
+            yield b"retry: 2000\n\n"
+            feed = hub.watch(draw_id, last_event_id, private=private, snapshot=snapshot)
+            try:
+                async for frame in feed:
+                    yield frame
+            finally:
+                await feed.aclose()
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return EventStreamResponse(stream(), headers=headers)
+
+
+LastEventIdHeader = Annotated[str | None, Header(alias="Last-Event-ID")]
+LastEventIdQuery = Annotated[str | None, Query(max_length=48)]
+
+
+@router.get(
+    "/{draw_id}/events",
+    response_class=EventStreamResponse,
+    responses={**SSE_RESPONSE, **problem_responses(*FEED_ERRORS)},
+)
+async def public_events(
+    draw_id: str,
+    request: Request,
+    services: ServicesDep,
+    visitor: VisitorDep,
+    last_event_id_header: LastEventIdHeader = None,
+    last_event_id: LastEventIdQuery = None,
+) -> EventStreamResponse:
+    """The draw's public live feed: counts, states, the seal and reveal steps."""
+    last = resume_id(last_event_id_header, last_event_id)
+    return await _feed(draw_id, request, services, visitor, last, private=False)
+
+
+@router.get(
+    "/{draw_id}/events/private",
+    response_class=EventStreamResponse,
+    responses={**SSE_RESPONSE, **problem_responses(*PRIVATE_ERRORS)},
+)
+async def private_events(
+    draw_id: str,
+    request: Request,
+    services: ServicesDep,
+    visitor: VisitorDep,
+    last_event_id_header: LastEventIdHeader = None,
+    last_event_id: LastEventIdQuery = None,
+) -> EventStreamResponse:
+    """The feed for the draw's managers and admins: every entry, with who made it."""
+    last = resume_id(last_event_id_header, last_event_id)
+    return await _feed(draw_id, request, services, visitor, last, private=True)

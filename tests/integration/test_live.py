@@ -1,0 +1,333 @@
+"""Live feeds over real HTTP: Server-Sent Events from real uvicorn servers on the real store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis import Redis
+
+from fairdraw.config import Settings
+from fairdraw.services.live import LiveHub
+from fairdraw.store.connection import connect
+from fairdraw.store.embedded import EmbeddedStore
+from fairdraw.store.events import EventStore
+from fairdraw.store.keys import Keys
+from fairdraw.store.scripts import EVENTS_MAXLEN
+from fairdraw.web.deps import Services
+from tests.support.app import ADMIN, MANAGER, PARTICIPANT, create_accounts, make_settings
+from tests.support.github_server import GitHubStandIn
+from tests.support.live import FeedReader, Served, free_port, reading, serve
+
+KEYS = Keys()
+PRIZES = [{"name": "Keyboard", "quantity": 1}, {"name": "Sticker", "quantity": 2}]
+
+
+def logged_in(url: str, credentials: tuple[str, str]) -> tuple[httpx.Client, str]:
+    client = httpx.Client(base_url=url, timeout=10)
+    response = client.post(
+        "/api/v1/session", json={"username": credentials[0], "password": credentials[1]}
+    )
+    assert response.status_code == 200, response.text
+    return client, str(response.json()["csrf_token"])
+
+
+def new_draw(client: httpx.Client, csrf: str, **body: Any) -> str:
+    payload = {"title": "Live giveaway", "prizes": PRIZES, "open": True} | body
+    response = client.post("/api/v1/draws", json=payload, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def enter(url: str, draw_id: str, login: str) -> dict[str, Any]:
+    response = httpx.post(f"{url}/api/v1/draws/{draw_id}/entries", json={"github": login})
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+@pytest.fixture
+def settings(store_url: str, github: GitHubStandIn, redis_sync: Redis) -> Settings:
+    for i in range(40):
+        github.add_user(f"user{i}", 5000 + i, f"User {i}")
+    configured = make_settings(store_url, github.url, live_count_interval_seconds=0.05)
+    asyncio.run(create_accounts(configured))
+    return configured
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[Served]:
+    with serve(settings) as served:
+        yield served
+
+
+def hub_of(served: Served) -> LiveHub:
+    services: Services = served.app.state.services
+    return services.live
+
+
+def test_a_public_page_sees_the_snapshot_then_each_change_and_never_who(
+    server: Served, redis_sync: Redis
+) -> None:
+    manager, csrf = logged_in(server.url, MANAGER)
+    draw_id = new_draw(manager, csrf)
+    with reading(f"{server.url}/api/v1/draws/{draw_id}/events") as feed:
+        snapshot = feed.next()
+        assert snapshot.event == "snapshot"
+        assert snapshot.data["resumed"] is False
+        assert snapshot.data["draw"]["status"] == "open"
+        assert snapshot.data["draw"]["entry_count"] == 0
+        enter(server.url, draw_id, "user1")
+        count = feed.until("count", timeout=1.0)
+        assert count.data["count"] == 1
+        assert "user1" not in str(count.data)
+        closed = manager.post(f"/api/v1/draws/{draw_id}/close", headers={"X-CSRF-Token": csrf})
+        assert closed.status_code == 200
+        status = feed.until("status")
+        assert (status.data["status"], status.data["count"]) == ("closed", 1)
+        sealed = feed.until("sealed")
+        assert sealed.data["root"] == closed.json()["seal"]["root"]
+        manager.post(f"/api/v1/draws/{draw_id}/draw", headers={"X-CSRF-Token": csrf})
+        assert feed.until("status").data["status"] == "drawn"
+    # Every event is in the stream, in order, with nothing refused in it.
+    kinds = [f["t"] for _, f in redis_sync.xrange(KEYS.events(draw_id))]
+    assert kinds == ["status", "entry", "status", "sealed", "status"]
+
+
+def test_a_refused_entry_never_reaches_the_feed(server: Served, redis_sync: Redis) -> None:
+    manager, csrf = logged_in(server.url, MANAGER)
+    draw_id = new_draw(manager, csrf)
+    enter(server.url, draw_id, "user1")
+    again = httpx.post(f"{server.url}/api/v1/draws/{draw_id}/entries", json={"github": "user1"})
+    assert again.status_code == 409
+    missing = httpx.post(f"{server.url}/api/v1/draws/{draw_id}/entries", json={"github": "nobody"})
+    assert missing.status_code == 404
+    kinds = [f["t"] for _, f in redis_sync.xrange(KEYS.events(draw_id))]
+    assert kinds == ["status", "entry"]
+
+
+def test_the_private_feed_is_for_the_draws_manager_and_admins(server: Served) -> None:
+    manager, csrf = logged_in(server.url, MANAGER)
+    draw_id = new_draw(manager, csrf)
+    url = f"{server.url}/api/v1/draws/{draw_id}/events/private"
+    anonymous = httpx.get(url)
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "not_authenticated")
+    participant, _ = logged_in(server.url, PARTICIPANT)
+    refused = participant.get(url)
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    # Another manager's draw: the admin made it, the manager may not watch it privately.
+    admin, admin_csrf = logged_in(server.url, ADMIN)
+    other = new_draw(admin, admin_csrf)
+    foreign = manager.get(f"{server.url}/api/v1/draws/{other}/events/private")
+    assert foreign.status_code == 403
+    for client in (manager, admin):
+        with reading(url, cookies=client.cookies) as feed:
+            assert feed.status == 200
+            assert feed.next().event == "snapshot"
+            enter(server.url, draw_id, f"user{2 if client is manager else 3}")
+            entry = feed.until("entry")
+            assert entry.data["who"] == ("user2" if client is manager else "user3")
+            assert entry.data["number"] == entry.data["index"] + 1
+
+
+def test_a_reconnect_with_an_old_id_gets_exactly_what_it_missed(server: Served) -> None:
+    manager, csrf = logged_in(server.url, MANAGER)
+    draw_id = new_draw(manager, csrf)
+    url = f"{server.url}/api/v1/draws/{draw_id}/events/private"
+    enter(server.url, draw_id, "user0")
+    with reading(url, cookies=manager.cookies) as feed:
+        feed.next()  # snapshot
+        enter(server.url, draw_id, "user1")
+        seen = feed.until("entry")
+        assert seen.data["who"] == "user1"
+    for i in range(2, 6):
+        enter(server.url, draw_id, f"user{i}")
+    headers = {"Last-Event-ID": str(seen.id)}
+    with reading(url, cookies=manager.cookies, headers=headers) as feed:
+        missed = [feed.next() for _ in range(4)]
+        assert [m.data["who"] for m in missed] == ["user2", "user3", "user4", "user5"]
+        assert feed.quiet(0.5) == []  # nothing twice, nothing more
+        enter(server.url, draw_id, "user6")
+        assert feed.next().data["who"] == "user6"
+    # The same through the query string (the page's own reconnects); the public feed
+    # sends the newest count of a run of entries.
+    with reading(f"{server.url}/api/v1/draws/{draw_id}/events?last_event_id={seen.id}") as feed:
+        caught_up = feed.next()
+        assert (caught_up.event, caught_up.data["count"]) == ("count", 7)
+        assert feed.quiet(0.3) == []
+
+
+def test_a_watcher_behind_the_trimmed_buffer_gets_a_snapshot_and_is_told(
+    server: Served, redis_sync: Redis
+) -> None:
+    manager, csrf = logged_in(server.url, MANAGER)
+    draw_id = new_draw(manager, csrf)
+    first = enter(server.url, draw_id, "user0")
+    old_id = redis_sync.xrange(KEYS.events(draw_id))[-1][0]
+    enter(server.url, draw_id, "user1")
+    # What MAXLEN does to a busy draw, done at once: the events after old_id are gone.
+    redis_sync.xtrim(KEYS.events(draw_id), maxlen=0)
+    enter(server.url, draw_id, "user2")
+    headers = {"Last-Event-ID": old_id}
+    with reading(f"{server.url}/api/v1/draws/{draw_id}/events", headers=headers) as feed:
+        snapshot = feed.next()
+        assert snapshot.event == "snapshot"
+        assert snapshot.data["resumed"] is True
+        assert snapshot.data["draw"]["entry_count"] == 3
+        enter(server.url, draw_id, "user3")
+        assert feed.until("count").data["count"] == 4
+    assert first["index"] == 0
+    assert EVENTS_MAXLEN == 10_000
+
+
+def test_feeds_refuse_other_sites_bad_ids_and_too_many_connections(
+    settings: Settings, redis_sync: Redis
+) -> None:
+    with serve(settings.model_copy(update={"live_connections_per_address": 2})) as server:
+        manager, csrf = logged_in(server.url, MANAGER)
+        draw_id = new_draw(manager, csrf)
+        url = f"{server.url}/api/v1/draws/{draw_id}/events"
+        foreign = httpx.get(url, headers={"Origin": "https://evil.example"})
+        assert (foreign.status_code, foreign.json()["code"]) == (403, "cross_origin_refused")
+        bad = httpx.get(url, headers={"Last-Event-ID": "yesterday"})
+        assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
+        missing = httpx.get(f"{server.url}/api/v1/draws/aaaaaaaaaaaa/events")
+        assert missing.status_code == 404
+        with reading(url, headers={"Origin": server.url}) as one, reading(url) as two:
+            assert (one.status, two.status) == (200, 200)
+            third = httpx.get(url)
+            assert (third.status_code, third.json()["code"]) == (429, "too_many_connections")
+        # Closed pages give their places back.
+        assert wait_for(lambda: hub_of(server).watchers(draw_id) == 0)
+        with reading(url) as again:
+            assert again.status == 200
+
+
+def test_many_watchers_of_one_draw_share_one_store_reader(server: Served) -> None:
+    manager, csrf = logged_in(server.url, MANAGER)
+    draw_id = new_draw(manager, csrf)
+    url = f"{server.url}/api/v1/draws/{draw_id}/events"
+    feeds = [FeedReader(url) for _ in range(15)]
+    try:
+        for feed in feeds:
+            assert feed.next().event == "snapshot"
+        hub = hub_of(server)
+        assert (hub.watchers(draw_id), hub.readers()) == (15, 1)
+        enter(server.url, draw_id, "user1")
+        for feed in feeds:
+            assert feed.until("count", timeout=2).data["count"] == 1
+    finally:
+        for feed in feeds:
+            feed.close()
+    assert wait_for(lambda: hub.readers() == 0)
+
+
+def test_an_event_written_through_one_server_reaches_watchers_of_another(
+    settings: Settings,
+) -> None:
+    with serve(settings) as first, serve(settings) as second:
+        manager, csrf = logged_in(first.url, MANAGER)
+        draw_id = new_draw(manager, csrf)
+        with reading(f"{second.url}/api/v1/draws/{draw_id}/events") as feed:
+            feed.next()
+            enter(first.url, draw_id, "user4")
+            assert feed.until("count", timeout=1).data["count"] == 1
+
+
+def test_a_page_resumes_across_a_server_restart_without_a_gap(settings: Settings) -> None:
+    port = free_port()
+    with serve(settings, port) as server:
+        manager, csrf = logged_in(server.url, MANAGER)
+        draw_id = new_draw(manager, csrf)
+        url = f"{server.url}/api/v1/draws/{draw_id}/events/private"
+        feed = FeedReader(url, cookies=manager.cookies)
+        feed.next()
+        enter(server.url, draw_id, "user1")
+        last = feed.until("entry")
+    assert feed.ended(), "the feed ends when its server stops"
+    feed.close()
+    with serve(settings, port) as server:
+        enter(server.url, draw_id, "user2")  # while nobody watched
+        headers = {"Last-Event-ID": str(last.id)}
+        with reading(url, cookies=manager.cookies, headers=headers) as resumed:
+            assert resumed.next().data["who"] == "user2"
+            enter(server.url, draw_id, "user3")
+            assert resumed.next().data["who"] == "user3"
+            assert resumed.quiet(0.3) == []
+
+
+def test_a_feed_waits_out_a_store_restart_and_misses_nothing(
+    tmp_path: Path, github: GitHubStandIn
+) -> None:
+    github.add_user("user1", 1, "One")
+    github.add_user("user2", 2, "Two")
+    store = EmbeddedStore(tmp_path / "store")
+    url = store.start()
+    try:
+        settings = make_settings(url, github.url)
+        asyncio.run(create_accounts(settings))
+        with serve(settings) as server:
+            manager, csrf = logged_in(server.url, MANAGER)
+            draw_id = new_draw(manager, csrf)
+            feed_url = f"{server.url}/api/v1/draws/{draw_id}/events/private"
+            with reading(feed_url, cookies=manager.cookies) as feed:
+                feed.next()
+                enter(server.url, draw_id, "user1")
+                assert feed.until("entry").data["who"] == "user1"
+                store.stop()
+                store.start()
+                entered = None
+                for _ in range(50):  # the app's pool reconnects on the next request
+                    response = httpx.post(
+                        f"{server.url}/api/v1/draws/{draw_id}/entries", json={"github": "user2"}
+                    )
+                    if response.status_code == 201:
+                        entered = response.json()
+                        break
+                    asyncio.run(asyncio.sleep(0.1))
+                assert entered is not None
+                assert entered["index"] == 1
+                after = feed.until("entry", timeout=10)
+                assert (after.data["who"], after.data["index"]) == ("user2", 1)
+                assert feed.quiet(0.3) == []
+    finally:
+        store.stop()
+
+
+async def test_a_watcher_that_reads_too_slowly_is_dropped(redis: Any, store_url: str) -> None:
+    events = EventStore(connect(store_url), KEYS)
+
+    async def numbering(draw_id: str) -> Any:
+        return lambda index: index + 1
+
+    async def snapshot() -> dict[str, Any]:
+        return {"draw": None}
+
+    hub = LiveHub(events, numbering, queue_size=16)
+    draw_id = "abcdefghijkl"
+    key = KEYS.events(draw_id)
+    await redis.xadd(key, {"t": "status", "s": "open", "n": "0", "at": "1"})
+    watcher = hub.watch(draw_id, None, private=True, snapshot=snapshot)
+    assert b"event: snapshot" in await anext(watcher)
+    for i in range(40):  # nobody reads: the queue fills, the watcher is dropped
+        await redis.xadd(key, {"t": "entry", "n": str(i + 1), "i": str(i), "w": "x", "at": "1"})
+    assert await wait_for_async(lambda: hub.watchers(draw_id) == 0)
+    frames = [frame async for frame in watcher]
+    assert len(frames) <= 16  # what was queued, then the end
+    assert hub.readers() == 0
+
+
+def wait_for(check: Any, seconds: float = 5.0) -> bool:
+    return asyncio.run(wait_for_async(check, seconds))
+
+
+async def wait_for_async(check: Any, seconds: float = 5.0) -> bool:
+    for _ in range(int(seconds / 0.05)):
+        if check():
+            return True
+        await asyncio.sleep(0.05)
+    return bool(check())
