@@ -367,7 +367,7 @@ async def test_every_key_left_matches_the_key_schema(
     assert [k for k in keys if not any(p.fullmatch(k) for p in patterns)] == []
     used = {p.pattern for p in patterns for k in keys if p.fullmatch(k)}
     # Every kind of key the flow creates was seen, so the check above checked something.
-    # meta|ledger|entrants|events|minutes, names, draws, user, users, session, gh profile,
-    # rate limits
-    assert len(used) == 8
+    # meta|ledger|entrants|events|minutes, names, draws, activity, user, users, session,
+    # gh profile, rate limits
+    assert len(used) == 9
     assert all(k.startswith("fairdraw:") for k in keys)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -331,3 +332,38 @@ async def wait_for_async(check: Any, seconds: float = 5.0) -> bool:
             return True
         await asyncio.sleep(0.05)
     return bool(check())
+
+
+def test_a_lottery_page_follows_todays_round_from_before_its_first_ballot(
+    server: Served, redis_sync: Redis
+) -> None:
+    manager, csrf = logged_in(server.url, MANAGER)
+    today = datetime.now(UTC).date().isoformat()
+    created = manager.post(
+        "/api/v1/lotteries",
+        json={"name": "Daily mug", "prize": "Mug", "start": today, "timezone": "UTC"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert created.status_code == 201, created.text
+    lottery = created.json()
+    round_id = lottery["today_round_id"]
+    page = httpx.get(f"{server.url}/lotteries/{lottery['id']}")
+    assert f'data-live-feed="/api/v1/draws/{round_id}/events"' in page.text
+    with reading(f"{server.url}/api/v1/draws/{round_id}/events") as feed:
+        snapshot = feed.next()
+        assert (snapshot.event, snapshot.data["draw"]) == ("snapshot", None)
+        participant, participant_csrf = logged_in(server.url, PARTICIPANT)
+        for _ in range(2):
+            cast = participant.post(
+                f"/api/v1/lotteries/{lottery['id']}/ballots",
+                headers={"X-CSRF-Token": participant_csrf},
+            )
+            assert cast.status_code == 201, cast.text
+        assert feed.until("status").data["status"] == "open"
+        counts = [feed.until("count").data["count"]]
+        while counts[-1] < 2:
+            counts.append(feed.until("count").data["count"])
+        assert counts in ([1, 2], [2])
+    # A made-up giveaway id has no such grace: only round ids (16 characters) do.
+    assert httpx.get(f"{server.url}/api/v1/draws/aaaaaaaaaaaa/events").status_code == 404
+    assert redis_sync.zrange(KEYS.round_top(round_id), 0, -1, withscores=True) == [("pat", 2.0)]

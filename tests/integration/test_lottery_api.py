@@ -163,6 +163,7 @@ async def test_a_manager_creates_a_lottery(
         "status": "running",
         "today": today.isoformat(),
         "ballots_today": 0,
+        "today_round_id": lotteries.round_draw_id(lottery_id, today),
         "links": {
             "page": f"/lotteries/{lottery_id}",
             "rounds": f"{API}/{lottery_id}/rounds",

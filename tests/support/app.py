@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import secrets
-import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -124,8 +123,9 @@ def live_server(store_url: str, github: GitHubStandIn, redis_sync: Any) -> Itera
     """The app served over real HTTP by uvicorn on 127.0.0.1, in a background thread."""
     settings = make_settings(store_url, github.url)
     asyncio.run(create_accounts(settings))
+    application = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        application, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -139,8 +139,9 @@ def live_server(store_url: str, github: GitHubStandIn, redis_sync: Any) -> Itera
     try:
         yield LiveServer(f"http://127.0.0.1:{port}", settings, github)
     finally:
-        # As a signal would: live feeds end at once instead of holding the shutdown.
-        server.handle_exit(signal.SIGINT, None)
+        # As the signal handlers do for a real server: live feeds end at once.
+        application.state.services.live.close_soon()
+        server.should_exit = True
         thread.join(timeout=10)
 
 

@@ -7,7 +7,6 @@ import contextlib
 import http.client
 import json
 import queue
-import signal
 import socket
 import threading
 import time
@@ -66,8 +65,9 @@ def serve(settings: Settings, port: int | None = None) -> Iterator[Served]:
     try:
         yield Served(f"http://127.0.0.1:{bound}", app, bound)
     finally:
-        # As a signal would: live feeds end at once instead of holding the shutdown.
-        server.handle_exit(signal.SIGINT, None)
+        # As the signal handlers do for a real server: live feeds end at once.
+        app.state.services.live.close_soon()
+        server.should_exit = True
         thread.join(timeout=15)
 
 

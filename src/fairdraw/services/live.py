@@ -149,6 +149,13 @@ class LiveHub:
         self._feeds: dict[str, _Feed] = {}
         self._connections: Counter[str] = Counter()
         self._closing = False
+        # The loop the feeds run on: close_soon may be called from elsewhere.
+        self._loop = asyncio.get_running_loop()
+
+    def close_soon(self) -> None:
+        """``close`` from any thread or a signal handler."""
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.close)
 
     def close(self) -> None:
         """End every feed now (the server is stopping: an open feed would hold the

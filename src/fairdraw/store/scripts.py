@@ -49,10 +49,18 @@ def _lua(name: str) -> str:
 
 
 def script_source(name: str) -> str:
-    """The text of ``store/lua/<name>.lua``, after the helpers of ``_live.lua`` (live
-    events and per-minute counts) and the constants they use."""
+    """The text of ``store/lua/<name>.lua``; a script that uses the helpers of
+    ``_live.lua`` (``fd_*``: live events, per-minute counts) gets them, and the constants
+    they use, in front of its body (after its ``#!lua`` flags line, which must be first)."""
+    body = _lua(name)
+    if "fd_" not in body:
+        return body
+    flags = ""
+    if body.startswith("#!"):
+        flags, _, body = body.partition("\n")
+        flags += "\n"
     constants = f"local EVENTS_MAXLEN = {EVENTS_MAXLEN}\nlocal EVENTS_TTL_MS = {EVENTS_TTL_MS}\n"
-    return constants + _lua("_live") + _lua(name)
+    return flags + constants + _lua("_live") + body
 
 
 class Scripts:

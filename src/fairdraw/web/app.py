@@ -118,7 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
             count_interval=settings.live_count_interval_seconds,
             connections_per_address=settings.live_connections_per_address,
         )
-        live_api.end_feeds_on_exit(live)
+        live_api.end_feeds_on_signals(live)
         app.state.services = Services(
             settings=settings,
             secret=secret,
@@ -170,7 +170,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await running
             await limits.aclose()
             await github.aclose()
-            live_api.forget_hub(live)
+            live.close()
             await reader.aclose()
             await redis.aclose()
 

@@ -9,16 +9,15 @@ what a WebSocket would have cost.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import weakref
+import signal
+import threading
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 from types import FrameType
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import uvicorn
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette._utils import create_collapsing_task_group
@@ -38,35 +37,6 @@ router = APIRouter(prefix="/api/v1/draws", tags=["live"])
 
 ROUND_ID_LENGTH = 16
 
-# The hubs of this process, ended when the server is told to stop (see below).
-_hubs: weakref.WeakKeyDictionary[LiveHub, asyncio.AbstractEventLoop] = weakref.WeakKeyDictionary()
-
-
-def end_feeds_on_exit(hub: LiveHub) -> None:
-    """End ``hub``'s feeds as soon as uvicorn is told to stop. uvicorn waits for every
-    response to finish before it shuts down, and a live feed never finishes by itself,
-    so without this a stop would hang on the first open page. uvicorn has no hook for
-    it: its exit handler is wrapped, once, as SSE libraries for Starlette do."""
-    _hubs[hub] = asyncio.get_running_loop()
-    original = uvicorn.Server.handle_exit
-    if getattr(original, "_fairdraw", False):
-        return
-
-    def handle_exit(server: uvicorn.Server, sig: int, frame: FrameType | None) -> None:
-        for each, loop in list(_hubs.items()):
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(each.close)
-        original(server, sig, frame)
-
-    handle_exit._fairdraw = True  # type: ignore[attr-defined]
-    uvicorn.Server.handle_exit = handle_exit  # type: ignore[method-assign,assignment]
-
-
-def forget_hub(hub: LiveHub) -> None:
-    """The app has stopped: its hub needs no ending any more."""
-    _hubs.pop(hub, None)
-
-
 FEED_ERRORS = (
     errors.DrawNotFound,
     errors.InvalidInput,
@@ -80,6 +50,26 @@ SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
         "content": {"text/event-stream": {}},
     }
 }
+
+
+def end_feeds_on_signals(hub: LiveHub) -> None:
+    """End ``hub``'s feeds as soon as the server is told to stop (SIGINT, SIGTERM).
+
+    uvicorn waits for every response to finish before it stops, and a live feed never
+    finishes by itself, so without this a stop would wait for the first open page to go.
+    uvicorn has no hook for it; its own handlers are in place by the time the app starts
+    (this runs in the lifespan), so ours run first and then call them."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals reach only the main thread; whoever runs this server stops it
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(signum)
+
+        def handle(number: int, frame: FrameType | None, previous: Any = previous) -> None:
+            hub.close_soon()
+            if callable(previous):
+                previous(number, frame)
+
+        signal.signal(signum, handle)
 
 
 class EventStreamResponse(StreamingResponse):

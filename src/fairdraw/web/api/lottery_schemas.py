@@ -89,16 +89,25 @@ class LotteryOut(BaseModel):
     ballots_today: int | None = Field(
         description="The caller's ballots in today's round; null when not logged in."
     )
+    today_round_id: str | None = Field(
+        default=None,
+        description="The draw id of today's round while the lottery runs: its live feed is "
+        "`/api/v1/draws/{today_round_id}/events`, even before the day's first ballot.",
+    )
     links: LotteryLinksOut
 
 
 def lottery_out(lottery: Lottery, now_ms: int, ballots_today: int | None) -> LotteryOut:
     base = f"/api/v1/lotteries/{lottery.id}"
+    status = lottery_status(lottery.terms, now_ms)
+    today = lotteries.local_day(lottery.terms.zone, now_ms)
+    running = status == "running"
     return LotteryOut(
         **lottery.to_json(),
-        status=lottery_status(lottery.terms, now_ms),
-        today=lotteries.local_day(lottery.terms.zone, now_ms).isoformat(),
+        status=status,
+        today=today.isoformat(),
         ballots_today=ballots_today,
+        today_round_id=lotteries.round_draw_id(lottery.id, today) if running else None,
         links=LotteryLinksOut(
             page=lottery_page_url(lottery.id), rounds=f"{base}/rounds", ballots=f"{base}/ballots"
         ),
