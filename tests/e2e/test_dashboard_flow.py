@@ -19,6 +19,7 @@ from tests.support.browser import (
     log_in,
     low_contrast,
     real_errors,
+    screenshot,
 )
 
 KEYS = Keys()
@@ -69,9 +70,9 @@ def entrant_name(n: int) -> str:
 def fill(redis_sync: Any, draw_id: str, count: int) -> None:
     """Enter ``count`` entrants through the real enter script, pipelined."""
     sha = redis_sync.script_load(script_source("enter"))
-    for start in range(0, count, 10_000):
+    for start in range(0, count, 5_000):
         with redis_sync.pipeline(transaction=False) as pipe:
-            for n in range(start, min(start + 10_000, count)):
+            for n in range(start, min(start + 5_000, count)):
                 label = entrant_name(n)
                 keys = enter_keys(KEYS, draw_id, label)
                 pipe.evalsha(sha, len(keys), *keys, f"gh:{10_000_000 + n}", f"{n:032x}", label)
@@ -122,6 +123,20 @@ def test_a_search_finds_one_entrant_among_a_hundred_thousand_and_entries_arrive_
     expect(page.locator("#recent-entries tr")).to_have_count(20)
     expect(page.locator("#dashboard-count")).to_have_text(str(ENTRANTS + 1))
     expect(page.locator("#chart-summary")).to_contain_text(f"{ENTRANTS + 1} entries")
+    assert page.evaluate("window.__notReloaded === true")
+    screenshot(page, "dashboard-giveaway")
+
+    # Closing it elsewhere: the page swaps in its new state, and the chart is drawn again.
+    manager, csrf = manager_client(base)
+    try:
+        closed = manager.post(f"/api/v1/draws/{draw_id}/close", headers={"X-CSRF-Token": csrf})
+    finally:
+        manager.close()
+    assert closed.status_code == 200, closed.text
+    expect(page.get_by_text("Entries closed \u2014 waiting for the draw")).to_be_visible()
+    expect(page.get_by_role("button", name="Draw winners")).to_be_visible()
+    expect(page.locator("#dashboard-chart canvas")).to_be_visible()
+    expect(page.locator("#proof-status")).to_contain_text("Sealed")
     assert page.evaluate("window.__notReloaded === true")
 
     assert low_contrast(page, DASHBOARD_TEXT) == {}

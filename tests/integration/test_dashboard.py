@@ -29,7 +29,7 @@ from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
 from fairdraw.store.draws import DrawStore, enter_keys
 from fairdraw.store.keys import Keys
-from fairdraw.store.live_stats import LiveStats, scan_names
+from fairdraw.store.live_stats import LiveStats, piece_starts, scan_block
 from fairdraw.store.lotteries import LotteryStore
 from fairdraw.store.raffles import RaffleStore
 from fairdraw.store.schedule import ScheduleStore
@@ -85,11 +85,12 @@ async def client_of(
 async def fill(redis: Redis, draw_id: str, labels: list[str], first_id: int = 1) -> None:
     """Enter ``labels`` in order through the real enter script, pipelined."""
     sha = await redis.script_load(script_source("enter"))
-    async with redis.pipeline(transaction=False) as pipe:
-        for n, label in enumerate(labels):
-            keys = enter_keys(KEYS, draw_id, label)
-            pipe.evalsha(sha, len(keys), *keys, f"gh:{first_id + n}", f"{n:032x}", label)
-        await pipe.execute()
+    for start in range(0, len(labels), 5000):
+        async with redis.pipeline(transaction=False) as pipe:
+            for n in range(start, min(start + 5000, len(labels))):
+                keys = enter_keys(KEYS, draw_id, labels[n])
+                pipe.evalsha(sha, len(keys), *keys, f"gh:{first_id + n}", f"{n:032x}", labels[n])
+            await pipe.execute()
 
 
 async def giveaway(app: FastAPI, caller: Caller = MARIA, **terms: object) -> str:
@@ -563,12 +564,36 @@ async def test_activity_is_written_once_a_minute_per_draw(redis: Redis) -> None:
 
 
 def test_scanning_a_bucket() -> None:
-    text = "Alice\t0\nalbert\t1\nbob\t2\nALAN\t3\n"
-    hits = scan_names(text, "al", 10)
+    block = b"Alice\t0\nalbert\t1\nbob\t2\nALAN\t3\n"
+    hits = scan_block(block, "al", 10)
     assert [(h.name, h.index) for h in hits] == [("ALAN", 3), ("albert", 1), ("Alice", 0)]
-    assert [h.index for h in scan_names(text, "AL", 2)] == [3, 1]
-    accented = "\u00e9lo\u00efse\t0\n\u00c9LODIE\t1\n"
-    assert [h.name for h in scan_names(accented, "\u00e9lo", 5)] == [
+    assert [h.index for h in scan_block(block, "AL", 2)] == [3, 1]
+    assert scan_block(block, "\u00e9l", 5) == []
+    accented = "\u00e9lo\u00efse\t0\n\u00c9LODIE\t1\n".encode()
+    assert [h.name for h in scan_block(accented, "\u00e9lo", 5)] == [
         "\u00c9LODIE",
         "\u00e9lo\u00efse",
     ]
+
+
+async def test_a_search_reads_a_large_bucket_in_pieces(app: FastAPI, redis: Redis) -> None:
+    draw_id = await giveaway(app)
+    # 200,000 names in one bucket: about 3.4 MB, read from its end in growing pieces.
+    await fill(redis, draw_id, [f"user{n:06d}" for n in range(200_000)])
+    assert await redis.strlen(KEYS.names(draw_id, "us")) > 3 * (1 << 20)
+    dashboard = services(app).dashboard
+    newest = await dashboard.search(MARIA, draw_id, "US")
+    assert [e.index for e in newest] == list(range(199_999, 199_949, -1))
+    oldest = await dashboard.search(MARIA, draw_id, "user00001")
+    assert [e.who for e in oldest] == [f"user{n:06d}" for n in range(19, 9, -1)]
+    # The lines cut by the pieces' edges are found whole.
+    bucket = (await redis.get(KEYS.names(draw_id, "us"))).encode()
+    edges = [edge for edge in piece_starts(len(bucket)) if edge > 0]
+    for edge in edges:
+        start = bucket.rfind(b"\n", 0, edge) + 1
+        name, index = bucket[start : bucket.index(b"\n", edge)].decode().split("\t")
+        assert start < edge
+        assert [(e.who, e.index) for e in await dashboard.search(MARIA, draw_id, name)] == [
+            (name, int(index))
+        ]
+    assert len(edges) == 3  # pieces of 256 KiB, 512 KiB, 1 MiB, then the rest

@@ -10,9 +10,8 @@ lists), so no answer walks the ledger: a search at a million entrants reads one 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol
@@ -24,7 +23,7 @@ from fairdraw.domain.draws import ACCOUNT_PREFIX, Draw, DrawKind, account_holder
 from fairdraw.domain.errors import DrawNotFound, Forbidden, InvalidInput, NotAuthenticated
 from fairdraw.domain.networks import IPNetwork, check_manager_network
 from fairdraw.services.accounts import require_admin
-from fairdraw.services.drawing import iso
+from fairdraw.services.drawing import iso, now_ms
 from fairdraw.services.lotteries import LotteryService
 from fairdraw.services.lottery_views import Lottery
 from fairdraw.services.ticket_ledger import TicketLedger
@@ -45,10 +44,6 @@ MAX_POINTS = 500
 # Bucket sizes in minutes, smallest first; beyond the last, whole multiples of it.
 _BUCKETS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 180, 360, 720, 1440)
 ANONYMOUS = "anonymous"
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class Owned(Protocol):
@@ -222,12 +217,14 @@ class ActivityRow:
     """One of the instance's most active draws, with where its dashboard is."""
 
     draw: ActiveDraw
-    dashboard_url: str = field(init=False)
 
-    def __post_init__(self) -> None:
+    @property
+    def dashboard_url(self) -> str:
+        """A lottery round's is its lottery's dashboard (which shows today's round)."""
         d = self.draw
-        url = f"/lotteries/{d.lottery_id}/dashboard" if d.lottery_id else ""
-        object.__setattr__(self, "dashboard_url", url or f"/draws/{d.draw_id}/dashboard")
+        if d.lottery_id:
+            return f"/lotteries/{d.lottery_id}/dashboard"
+        return f"/draws/{d.draw_id}/dashboard"
 
     def to_json(self) -> dict[str, Any]:
         d = self.draw

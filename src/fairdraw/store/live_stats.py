@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.client import NEVER_DECODE
 from redis.exceptions import RedisError
 
 from fairdraw.store.draws import ledger_elements
@@ -27,6 +28,12 @@ MINUTE_MS = 60_000
 HOUR_MINUTES = 60
 # Draws remembered as "activity written this minute" by one process.
 ACTIVITY_CACHE_SIZE = 10_000
+# A search reads its bucket from the end in pieces: the first of 256 KiB (about 15,000
+# names, a whole bucket in all but extreme draws), each next one twice as large, up to
+# 4 MiB: a common prefix is answered from the first piece, a full scan of a huge bucket
+# takes few round trips.
+FIRST_PIECE = 1 << 18
+LAST_PIECE = 1 << 22
 # Meta fields shown in the instance's top list.
 _META_FIELDS = ("title", "kind", "status", "created_by", "lottery_id", "round_date")
 
@@ -66,43 +73,58 @@ class ActiveDraw:
     round_date: str
 
 
-def scan_names(text: str, query: str, limit: int) -> list[NameHit]:
-    """Lines of a search bucket (``"name\\tindex\\n"`` each, oldest first) whose name
-    starts with ``query`` (case-insensitive), newest first, at most ``limit``.
+def piece_starts(length: int) -> list[int]:
+    """Where the pieces of a bucket of ``length`` bytes start, read from its end."""
+    starts: list[int] = []
+    end, piece = length, FIRST_PIECE
+    while end > 0:
+        end = max(0, end - piece)
+        starts.append(end)
+        piece = min(piece * 2, LAST_PIECE)
+    return starts
 
-    ``query`` must hold no tab or line break. An ASCII bucket (GitHub logins and account
-    names always are) is searched backwards with ``str.rfind``, which runs in C over the
-    whole bucket; anything else goes line by line.
+
+def scan_block(block: bytes, query: str, limit: int) -> list[NameHit]:
+    """Lines of a piece of a search bucket that holds whole lines (``name\tindex\n``
+    each, oldest first) whose name starts with ``query`` (case-insensitive), newest first,
+    at most ``limit``. ``query`` holds no tab or line break.
+
+    Names are GitHub logins and account names, which are ASCII: such a piece is lowered
+    once and searched backwards with ``bytes.rfind``, in C; anything else goes line by
+    line.
     """
     folded_query = query.casefold()
-    if not text or limit <= 0:
+    if not block or limit <= 0:
         return []
-    if not text.isascii():
-        return _scan_lines(text, folded_query, limit)
-    # For ASCII text lower() is casefold() and keeps every offset.
-    folded = text.lower()
-    needle = "\n" + folded_query
+    if not block.isascii():
+        return _scan_lines(block.decode("utf-8", "replace"), folded_query, limit)
+    if not folded_query.isascii():
+        return []  # no ASCII name case-folds to anything else
+    # For ASCII, bytes.lower() is casefold() and keeps every offset.
+    folded = block.lower()
+    prefix = folded_query.encode("ascii")
+    needle = b"\n" + prefix
     hits: list[NameHit] = []
     end = len(folded)
     while len(hits) < limit:
         at = folded.rfind(needle, 0, end)
         if at < 0:
             break
-        hit = _line_at(text, at + 1)
+        hit = _line_at(block, at + 1)
         if hit is not None:
             hits.append(hit)
         end = at
     # The first line has no line break before it.
-    if len(hits) < limit and folded.startswith(folded_query):
-        hit = _line_at(text, 0)
+    if len(hits) < limit and folded.startswith(prefix):
+        hit = _line_at(block, 0)
         if hit is not None:
             hits.append(hit)
     return hits
 
 
-def _line_at(text: str, start: int) -> NameHit | None:
-    stop = text.find("\n", start)
-    line = text[start : stop if stop >= 0 else len(text)]
+def _line_at(block: bytes, start: int) -> NameHit | None:
+    stop = block.find(b"\n", start)
+    line = block[start : stop if stop >= 0 else len(block)].decode("ascii")
     name, _, index = line.rpartition("\t")
     return NameHit(name, int(index)) if name and index.isdigit() else None
 
@@ -166,9 +188,34 @@ class LiveStats:
 
     async def search_names(self, draw_id: str, query: str, limit: int) -> list[NameHit]:
         """Entrants whose indexed name starts with ``query`` (at least two characters,
-        no tab or line break), newest first: one GET of the query's bucket."""
-        text = await self._redis.get(self._keys.names(draw_id, query))
-        return scan_names(str(text) if text else "", query, limit)
+        no tab or line break), newest first, at most ``limit``.
+
+        The query's bucket is read from its end a piece at a time (it only grows at the
+        end, so offsets taken from its length stay valid) until ``limit`` names are found:
+        a common prefix costs one small read even in a bucket of a million names.
+        """
+        key = self._keys.names(draw_id, query)
+        read_raw = cast(Callable[..., Awaitable[bytes]], self._redis.execute_command)
+        end = int(await self._redis.strlen(key))
+        hits: list[NameHit] = []
+        # The end of a line that began before the piece read last.
+        tail = b""
+        for start in piece_starts(end):
+            if len(hits) >= limit:
+                break
+            # Raw bytes: a piece may cut a character in two (decoded per whole line).
+            piece = await read_raw("GETRANGE", key, start, end - 1, **{NEVER_DECODE: True})
+            block = piece + tail
+            tail = b""
+            if start > 0:
+                cut = block.find(b"\n")
+                if cut < 0:
+                    tail, end = block, start
+                    continue
+                tail, block = block[: cut + 1], block[cut + 1 :]
+            hits.extend(scan_block(block, query, limit - len(hits)))
+            end = start
+        return hits
 
     # -- top lists -------------------------------------------------------------------------
     async def round_top(self, round_id: str, limit: int) -> list[tuple[str, int]]:

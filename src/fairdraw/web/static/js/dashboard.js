@@ -11,6 +11,8 @@
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var HOUR_POINTS = 60;
   var CHART_HEIGHT = 240;
+  var TICK_SECONDS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+    172800, 604800, 1209600, 2592000, 7776000, 31536000];
 
   function pad(n) {
     return n < 10 ? "0" + n : String(n);
@@ -174,24 +176,56 @@
       grid: { stroke: style.borderTopColor, width: 1 },
       ticks: { stroke: style.borderTopColor, width: 1 },
     };
+    var self = this;
     var width = function () {
       return Math.max(box.clientWidth, 280);
     };
     this.plot = new uPlot({
       width: width(),
       height: CHART_HEIGHT,
+      // UTC, as every time on the page.
+      tzDate: function (ts) {
+        return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC");
+      },
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       scales: {
-        x: { time: true },
+        // Half a bucket either side, so the first and last bars show whole, and a draw
+        // of one bucket is not stretched over years.
+        x: {
+          time: true,
+          range: function () {
+            var first = self.minutes[0] * 60;
+            var last = self.minutes[self.minutes.length - 1] * 60;
+            return [first - self.bucket * 30, last + self.bucket * 30];
+          },
+        },
         y: { range: function (u, min, max) { return [0, Math.max(1, Math.ceil(max * 1.1))]; } },
       },
       axes: [
-        axis,
+        Object.assign({}, axis, {
+          // Ticks a whole number of buckets apart: never seconds.
+          incrs: TICK_SECONDS.filter(function (s) { return s >= self.bucket * 60; }),
+          // 24-hour UTC times, as the table; dates once ticks are a day or more apart.
+          values: function (u, ticks, space, increment) {
+            return ticks.map(function (t) {
+              var d = new Date(t * 1000);
+              return increment >= 86400 ? d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] :
+                pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+            });
+          },
+        }),
         Object.assign({}, axis, {
           // Whole entries only: no "0.5" on the axis.
           values: function (u, ticks) {
             return ticks.map(function (v) { return Number.isInteger(v) ? String(v) : ""; });
+          },
+          // Wide enough for the longest label, e.g. "100000".
+          size: function (u, values) {
+            var longest = (values || []).reduce(function (n, v) {
+              return Math.max(n, String(v).length);
+            }, 1);
+            return 24 + longest * 8;
           },
         }),
       ],
