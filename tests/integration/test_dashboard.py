@@ -20,7 +20,8 @@ from fairdraw.domain import lotteries, tickets
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.errors import Forbidden, InvalidInput, NotAuthenticated
-from fairdraw.services.dashboard import DashboardService, Window, bucket_size
+from fairdraw.services.dashboard import DashboardService
+from fairdraw.services.dashboard_views import Window, bucket_size
 from fairdraw.services.drawing import iso
 from fairdraw.services.lotteries import new_lottery_id
 from fairdraw.services.scheduler import Scheduler

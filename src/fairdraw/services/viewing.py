@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.callers import Caller
-from fairdraw.domain.draws import Draw
 from fairdraw.domain.errors import Forbidden, NotAuthenticated
 from fairdraw.domain.networks import IPNetwork, check_manager_network
 
 
-def require_draw_viewer(caller: Caller, draw: Draw, networks: Sequence[IPNetwork] = ()) -> User:
-    """The caller's user if it may see who entered ``draw``: an admin, or the manager who
-    created it (for a lottery round, the lottery's creator), from a manager network when
-    those are configured. Raises NotAuthenticated or Forbidden otherwise."""
+class Owned(Protocol):
+    """Anything a manager created: a draw, a lottery round or a lottery."""
+
+    @property
+    def created_by(self) -> str: ...
+
+
+def require_draw_viewer(caller: Caller, draw: Owned, networks: Sequence[IPNetwork] = ()) -> User:
+    """The caller's user if it may see who entered ``draw`` (its dashboard, its private
+    feed, its presenter controls): an admin, or the manager who created it (for a lottery
+    and its rounds, the lottery's creator), from a manager network when those are
+    configured. Raises NotAuthenticated or Forbidden otherwise."""
     user = caller.user
     if user is None:
         raise NotAuthenticated()

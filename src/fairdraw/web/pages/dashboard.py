@@ -15,15 +15,10 @@ from fastapi.responses import Response
 
 from fairdraw.domain.draws import Draw, DrawKind, DrawStatus
 from fairdraw.domain.errors import InvalidInput
-from fairdraw.services.dashboard import (
-    MINUTE_MS,
-    RECENT_ENTRIES,
-    SEARCH_LIMIT,
-    Chart,
-    EntryView,
-    Window,
-)
+from fairdraw.services.dashboard import RECENT_ENTRIES, SEARCH_LIMIT
+from fairdraw.services.dashboard_views import Chart, EntryView, Window
 from fairdraw.services.drawing import iso, now_ms
+from fairdraw.store.live_stats import MINUTE_MS
 from fairdraw.web.api.dashboard import private_feed
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.lottery_views import day_text
