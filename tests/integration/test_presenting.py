@@ -232,6 +232,11 @@ async def test_the_lotterys_creator_presents_a_drawn_round(
     assert 'data-present-presenter="true"' in page.text
     assert "Lottery round" in page.text
     assert "Ann" in text_of(page.text)
+    # The round's own page follows the presentation live, and offers it to its creator.
+    round_page = await app_client.get(f"/lotteries/{lottery_id}/rounds/{day.isoformat()}")
+    assert f'data-live-feed="/api/v1/draws/{round_id}/events"' in round_page.text
+    assert f'data-reveal-draw="{round_id}"' in round_page.text
+    assert f'href="/draws/{round_id}/present"' in round_page.text
 
 
 # -- the presenter page -------------------------------------------------------------------
@@ -410,3 +415,62 @@ async def test_the_public_draw_page_shows_the_live_reveal_as_it_stands(
     assert f'href="/draws/{draw_id}/present"' in manager_page.text
     assert f'href="/draws/{draw_id}/present"' not in page.text
     assert html.escape("Presenter view") in manager_page.text
+
+
+async def test_a_raffles_winners_are_its_tickets(
+    app_client: httpx.AsyncClient, anon_client: httpx.AsyncClient
+) -> None:
+    csrf = await login(app_client, MANAGER)
+    headers = {"X-CSRF-Token": csrf}
+    body = {
+        "title": "Charity raffle",
+        "prizes": [{"name": "Bike", "quantity": 1}, {"name": "Mug", "quantity": 1}],
+        "ticket_count": 3,
+        "per_claimant": 3,
+        "open": True,
+    }
+    created = await app_client.post("/api/v1/raffles", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    draw_id = created.json()["id"]
+    for _ in range(2):
+        assert (await anon_client.post(f"/api/v1/draws/{draw_id}/tickets")).status_code == 201
+    # It closes by itself when its last ticket is claimed: no start button until then.
+    page = await app_client.get(f"/draws/{draw_id}/present")
+    assert re.search(r"data-present-start hidden", page.text)
+    assert re.search(
+        r"data-present-count>2</strong>\s*<span[^>]*>tickets claimed</span>", page.text
+    )
+    assert (await anon_client.post(f"/api/v1/draws/{draw_id}/tickets")).status_code == 201
+    drawn = await app_client.post(f"/api/v1/draws/{draw_id}/draw", headers=headers)
+    assert drawn.status_code == 200, drawn.text
+    tickets = [w["ref"] for w in sorted(drawn.json()["result"]["winners"], key=lambda w: w["slot"])]
+
+    assert (await reveal(app_client, draw_id, 1, csrf)).status_code == 200
+    shown = text_of((await anon_client.get(f"/draws/{draw_id}/present")).text)
+    assert f"Prize 1 Bike Ticket {tickets[0]}" in shown
+    assert f"Ticket {tickets[1]}" not in shown
+    panel = text_of((await anon_client.get(f"/draws/{draw_id}")).text)
+    assert f"Live reveal 1 of 2 prizes revealed Bike Ticket {tickets[0]}" in panel
+
+
+async def test_slots_without_an_entry_are_shown_unawarded(
+    app_client: httpx.AsyncClient, github: GitHubStandIn
+) -> None:
+    csrf = await login(app_client, MANAGER)
+    headers = {"X-CSRF-Token": csrf}
+    body = {"title": "Quiet evening", "prizes": PRIZES, "open": True}
+    draw_id = (await app_client.post("/api/v1/draws", json=body, headers=headers)).json()["id"]
+    github.add_user("octocat", 583231, "The Octocat")
+    entry = {"github": "octocat"}
+    entered = await app_client.post(f"/api/v1/draws/{draw_id}/entries", json=entry, headers=headers)
+    assert entered.status_code == 201
+    for action in ("close", "draw"):
+        response = await app_client.post(f"/api/v1/draws/{draw_id}/{action}", headers=headers)
+        assert response.status_code == 200, response.text
+    assert (await reveal(app_client, draw_id, 3, csrf)).status_code == 200
+    page = await app_client.get(f"/draws/{draw_id}/present")
+    summary = text_of(page.text.split("data-reveal-list", 1)[1].split("</ol>", 1)[0])
+    assert summary == (
+        "> Keyboard The Octocat @octocat Sticker No winner not enough entries "
+        "Sticker No winner not enough entries"
+    )

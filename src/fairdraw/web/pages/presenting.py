@@ -8,6 +8,7 @@ was recorded: it reveals, it never decides.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +96,8 @@ def reveal_pending(draw_id: str, kind: str = DrawKind.lottery.value) -> RevealVi
     return RevealView(draw_id=draw_id, kind=kind, status="", step=None, slots=0, revealed=[])
 
 
+# One draw's big screen and its audience ask for the same code again and again.
+@functools.lru_cache(maxsize=256)
 def results_qr(url: str) -> Markup:
     """A QR code of ``url`` as inline SVG (no script, no style attribute: CSP-clean)."""
     code = segno.make(url, error="m")

@@ -45,8 +45,13 @@
   }
 
   // Fetch this page again and swap its content in: the server renders every state.
+  // A change that arrives while a copy is on its way may be newer than that copy: fetch
+  // once more when it lands, so the page always ends on the latest state.
+  var again = null;
+
   function refresh(why) {
     if (refreshing) {
+      again = why || again || "";
       return refreshing;
     }
     refreshing = fetch(window.location.href, { credentials: "same-origin" })
@@ -82,6 +87,11 @@
       .catch(function () {})
       .then(function () {
         refreshing = null;
+        if (again !== null) {
+          var next = again;
+          again = null;
+          refresh(next);
+        }
       });
     return refreshing;
   }

@@ -47,6 +47,16 @@
     if (pending === 0) {
       step = Number(attr("data-reveal-step")) || 0;
     }
+    // reveal.js may have brought a copy fetched a moment too early up to date; "open"
+    // keeps the server's words, which know whether the deadline has passed.
+    var words = q("[data-present-state]");
+    if (words && status !== "open" && STATES[status]) {
+      words.textContent = STATES[status];
+    }
+    var form = q("form[data-present-start]");
+    if (form && status !== "open" && status !== "closed") {
+      form.hidden = true;
+    }
     updateControls();
   }
 
@@ -99,6 +109,13 @@
       return;
     }
     var drawn = status === "drawn";
+    // The reveal controls appear once there is something to reveal.
+    ["[data-present-controls]", "[data-present-keys]"].forEach(function (selector) {
+      var node = q(selector);
+      if (node) {
+        node.hidden = !drawn;
+      }
+    });
     var back = backForm.querySelector("button");
     var next = nextForm.querySelector("button");
     back.disabled = !drawn || step <= 0;
