@@ -485,7 +485,11 @@ def print_feed(
         print(f"first non-201    {run.first_unexpected}")
     print(f"feed, last ms    {ms_line(feed.to_last_ms)}  (201 to the last watcher's count)")
     print(f"feed, first ms   {ms_line(feed.to_first_ms)}  (201 to the first watcher's count)")
-    print(f"fan-out ms       {ms_line(feed.spread_ms)}  (first to last watcher, per message)")
+    print(f"fan-out ms       {ms_line(feed.spread_ms)}  (first to last watcher, per count)")
+    print(
+        f"one process ms   {ms_line(feed.process_spread_ms)}  (first to last watcher of one "
+        "web process, per message it sent)"
+    )
     print(f"watchers         {states_line(feed)}")
     print(f"last count       {drain_line(*drained)}")
     print(f"cores used       {cores_line(cores)}")

@@ -335,6 +335,8 @@ class FeedFigures:
     sequences: int
     messages_per_watcher: float = 0.0
     spread_ms: list[float] = field(default_factory=list)
+    # Per message of one process, from its first watcher's receipt to its last one's.
+    process_spread_ms: list[float] = field(default_factory=list)
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -367,6 +369,12 @@ def feed_latency(
             earliest[k] = min(earliest[k], arrived)
     sequences = Counter(tuple(r.counts) for r in records)
     sent = {sequence for sequence, _ in sequences.most_common(processes)}
+    process_spread: list[float] = []
+    for sequence in sent:
+        group = [r.times for r in records if tuple(r.counts) == sequence]
+        for k in range(len(sequence)):
+            arrivals = [times[k] for times in group]
+            process_spread.append((max(arrivals) - min(arrivals)) * 1000)
     highest = max((count for count, _ in acks), default=0)
     to_last: list[float] = []
     to_first: list[float] = []
@@ -394,6 +402,7 @@ def feed_latency(
             for last, first in zip(latest, earliest, strict=True)
             if not math.isinf(last)
         ],
+        process_spread_ms=process_spread,
     )
 
 
