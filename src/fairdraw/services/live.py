@@ -218,18 +218,23 @@ class LiveHub:
                     sent = frame.id
                     yield frame.data
             sent_key = event_id_key(sent)
+            queue = watcher.queue
             while not watcher.dropped:
                 try:
-                    frame = await asyncio.wait_for(watcher.queue.get(), self._ping_seconds)
+                    # asyncio.timeout, not wait_for: no task per message per watcher.
+                    async with asyncio.timeout(self._ping_seconds):
+                        frames = [await queue.get()]
                 except TimeoutError:
                     yield PING
                     continue
+                while not queue.empty():  # everything queued goes out as one write
+                    frames.append(queue.get_nowait())
                 if watcher.dropped:
                     break
-                if frame.key <= sent_key:
-                    continue
-                sent_key = frame.key
-                yield frame.data
+                fresh = [f for f in frames if f.key > sent_key]
+                if fresh:
+                    sent_key = fresh[-1].key
+                    yield fresh[0].data if len(fresh) == 1 else b"".join(f.data for f in fresh)
         finally:
             self._leave(feed, watcher)
 
