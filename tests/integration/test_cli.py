@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +16,7 @@ from typer.testing import CliRunner
 from fairdraw.cli import app
 from fairdraw.store.keys import Keys
 from tests.support.app import ADMIN, login
+from tests.support.processes import free_port, start_serve, stop_serve
 
 runner = CliRunner()
 
@@ -166,44 +163,6 @@ def test_external_store_without_secret_is_refused(monkeypatch: pytest.MonkeyPatc
     result = runner.invoke(app, ["serve"])
     assert result.exit_code == 2
     assert "FAIRDRAW_SECRET_KEY is not set" in result.output
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_serve(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fairdraw", "serve", "--port", str(port)],
-        env=env,
-        cwd=data_dir.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/draws", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-        if process.poll() is not None:
-            break
-    process.kill()
-    raise AssertionError(f"fairdraw serve did not start:\n{process.communicate()[0]}")
-
-
-def stop_serve(process: subprocess.Popen[str], signum: int = signal.SIGINT) -> str:
-    process.send_signal(signum)
-    output, _ = process.communicate(timeout=30)
-    expected = 0 if signum == signal.SIGINT else 128 + signum
-    assert process.returncode == expected, output
-    assert "embedded store stopped" in output
-    return output
 
 
 def test_serve_with_embedded_store_keeps_data_across_restarts(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ once however many schedulers run. Real app, real store, GitHub stand-in on loopb
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
@@ -23,9 +21,8 @@ from fairdraw.services.scheduler import Scheduler
 from fairdraw.store.keys import Keys
 from fairdraw.store.lotteries import LotteryStore
 from fairdraw.store.schedule import ScheduleStore
-from fairdraw.web.app import create_app
 from fairdraw.web.deps import Services
-from tests.support.app import MANAGER, LiveServer, create_accounts, login, make_settings
+from tests.support.app import MANAGER, LiveServer, live_server_of, login, make_settings
 from tests.support.forms import FormBrowser, field_error, text_of
 from tests.support.github_server import GitHubStandIn
 
@@ -320,24 +317,7 @@ def scheduling_server(
 ) -> Iterator[LiveServer]:
     """The app over real HTTP with its scheduler loop running, as ``fairdraw serve`` runs it."""
     settings = make_settings(store_url, github.url, scheduler=True, scheduler_interval_seconds=0.2)
-    asyncio.run(create_accounts(settings))
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings, github)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    yield from live_server_of(settings, github)
 
 
 async def test_an_unattended_giveaway_runs_from_start_to_winners(

@@ -20,9 +20,18 @@ from fairdraw.store.events import EventStore
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import EVENTS_MAXLEN
 from fairdraw.web.deps import Services
-from tests.support.app import ADMIN, MANAGER, PARTICIPANT, create_accounts, make_settings
+from tests.support.app import (
+    ADMIN,
+    MANAGER,
+    PARTICIPANT,
+    Served,
+    create_accounts,
+    make_settings,
+    serve,
+)
 from tests.support.github_server import GitHubStandIn
-from tests.support.live import FeedReader, Served, free_port, reading, serve
+from tests.support.live import FeedReader, reading
+from tests.support.processes import free_port
 
 KEYS = Keys()
 PRIZES = [{"name": "Keyboard", "quantity": 1}, {"name": "Sticker", "quantity": 2}]

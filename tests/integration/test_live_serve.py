@@ -4,47 +4,15 @@ event once, and pages resume across a restart of the whole service without a gap
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.support.app import ADMIN
-from tests.support.live import FeedReader, free_port
+from tests.support.live import FeedReader
+from tests.support.processes import free_port, start_serve, stop_serve
 
 WATCHERS = 8
-
-
-def start(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fairdraw", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        cwd=data_dir.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/draws", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-        if process.poll() is not None:
-            break
-    process.kill()
-    raise AssertionError(f"fairdraw serve did not start:\n{process.communicate()[0]}")
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
-    return output
 
 
 def claim(base: str, draw_id: str) -> None:
@@ -62,7 +30,7 @@ def test_two_workers_and_a_restart_lose_and_repeat_nothing(tmp_path: Path) -> No
     }
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    first = start(data_dir, port, env)
+    first = start_serve(data_dir, port, env, "--workers", "2")
     readers: list[FeedReader] = []
     try:
         admin = httpx.Client(base_url=base, timeout=10)
@@ -96,13 +64,12 @@ def test_two_workers_and_a_restart_lose_and_repeat_nothing(tmp_path: Path) -> No
             last_ids.append(claims[-1].id)
             assert reader.quiet(0.2) == []
     finally:
-        output = stop(first)
+        stop_serve(first)
     for reader in readers:
         assert reader.ended(), "a stopping server ends its feeds"
         reader.close()
-    assert "embedded store stopped" in output
 
-    second = start(data_dir, port, env)
+    second = start_serve(data_dir, port, env, "--workers", "2")
     try:
         for _ in range(3):  # while every page is away
             claim(base, draw_id)
@@ -126,4 +93,4 @@ def test_two_workers_and_a_restart_lose_and_repeat_nothing(tmp_path: Path) -> No
             for reader in resumed:
                 reader.close()
     finally:
-        stop(second)
+        stop_serve(second)

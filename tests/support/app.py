@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,14 +119,22 @@ class LiveServer:
     github: GitHubStandIn
 
 
-@pytest.fixture
-def live_server(store_url: str, github: GitHubStandIn, redis_sync: Any) -> Iterator[LiveServer]:
-    """The app served over real HTTP by uvicorn on 127.0.0.1, in a background thread."""
-    settings = make_settings(store_url, github.url)
-    asyncio.run(create_accounts(settings))
+@dataclass
+class Served:
+    """A running test server: its URL, its port and the app (to look at its services)."""
+
+    url: str
+    app: FastAPI
+    port: int
+
+
+@contextmanager
+def serve(settings: Settings, port: int | None = None) -> Iterator[Served]:
+    """``create_app(settings)`` served over real HTTP by uvicorn on 127.0.0.1 (``port``,
+    or a free one) in a background thread, until the block ends."""
     application = create_app(settings)
     config = uvicorn.Config(
-        application, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        application, host="127.0.0.1", port=port or 0, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -135,14 +144,27 @@ def live_server(store_url: str, github: GitHubStandIn, redis_sync: Any) -> Itera
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    bound = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", settings, github)
+        yield Served(f"http://127.0.0.1:{bound}", application, bound)
     finally:
         # As the signal handlers do for a real server: live feeds end at once.
         application.state.services.live.close_soon()
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=15)
+
+
+def live_server_of(settings: Settings, github: GitHubStandIn) -> Iterator[LiveServer]:
+    """A LiveServer for ``settings``, with the test accounts."""
+    asyncio.run(create_accounts(settings))
+    with serve(settings) as served:
+        yield LiveServer(served.url, settings, github)
+
+
+@pytest.fixture
+def live_server(store_url: str, github: GitHubStandIn, redis_sync: Any) -> Iterator[LiveServer]:
+    """The app served over real HTTP by uvicorn on 127.0.0.1, in a background thread."""
+    yield from live_server_of(make_settings(store_url, github.url), github)
 
 
 async def login(client: httpx.AsyncClient, credentials: tuple[str, str]) -> str:

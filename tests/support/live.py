@@ -1,5 +1,4 @@
-"""Helpers for live-feed tests: a real uvicorn server whose app the test can reach, and a
-Server-Sent Events reader over real HTTP."""
+"""Live-feed tests' client: a Server-Sent Events reader over real HTTP."""
 
 from __future__ import annotations
 
@@ -17,11 +16,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
-
-from fairdraw.config import Settings
-from fairdraw.web.app import create_app
 
 
 @dataclass(frozen=True)
@@ -29,46 +23,6 @@ class Message:
     id: str | None
     event: str
     data: dict[str, Any]
-
-
-@dataclass
-class Served:
-    url: str
-    app: FastAPI
-    port: int
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serve(settings: Settings, port: int | None = None) -> Iterator[Served]:
-    """``create_app(settings)`` served by uvicorn on 127.0.0.1 in a thread until the block
-    ends; the app object is there to look at the process's hub."""
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port or 0, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    bound = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield Served(f"http://127.0.0.1:{bound}", app, bound)
-    finally:
-        # As the signal handlers do for a real server: live feeds end at once.
-        app.state.services.live.close_soon()
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 class FeedReader:
