@@ -49,7 +49,9 @@ Key schema (key → type → TTL → contents)::
     Pschedule:due       zset    none  lottery id → when its next round is due (ms)
     Pschedule:lease     string  lease the scheduler leader's instance id (SET NX PX)
     Pschedule:status    hash    none  the scheduler's last run: instance, run_ms, lag_ms,
-                                      drawn (rounds drawn by that run), next_due_ms
+                                      drawn (rounds drawn by that run), next_due_ms,
+                                      settled and settled_ms (the draws whose deadline the
+                                      last settling pass closed)
     Puser:NAME          hash    none  account: username, display_name, role, created_ms,
                                       disabled ("0"/"1"), password_hash, session_epoch
     Pusers              zset    none  normalised username → created ms
