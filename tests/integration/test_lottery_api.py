@@ -491,6 +491,10 @@ async def test_the_scheduler_status_after_a_run(
         "next_due_at": None,
         "next_due_lottery": None,
         "overdue_ms": 0,
+        "last_settled_at": None,
+        "last_settled": [],
+        "next_deadline_at": None,
+        "next_deadline_draw": None,
     }
     past = await past_rounds(app, redis)
     first_due = lotteries.day_bounds(BERLIN, past.first)[1]
@@ -509,4 +513,8 @@ async def test_the_scheduler_status_after_a_run(
         "last_drawn": [f"{past.lottery_id}:{past.first}", f"{past.lottery_id}:{past.second}"],
         "next_due_at": iso(next_due),
         "next_due_lottery": past.lottery_id,
+        "last_settled_at": None,
+        "last_settled": [],
+        "next_deadline_at": None,
+        "next_deadline_draw": None,
     }

@@ -184,6 +184,18 @@ class SchedulerOut(BaseModel):
         description="How long ago the next due round became due; 0 if it is not due yet. "
         "More than a few scheduler intervals means no scheduler is drawing."
     )
+    last_settled_at: str | None = Field(
+        default=None, description="When the scheduler last closed a draw at its deadline."
+    )
+    last_settled: list[str] = Field(
+        default_factory=list,
+        description="Draw ids whose deadline that pass settled (closed, sealed, and drawn "
+        "if they asked to be drawn automatically).",
+    )
+    next_deadline_at: str | None = Field(
+        default=None, description="The next deadline of an open draw the scheduler will act on."
+    )
+    next_deadline_draw: str | None = None
 
 
 def scheduler_out(
