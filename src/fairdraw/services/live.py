@@ -316,9 +316,12 @@ class LiveHub:
                 continue
             if batch:
                 feed.position = batch[-1].id
-                public = self._frames(batch, False, _entry_number)
-                private = self._frames(batch, True, number or _entry_number)
-                self._deliver(feed, private, True)
+                # Encoded only for an audience that is watching (no await from here to
+                # the deliveries, so nobody joins in between; later joiners catch up).
+                audiences = {w.private for w in feed.watchers}
+                if True in audiences:
+                    self._deliver(feed, self._frames(batch, True, number or _entry_number), True)
+                public = self._frames(batch, False, _entry_number) if False in audiences else []
                 for frame in public:
                     if frame.count:
                         pending = frame
