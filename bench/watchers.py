@@ -4,9 +4,11 @@
 (a ``/api/v1/draws/{id}/events`` feed on 127.0.0.1) from one asyncio process on uvloop,
 each a bare ``asyncio.Protocol`` that undoes the chunked transfer coding and splits the
 stream into messages: as little client CPU as one connection can cost, because on two
-cores every cycle the watchers spend is taken from the server under test. Every ``count``
-message is recorded with ``time.monotonic()`` when it arrives (the same clock in every
-process of the machine, so the load generator's acknowledgement times compare with it).
+cores every cycle the watchers spend is taken from the server under test. Once a watcher
+has its snapshot, what arrives is only stored with ``time.monotonic()`` (the same clock in
+every process of the machine, so the load generator's acknowledgement times compare with
+it) and read when asked, after the load: every ``count`` message then carries the time
+its bytes arrived.
 
 It prints ``READY <connected> <seconds>`` once every watcher has its snapshot, then obeys
 lines on its standard input: ``least`` prints ``LEAST <count>``, the smallest of the
@@ -61,6 +63,9 @@ class SseWatcher(asyncio.Protocol):
         self.closed = False
         # The newest count this watcher knows: its snapshot's, then each count message's.
         self.last = -1
+        # After the snapshot, what arrives is kept with its time and read later
+        # (settle): the watchers' CPU during a load is only the receiving.
+        self._unread: list[tuple[float, bytes]] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
@@ -74,6 +79,18 @@ class SseWatcher(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
+        if self.snapshot.done():
+            self._unread.append((now, data))
+            return
+        self._read(now, data)
+
+    def settle(self) -> None:
+        """Read what arrived since the last call, each part with its arrival time."""
+        unread, self._unread = self._unread, []
+        for now, data in unread:
+            self._read(now, data)
+
+    def _read(self, now: float, data: bytes) -> None:
         self._raw += data
         if not self._headers_done:
             end = self._raw.find(b"\r\n\r\n")
@@ -141,6 +158,7 @@ class SseWatcher(asyncio.Protocol):
 
     def take(self) -> dict[str, Any]:
         """What this watcher received since the last take, and forget it."""
+        self.settle()
         taken = {
             "counts": self.counts.tolist(),
             "times": self.times.tolist(),
@@ -186,6 +204,8 @@ async def _watch(url: str, count: int) -> None:
             _write_json(Path(argument), [w.take() for w in watchers])
             print("DUMPED", flush=True)
         elif command == "least":
+            for watcher in watchers:
+                watcher.settle()
             print(f"LEAST {min((w.last for w in watchers), default=-1)}", flush=True)
         elif command == "stop":
             break

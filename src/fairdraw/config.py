@@ -99,6 +99,10 @@ class Settings(BaseSettings):
         default=1024,
         description="Messages a watcher may fall behind before it is dropped (it reconnects).",
     )
+    live_buffer_bytes: Annotated[int, Field(ge=4096, le=64 * 2**20)] = Field(
+        default=256 * 1024,
+        description="Bytes a watcher's connection may hold unsent before it is dropped.",
+    )
     live_max_readers: Annotated[int, Field(ge=1, le=100_000)] = Field(
         default=1000,
         description="Draws one process may watch at once (one store connection each).",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -234,6 +236,96 @@ def test_many_watchers_of_one_draw_share_one_store_reader(server: Served) -> Non
         for feed in feeds:
             feed.close()
     assert wait_for(lambda: hub.readers() == 0)
+
+
+@pytest.mark.parametrize(("http", "direct"), [("auto", True), ("h11", False)])
+def test_feeds_are_written_straight_to_their_connection_under_httptools_only(
+    settings: Settings, http: str, direct: bool
+) -> None:
+    """Under uvicorn's httptools protocol (what ``fairdraw serve`` runs) a caught-up feed
+    is written by the reader itself; under any other server it goes through ASGI. Both
+    deliver the same messages, each once."""
+    with serve(settings, http=http) as server:
+        manager, csrf = logged_in(server.url, MANAGER)
+        draw_id = new_draw(manager, csrf)
+        url = f"{server.url}/api/v1/draws/{draw_id}/events"
+        hub = hub_of(server)
+        with (
+            reading(url) as public,
+            reading(f"{url}/private", cookies=manager.cookies) as private,
+        ):
+            assert (public.next().event, private.next().event) == ("snapshot", "snapshot")
+            assert wait_for(lambda: hub.watchers(draw_id) == 2)
+            assert wait_for(lambda: hub.direct(draw_id) == (2 if direct else 0))
+            for login in ("user1", "user2", "user3"):
+                enter(server.url, draw_id, login)
+            entries = [private.next() for _ in range(3)]
+            assert [(m.event, m.data["who"], m.data["number"]) for m in entries] == [
+                ("entry", "user1", 1),
+                ("entry", "user2", 2),
+                ("entry", "user3", 3),
+            ]
+            counts = [public.until("count", timeout=2).data["count"]]
+            while counts[-1] < 3:
+                counts.append(public.until("count", timeout=2).data["count"])
+            assert counts == sorted(set(counts))  # coalesced, in order, none twice
+            manager.post(f"/api/v1/draws/{draw_id}/close", headers={"X-CSRF-Token": csrf})
+            for feed in (public, private):
+                closed, sealed = feed.next(), feed.next()
+                assert (closed.event, closed.data["status"], closed.data["count"]) == (
+                    "status",
+                    "closed",
+                    3,
+                )
+                assert (sealed.event, sealed.data["count"]) == ("sealed", 3)
+                assert feed.quiet(0.3) == []
+        assert wait_for(lambda: hub.watchers(draw_id) == 0)
+
+
+def test_a_connection_that_stops_reading_is_cut_off(
+    store_url: str, github: GitHubStandIn, redis_sync: Redis
+) -> None:
+    """A client that stops reading a directly written feed is cut off once what waits
+    for it passes FAIRDRAW_LIVE_BUFFER_BYTES: the server's memory does not grow with it."""
+    settings = make_settings(store_url, github.url, live_buffer_bytes=4096)
+    asyncio.run(create_accounts(settings))
+    with serve(settings) as server:
+        manager, csrf = logged_in(server.url, MANAGER)
+        draw_id = new_draw(manager, csrf)
+        hub = hub_of(server)
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(("127.0.0.1", server.port))
+        cookie = "; ".join(f"{k}={v}" for k, v in manager.cookies.items())
+        stalled.sendall(
+            f"GET /api/v1/draws/{draw_id}/events/private HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{server.port}\r\nCookie: {cookie}\r\n\r\n".encode()
+        )
+        try:
+            assert wait_for(lambda: hub.direct(draw_id) == 1)
+            # Entries of long names, written as the entry script would: the feed's client
+            # reads none of them.
+            # Up to 20 MB: more than the kernel's socket buffers hold on both sides.
+            key = KEYS.events(draw_id)
+            for batch in range(50):
+                pipe = redis_sync.pipeline(transaction=False)
+                for index in range(batch * 200, batch * 200 + 200):
+                    fields = {"t": "entry", "n": str(index + 1), "i": str(index), "at": "1"}
+                    pipe.xadd(key, fields | {"w": "x" * 2000})
+                pipe.execute()
+                if wait_for(lambda: hub.watchers(draw_id) == 0, 0.2):
+                    break
+            assert wait_for(lambda: hub.watchers(draw_id) == 0)
+            assert hub.readers() == 0
+            # The connection was aborted: reading what the kernel holds ends in EOF or a reset.
+            stalled.settimeout(5)
+            with contextlib.suppress(ConnectionResetError):
+                while stalled.recv(65536):
+                    pass
+        finally:
+            stalled.close()
+        with reading(f"{server.url}/api/v1/draws/{draw_id}/events") as again:
+            assert again.next().event == "snapshot"
 
 
 def test_an_event_written_through_one_server_reaches_watchers_of_another(

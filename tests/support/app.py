@@ -129,12 +129,18 @@ class Served:
 
 
 @contextmanager
-def serve(settings: Settings, port: int | None = None) -> Iterator[Served]:
+def serve(settings: Settings, port: int | None = None, http: str = "auto") -> Iterator[Served]:
     """``create_app(settings)`` served over real HTTP by uvicorn on 127.0.0.1 (``port``,
-    or a free one) in a background thread, until the block ends."""
+    or a free one) in a background thread, until the block ends. ``http`` picks uvicorn's
+    protocol implementation ("auto": httptools, as ``fairdraw serve`` runs; or "h11")."""
     application = create_app(settings)
     config = uvicorn.Config(
-        application, host="127.0.0.1", port=port or 0, log_level="warning", lifespan="on"
+        application,
+        host="127.0.0.1",
+        port=port or 0,
+        log_level="warning",
+        lifespan="on",
+        http=http,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -18,6 +18,11 @@ This module turns those events into Server-Sent Events messages:
   entries costs each public watcher a few messages a second, not one per entry.
 - A watcher whose queue fills up (a client that reads too slowly) is dropped; its
   browser reconnects and resumes.
+- Once a watcher has caught up, the web layer may hand it a :class:`Sink`, a synchronous
+  write to its connection: the reader then writes each message to every such watcher
+  itself, in one loop, instead of waking one task per watcher per message (the fan-out's
+  cost, measured in docs/benchmarks.md). A sink reports a client too far behind, which
+  is dropped the same way.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from fairdraw.domain.errors import TooManyConnections
 from fairdraw.services.drawing import iso
@@ -100,6 +105,15 @@ def sse_frame(event_id: str, kind: str, data: dict[str, Any]) -> bytes:
     return f"id: {event_id}\nevent: {kind}\ndata: {body}\n\n".encode()
 
 
+class Sink(Protocol):
+    """A watcher's connection, written without waiting."""
+
+    def write(self, data: bytes) -> bool:
+        """Send ``data`` (whole Server-Sent Events messages); False when the connection
+        is gone or its client too far behind (the sink has then ended it)."""
+        ...
+
+
 @dataclass(eq=False)
 class _Frame:
     id: str
@@ -114,6 +128,15 @@ class _Watcher:
     private: bool
     queue: asyncio.Queue[_Frame]
     dropped: bool = False
+    # Set once the watcher has caught up and its connection can be written directly:
+    # then the reader writes to it, frames newer than ``sent`` only, until ``ended``.
+    sink: Sink | None = None
+    sent: tuple[int, int] = (0, 0)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def drop(self) -> None:
+        self.dropped = True
+        self.ended.set()
 
 
 @dataclass(eq=False)
@@ -134,6 +157,7 @@ class LiveHub:
         numbering: Numbering,
         *,
         queue_size: int = 1024,
+        buffer_bytes: int = 256 * 1024,
         block_ms: int = LIVE_BLOCK_MS,
         count_interval: float = 0.1,
         ping_seconds: float = 15.0,
@@ -142,6 +166,7 @@ class LiveHub:
         self._events = events
         self._numbering = numbering
         self._queue_size = queue_size
+        self.buffer_bytes = buffer_bytes
         self._block_ms = block_ms
         self._count_interval = count_interval
         self._ping_seconds = ping_seconds
@@ -163,7 +188,7 @@ class LiveHub:
         self._closing = True
         for feed in list(self._feeds.values()):
             for watcher in list(feed.watchers):
-                watcher.dropped = True
+                watcher.drop()
                 with contextlib.suppress(asyncio.QueueFull):
                     watcher.queue.put_nowait(_Frame(ORIGIN, (0, 0), b""))
 
@@ -172,6 +197,11 @@ class LiveHub:
         """How many watchers this process serves (of one draw, or of all)."""
         feeds = [self._feeds.get(draw_id)] if draw_id else list(self._feeds.values())
         return sum(len(f.watchers) for f in feeds if f is not None)
+
+    def direct(self, draw_id: str) -> int:
+        """How many of the draw's watchers the reader writes to directly (their sink)."""
+        feed = self._feeds.get(draw_id)
+        return 0 if feed is None else sum(1 for w in feed.watchers if w.sink is not None)
 
     def readers(self) -> int:
         """How many store readers this process runs (one per watched draw)."""
@@ -191,12 +221,21 @@ class LiveHub:
                 del self._connections[address]
 
     async def watch(
-        self, draw_id: str, last_id: str | None, *, private: bool, snapshot: Snapshot
+        self,
+        draw_id: str,
+        last_id: str | None,
+        *,
+        private: bool,
+        snapshot: Snapshot,
+        sink: Sink | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """The draw's messages after ``last_id`` (a snapshot first when None, or when the
         events after it are gone), then live ones as they happen, with a comment line as
         a keep-alive while nothing happens. Ends when the watcher is dropped for reading
-        too slowly; the caller ends it by closing the generator."""
+        too slowly; the caller ends it by closing the generator.
+
+        With a ``sink``, the live messages after the catch-up go to the sink, written by
+        the feed's reader, and the generator yields nothing more until the watcher ends."""
         if last_id is not None:
             event_id_key(last_id)  # ValueError for a malformed id, before anything starts
         if self._closing:
@@ -219,6 +258,22 @@ class LiveHub:
                     yield frame.data
             sent_key = event_id_key(sent)
             queue = watcher.queue
+            if sink is not None:
+                # What the reader queued meanwhile goes out first; once nothing is
+                # queued (no await between that check and setting the sink, so the
+                # reader cannot deliver in between), the reader writes to the sink.
+                while not watcher.dropped:
+                    frames = []
+                    while not queue.empty():
+                        frames.append(queue.get_nowait())
+                    fresh = [f for f in frames if f.key > sent_key]
+                    if not fresh:
+                        watcher.sent, watcher.sink = sent_key, sink
+                        await watcher.ended.wait()
+                        return
+                    sent_key = fresh[-1].key
+                    yield b"".join(f.data for f in fresh)
+                return
             while not watcher.dropped:
                 try:
                     # asyncio.timeout, not wait_for: no task per message per watcher.
@@ -314,6 +369,8 @@ class LiveHub:
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 5.0)
                 continue
+            if not batch and pending is None:
+                self._ping(feed)  # a whole block without events: keep the sinks alive
             if batch:
                 feed.position = batch[-1].id
                 # Encoded only for an audience that is watching (no await from here to
@@ -338,18 +395,41 @@ class LiveHub:
     def _deliver(self, feed: _Feed, frames: list[_Frame], private: bool) -> None:
         if not frames:
             return
+        data = frames[0].data if len(frames) == 1 else b"".join(f.data for f in frames)
+        first, last = frames[0].key, frames[-1].key
         for watcher in list(feed.watchers):
             if watcher.private is not private or watcher.dropped:
+                continue
+            sink = watcher.sink
+            if sink is not None:
+                if last <= watcher.sent:
+                    continue  # its catch-up already sent these
+                if first <= watcher.sent:
+                    fresh = b"".join(f.data for f in frames if f.key > watcher.sent)
+                else:
+                    fresh = data
+                watcher.sent = last
+                if not sink.write(fresh):
+                    self._drop(feed, watcher)
                 continue
             try:
                 for frame in frames:
                     watcher.queue.put_nowait(frame)
             except asyncio.QueueFull:
-                # A client this far behind is dropped, not allowed to grow our memory; it
-                # reconnects and resumes from the last id it received.
-                watcher.dropped = True
-                feed.watchers.discard(watcher)
-                log.info("dropped a slow watcher of draw %s", feed.draw_id)
+                self._drop(feed, watcher)
+
+    def _ping(self, feed: _Feed) -> None:
+        for watcher in list(feed.watchers):
+            if watcher.sink is not None and not watcher.dropped and not watcher.sink.write(PING):
+                self._drop(feed, watcher)
+
+    @staticmethod
+    def _drop(feed: _Feed, watcher: _Watcher) -> None:
+        # A client this far behind is dropped, not allowed to grow our memory; it
+        # reconnects and resumes from the last id it received.
+        watcher.drop()
+        feed.watchers.discard(watcher)
+        log.info("dropped a slow watcher of draw %s", feed.draw_id)
 
 
 def _entry_number(index: int) -> int:

@@ -115,6 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
             tickets.numbering,
             block_ms=LIVE_BLOCK_MS,
             queue_size=settings.live_queue_size,
+            buffer_bytes=settings.live_buffer_bytes,
             count_interval=settings.live_count_interval_seconds,
             connections_per_address=settings.live_connections_per_address,
         )
@@ -174,7 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
             await reader.aclose()
             await redis.aclose()
 
-    app = FastAPI(
+    app = live_api.LiveFastAPI(
         title="fairdraw",
         version=__version__,
         description="Provably fair prize draws. Errors are RFC 9457 problem+json documents "
