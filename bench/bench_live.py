@@ -609,14 +609,18 @@ def print_search(part: SearchPart) -> None:
         f"results          {sum(h == 50 for h in hits):,} searches found 50 (the limit), "
         f"{sum(h == 0 for h in hits):,} found none; mean {sum(hits) / len(hits):.1f}"
     )
-    print(f"store side ms    {ms_line(part.store.ms)}  (bucket GET + scan + the hits' entries)")
+    print(
+        f"store side ms    {ms_line(part.store.ms)}  (bucket LRANGE pieces + scan + the hits' "
+        "entries)"
+    )
     sizes = part.get_only.hits
     print(
-        f"bucket GET ms    {ms_line(part.get_only.ms)}  (the GET alone; buckets read "
-        f"{sum(sizes) / len(sizes) / 1024:.0f} KiB on average)"
+        f"bucket LRANGE ms {ms_line(part.get_only.ms)}  (the whole bucket's LRANGE alone; "
+        f"buckets hold {sum(sizes) / len(sizes):,.0f} names on average)"
     )
     print(
-        f"fullest bucket   {part.worst_query!r}, {part.largest_bucket[1] / 1024:.0f} KiB: "
+        f"fullest bucket   {part.worst_query!r}, {part.largest_bucket[1] / 1024:.0f} KiB "
+        "of store memory: "
         f"HTTP ms {ms_line(part.worst_http.ms)}"
     )
     print_section(f"store memory of the searched draw, {n:,} entries (MEMORY USAGE SAMPLES 0)")
@@ -634,8 +638,8 @@ def print_search(part: SearchPart) -> None:
     )
     print(
         f"name buckets     {part.names_text / n:.1f} bytes of text per entry "
-        f'("login\\tindex\\n"), {part.by_kind.get("names", 0) / n:.1f} with the room each '
-        "string keeps to grow into"
+        f'("login\\tindex", index in base 36), {part.by_kind.get("names", 0) / n:.1f} held '
+        "in their lists"
     )
     print(
         f"before the live  ledger + entrants {part.per_entry('ledger', 'entrants'):.1f} bytes "

@@ -262,8 +262,8 @@ async def search_in_store(
     redis: Redis, keys: Keys, draw_id: str, queries: Sequence[str]
 ) -> tuple[SearchTimes, SearchTimes]:
     """The same searches against the store alone, from this process: what the service
-    asks of the store (the bucket's ``GET`` and scan, then the hits' ledger elements),
-    and the bucket's ``GET`` by itself."""
+    asks of the store (the bucket's ``LRANGE`` pieces and their scan, then the hits'
+    ledger elements), and the whole bucket's ``LRANGE`` by itself."""
     stats = LiveStats(redis, keys)
     whole, whole_hits, get_ms, sizes = [], [], [], []
     for query in queries[:20]:
@@ -276,9 +276,9 @@ async def search_in_store(
         whole_hits.append(len(found))
     for query in queries:
         started = time.perf_counter()
-        text = await redis.get(keys.names(draw_id, query))
+        names = await redis.lrange(keys.names(draw_id, query), 0, -1)
         get_ms.append((time.perf_counter() - started) * 1000)
-        sizes.append(len(text or ""))
+        sizes.append(len(names))
     return SearchTimes(whole, whole_hits), SearchTimes(get_ms, sizes)
 
 
@@ -288,7 +288,8 @@ class DrawMemory:
 
     by_kind: dict[str, int]
     buckets: int
-    # The buckets' text (STRLEN), without the room a string keeps to grow into.
+    # The buckets' text: the bytes of their names ("login<TAB>index"), without what
+    # the list spends to hold them.
     names_text: int
     largest_bucket: tuple[str, int]
     stream_length: int
@@ -328,7 +329,7 @@ async def draw_memory(redis: Redis, keys: Keys, draw_id: str) -> DrawMemory:
         if not names_pattern.fullmatch(key):
             raise BenchError(f"{key} is not a name bucket's key")
         bucket_sizes[key] = await memory_usage(redis, key)
-        names_text += int(await redis.strlen(key))
+        names_text += await _list_text(redis, key)
     by_kind["names"] = sum(bucket_sizes.values())
     tag_glob = _glob_escape(keys.draw_meta(draw_id).removesuffix("meta")) + "*"
     known = set(fixed.values()) | set(bucket_sizes)
@@ -345,6 +346,15 @@ async def draw_memory(redis: Redis, keys: Keys, draw_id: str) -> DrawMemory:
         stream_length=int(await redis.xlen(keys.events(draw_id))),
         minute_fields=int(await redis.hlen(keys.minutes(draw_id))),
     )
+
+
+async def _list_text(redis: Redis, key: str) -> int:
+    """The bytes of a list's elements, read in pieces."""
+    total, start = 0, 0
+    while names := cast(list[str], await redis.lrange(key, start, start + 9999)):
+        total += sum(len(name.encode()) for name in names)
+        start += len(names)
+    return total
 
 
 def _glob_escape(text: str) -> str:

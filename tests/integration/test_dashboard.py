@@ -579,22 +579,45 @@ def test_scanning_a_bucket() -> None:
 
 async def test_a_search_reads_a_large_bucket_in_pieces(app: FastAPI, redis: Redis) -> None:
     draw_id = await giveaway(app)
-    # 200,000 names in one bucket: about 3.4 MB, read from its end in growing pieces.
+    # 200,000 names in one bucket, read from its end in growing pieces.
     await fill(redis, draw_id, [f"user{n:06d}" for n in range(200_000)])
-    assert await redis.strlen(KEYS.names(draw_id, "us")) > 3 * (1 << 20)
+    assert await redis.llen(KEYS.names(draw_id, "us")) == 200_000
     dashboard = services(app).dashboard
     newest = await dashboard.search(MARIA, draw_id, "US")
     assert [e.index for e in newest] == list(range(199_999, 199_949, -1))
     oldest = await dashboard.search(MARIA, draw_id, "user00001")
     assert [e.who for e in oldest] == [f"user{n:06d}" for n in range(19, 9, -1)]
-    # The lines cut by the pieces' edges are found whole.
-    bucket = (await redis.get(KEYS.names(draw_id, "us"))).encode()
-    edges = [edge for edge in piece_starts(len(bucket)) if edge > 0]
+    # The names on both sides of the pieces' edges are found.
+    edges = [edge for edge in piece_starts(200_000) if edge > 0]
+    assert len(edges) == 3  # pieces of 16,384, 32,768 and 65,536 names, then the rest
     for edge in edges:
-        start = bucket.rfind(b"\n", 0, edge) + 1
-        name, index = bucket[start : bucket.index(b"\n", edge)].decode().split("\t")
-        assert start < edge
-        assert [(e.who, e.index) for e in await dashboard.search(MARIA, draw_id, name)] == [
-            (name, int(index))
-        ]
-    assert len(edges) == 3  # pieces of 256 KiB, 512 KiB, 1 MiB, then the rest
+        for index in (edge - 1, edge):
+            name = f"user{index:06d}"
+            found = await dashboard.search(MARIA, draw_id, name)
+            assert [(e.who, e.index) for e in found] == [(name, index)]
+    # Each name is held as "name<TAB>index in base 36".
+    assert await redis.lindex(KEYS.names(draw_id, "us"), 199_999) == "user199999\t4abj"  # 199,999
+
+
+async def test_a_bucket_left_as_a_string_by_an_earlier_version_becomes_a_list(
+    app: FastAPI, redis: Redis
+) -> None:
+    draw_id = await giveaway(app)
+    await fill(redis, draw_id, ["alpha", "beta", "albert"])
+    dashboard = services(app).dashboard
+    # As the earlier version kept them: "name<TAB>decimal index<LF>" appended to a string.
+    for key, text in (
+        (KEYS.names(draw_id, "al"), "alpha\t0\nalbert\t2\n"),
+        (KEYS.names(draw_id, "be"), "beta\t1\n"),
+    ):
+        await redis.delete(key)
+        await redis.set(key, text)
+    # A search turns its bucket into the list and finds what the string held.
+    found = await dashboard.search(MARIA, draw_id, "al")
+    assert [(e.who, e.index) for e in found] == [("albert", 2), ("alpha", 0)]
+    assert await redis.lrange(KEYS.names(draw_id, "al"), 0, -1) == ["alpha\t0", "albert\t2"]
+    # An entry into a bucket still in the string form turns it first, then adds itself.
+    await fill(redis, draw_id, ["bert"], first_id=10)
+    assert await redis.lrange(KEYS.names(draw_id, "be"), 0, -1) == ["beta\t1", "bert\t3"]
+    found = await dashboard.search(MARIA, draw_id, "be")
+    assert [(e.who, e.index) for e in found] == [("bert", 3), ("beta", 1)]

@@ -29,9 +29,9 @@ Key schema (key → type → TTL → contents)::
                                       the draw is drawn or cancelled. A buffer, not the record
     P{d:ID}:minutes     hash    none  entries per minute: epoch minute → count, and
                                       "h" + epoch hour → count (the dashboard's chart)
-    P{d:ID}:names:HEX   string  none  search bucket: entrant names whose first two
+    P{d:ID}:names:HEX   list    none  search bucket: entrant names whose first two
                                       characters (UTF-8, hex) are HEX, each as
-                                      "name\tindex\n", appended in entry order
+                                      "name\tindex" (index in base 36), in entry order
     P{d:ID}:top         zset    none  lottery round: participant name → ballots
     P{l:LID}:top        zset    none  lottery: participant name → ballots in drawn rounds
     Pactivity           zset    none  draw id → last minute (epoch) it had an entry, for

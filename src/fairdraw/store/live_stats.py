@@ -17,10 +17,11 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.client import NEVER_DECODE
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from fairdraw.store.draws import ledger_elements
 from fairdraw.store.keys import Keys
+from fairdraw.store.scripts import Scripts
 
 log = logging.getLogger("fairdraw.store.live_stats")
 
@@ -28,19 +29,19 @@ MINUTE_MS = 60_000
 HOUR_MINUTES = 60
 # Draws remembered as "activity written this minute" by one process.
 ACTIVITY_CACHE_SIZE = 10_000
-# A search reads its bucket from the end in pieces: the first of 256 KiB (about 15,000
-# names, a whole bucket in all but extreme draws), each next one twice as large, up to
-# 4 MiB: a common prefix is answered from the first piece, a full scan of a huge bucket
-# takes few round trips.
-FIRST_PIECE = 1 << 18
-LAST_PIECE = 1 << 22
+# A search reads its bucket from the end in pieces: the first of 16,384 names (a whole
+# bucket in all but extreme draws), each next one twice as large, up to 262,144: a common
+# prefix is answered from the first piece, a full scan of a huge bucket takes few round
+# trips.
+FIRST_PIECE = 1 << 14
+LAST_PIECE = 1 << 18
 # Meta fields shown in the instance's top list.
 _META_FIELDS = ("title", "kind", "status", "created_by", "lottery_id", "round_date")
 
 
 @dataclass(frozen=True)
 class NameHit:
-    """One line of a search bucket: the indexed name and its ledger index."""
+    """One element of a search bucket: the indexed name and its ledger index."""
 
     name: str
     index: int
@@ -74,7 +75,7 @@ class ActiveDraw:
 
 
 def piece_starts(length: int) -> list[int]:
-    """Where the pieces of a bucket of ``length`` bytes start, read from its end."""
+    """Where the pieces of a bucket of ``length`` names start, read from its end."""
     starts: list[int] = []
     end, piece = length, FIRST_PIECE
     while end > 0:
@@ -85,8 +86,8 @@ def piece_starts(length: int) -> list[int]:
 
 
 def scan_block(block: bytes, query: str, limit: int) -> list[NameHit]:
-    """Lines of a piece of a search bucket that holds whole lines (``name\tindex\n``
-    each, oldest first) whose name starts with ``query`` (case-insensitive), newest first,
+    """Lines of a piece of a search bucket (``name\tindex\n`` each, the index in base
+    36, oldest first) whose name starts with ``query`` (case-insensitive), newest first,
     at most ``limit``. ``query`` holds no tab or line break.
 
     Names are GitHub logins and account names, which are ASCII: such a piece is lowered
@@ -122,19 +123,25 @@ def scan_block(block: bytes, query: str, limit: int) -> list[NameHit]:
     return hits
 
 
+def _index(text: str) -> int | None:
+    return int(text, 36) if text.isascii() and text.isalnum() else None
+
+
 def _line_at(block: bytes, start: int) -> NameHit | None:
     stop = block.find(b"\n", start)
     line = block[start : stop if stop >= 0 else len(block)].decode("ascii")
     name, _, index = line.rpartition("\t")
-    return NameHit(name, int(index)) if name and index.isdigit() else None
+    number = _index(index)
+    return NameHit(name, number) if name and number is not None else None
 
 
 def _scan_lines(text: str, folded_query: str, limit: int) -> list[NameHit]:
     hits: list[NameHit] = []
     for line in reversed(text.split("\n")):
         name, _, index = line.rpartition("\t")
-        if name and index.isdigit() and name.casefold().startswith(folded_query):
-            hits.append(NameHit(name, int(index)))
+        number = _index(index)
+        if name and number is not None and name.casefold().startswith(folded_query):
+            hits.append(NameHit(name, number))
             if len(hits) == limit:
                 break
     return hits
@@ -191,29 +198,27 @@ class LiveStats:
         no tab or line break), newest first, at most ``limit``.
 
         The query's bucket is read from its end a piece at a time (it only grows at the
-        end, so offsets taken from its length stay valid) until ``limit`` names are found:
-        a common prefix costs one small read even in a bucket of a million names.
+        end, so positions taken from its length stay valid) until ``limit`` names are
+        found: a common prefix costs one small read even in a bucket of a million names.
         """
         key = self._keys.names(draw_id, query)
-        read_raw = cast(Callable[..., Awaitable[bytes]], self._redis.execute_command)
-        end = int(await self._redis.strlen(key))
+        read_raw = cast(Callable[..., Awaitable[list[bytes]]], self._redis.execute_command)
+        try:
+            end = int(await self._redis.llen(key))
+        except ResponseError as error:
+            if "WRONGTYPE" not in str(error):
+                raise
+            # A bucket of an earlier version, never entered since: made a list once.
+            await Scripts(self._redis).call("names_upgrade", [key])
+            end = int(await self._redis.llen(key))
         hits: list[NameHit] = []
-        # The end of a line that began before the piece read last.
-        tail = b""
         for start in piece_starts(end):
             if len(hits) >= limit:
                 break
-            # Raw bytes: a piece may cut a character in two (decoded per whole line).
-            piece = await read_raw("GETRANGE", key, start, end - 1, **{NEVER_DECODE: True})
-            block = piece + tail
-            tail = b""
-            if start > 0:
-                cut = block.find(b"\n")
-                if cut < 0:
-                    tail, end = block, start
-                    continue
-                tail, block = block[: cut + 1], block[cut + 1 :]
-            hits.extend(scan_block(block, query, limit - len(hits)))
+            # Raw bytes: the ASCII scan runs on bytes (a name is decoded once found).
+            names = await read_raw("LRANGE", key, start, end - 1, **{NEVER_DECODE: True})
+            names.append(b"")
+            hits.extend(scan_block(b"\n".join(names), query, limit - len(hits)))
             end = start
         return hits
 

@@ -148,10 +148,16 @@ class EventStreamResponse(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, stream: Stream, headers: dict[str, str], buffer_bytes: int) -> None:
+    def __init__(
+        self,
+        stream: Stream,
+        headers: dict[str, str],
+        buffer_bytes: int,
+        status_code: int = 200,  # FastAPI's OpenAPI reads the default status from here
+    ) -> None:
         self.stream = stream
         self.buffer_bytes = buffer_bytes
-        self.status_code = 200
+        self.status_code = status_code
         self.background = None
         self.init_headers(headers)  # no body: no Content-Length, the server chunks it
 

@@ -41,6 +41,6 @@ local index = redis.call('RPUSH', KEYS[2], element) - 1
 local mine = redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
 fd_count(KEYS[5], now)
 redis.call('ZINCRBY', KEYS[7], 1, ARGV[7])
-if mine == 1 then redis.call('APPEND', KEYS[6], ARGV[7] .. '\t' .. index .. '\n') end
+if mine == 1 then fd_name(KEYS[6], ARGV[7], index) end
 fd_event(KEYS[4], 't', 'ballot', 'n', index + 1, 'i', index, 'w', ARGV[7], 'at', stamp)
 return {'ok', 'cast', index, stamp, mine}

@@ -23,7 +23,7 @@ local now = string.format('%.0f', clock)
 local index = redis.call('RPUSH', KEYS[2], ARGV[2] .. '\t' .. now .. '\t' .. ARGV[1]) - 1
 redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
 fd_count(KEYS[5], clock)
-if ARGV[3] ~= '' then redis.call('APPEND', KEYS[6], ARGV[3] .. '\t' .. index .. '\n') end
+if ARGV[3] ~= '' then fd_name(KEYS[6], ARGV[3], index) end
 fd_event(KEYS[4], 't', 'claim', 'n', index + 1, 'i', index, 'w', ARGV[3], 'at', now)
 if index + 1 == total then
   redis.call('HSET', KEYS[1], 'status', 'closed', 'closed_ms', now, 'entry_count', total)

@@ -22,6 +22,6 @@ local element = ARGV[2] .. '\t' .. stamp .. '\t' .. ARGV[1] .. '\t' .. ARGV[3]
 local index = redis.call('RPUSH', KEYS[2], element) - 1
 redis.call('HSET', KEYS[3], ARGV[1], index)
 fd_count(KEYS[5], now)
-redis.call('APPEND', KEYS[6], ARGV[3] .. '\t' .. index .. '\n')
+fd_name(KEYS[6], ARGV[3], index)
 fd_event(KEYS[4], 't', 'entry', 'n', index + 1, 'i', index, 'w', ARGV[3], 'at', stamp)
 return {'ok', 1, index, element}
