@@ -347,7 +347,7 @@ class LiveHub:
         and jitter; the position is kept, so nothing written meanwhile is lost."""
         delay = 0.1
         number: Callable[[int], int] | None = None
-        pending: _Frame | None = None  # the newest public count not sent yet
+        pending: StoredEvent | None = None  # the newest public count, not sent yet
         flushed = 0.0
         while True:
             try:
@@ -378,18 +378,18 @@ class LiveHub:
                 audiences = {w.private for w in feed.watchers}
                 if True in audiences:
                     self._deliver(feed, self._frames(batch, True, number or _entry_number), True)
-                public = self._frames(batch, False, _entry_number) if False in audiences else []
-                for frame in public:
-                    if frame.count:
-                        pending = frame
+                for event in batch if False in audiences else ():
+                    if event.type in ENTRY_TYPES:
+                        pending = event  # encoded only if it is still the newest when sent
                         continue
-                    if pending is not None:  # keep the order: the count came first
-                        self._deliver(feed, [pending], False)
+                    frames = self._frames([event], False, _entry_number)
+                    if pending is not None and frames:  # keep the order: the count came first
+                        self._deliver(feed, self._frames([pending], False, _entry_number), False)
                         pending = None
-                    self._deliver(feed, [frame], False)
+                    self._deliver(feed, frames, False)
             now = time.monotonic()
             if pending is not None and now - flushed >= self._count_interval:
-                self._deliver(feed, [pending], False)
+                self._deliver(feed, self._frames([pending], False, _entry_number), False)
                 pending, flushed = None, now
 
     def _deliver(self, feed: _Feed, frames: list[_Frame], private: bool) -> None:
