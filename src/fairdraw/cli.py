@@ -1,4 +1,5 @@
-"""The ``fairdraw`` command: serve, scheduler, admin, verify. A thin shell over the services."""
+"""The ``fairdraw`` command: serve, scheduler, admin, verify, store. A thin shell over the
+services."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from fairdraw.config import ConfigError, Settings, ensure_secret_key
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.errors import FairdrawError
 from fairdraw.domain.verification import verify_bundle
+from fairdraw.logs import configure_logging
+from fairdraw.metrics import shared_between_workers
 from fairdraw.services.accounts import AccountService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.github import GitHubClient
@@ -26,15 +29,18 @@ from fairdraw.services.scheduler import lottery_services
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
 from fairdraw.store.draws import DrawStore
-from fairdraw.store.embedded import EmbeddedStore
+from fairdraw.store.embedded import DataDirectoryInUse, EmbeddedStore
 from fairdraw.store.keys import Keys
 from fairdraw.store.lotteries import LotteryStore
 from fairdraw.store.profiles import ProfileCache
 from fairdraw.store.schedule import ScheduleStore
+from fairdraw.web.limits import server_options
 
 app = typer.Typer(help="fairdraw: provably fair prize draws.", no_args_is_help=True)
 admin_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+store_app = typer.Typer(help="Look after the embedded store.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
 
 log = logging.getLogger("fairdraw")
 
@@ -52,20 +58,32 @@ def load_settings() -> Settings:
 
 
 @contextmanager
-def store_for(settings: Settings) -> Iterator[Settings]:
-    """Settings pointing at a running store: the configured one, the embedded store a
-    running ``fairdraw serve`` already supervises, or one started for this command."""
+def store_for(settings: Settings, *, share: bool = False) -> Iterator[Settings]:
+    """Settings pointing at a running store: the configured one, or an embedded store
+    started (and supervised) for this command.
+
+    The embedded store belongs to whoever holds its data directory's lock. ``share``
+    lets a short command use the store of the fairdraw that holds it (an ``admin``
+    command beside a running ``fairdraw serve``); without it, as for ``serve`` and the
+    scheduler, a data directory in use is refused with a one-line message.
+    """
     if settings.redis_url:
         yield settings
         return
     store = EmbeddedStore(settings.data_dir, binary=settings.store_binary)
-    if store.socket_path.exists() and _answers(store.url):
-        yield settings.model_copy(update={"redis_url": store.url})
-        return
     try:
         url = store.start()
+    except DataDirectoryInUse as exc:
+        if not share:
+            raise fail(f"{exc.detail}; stop it first, or set another FAIRDRAW_DATA_DIR") from exc
+        if not _answers(store.url):
+            raise fail(f"{exc.detail} and its store does not answer; try again shortly") from exc
+        url = None
     except FairdrawError as exc:
         raise fail(exc.detail) from exc
+    if url is None:
+        yield settings.model_copy(update={"redis_url": store.url})
+        return
     try:
         yield settings.model_copy(update={"redis_url": url})
     finally:
@@ -121,9 +139,8 @@ def serve(
 ) -> None:
     """Serve fairdraw over HTTP (starting the embedded store unless FAIRDRAW_REDIS_URL is set)."""
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    # The same configuration goes to uvicorn, which applies it in every worker process.
+    log_config = configure_logging(settings.log_level, settings.log_format)
     # SIGTERM (what process managers send) must unwind like Ctrl-C, so that the embedded
     # store is stopped after the workers; the server re-raises it once it has shut down.
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -138,15 +155,20 @@ def serve(
         os.environ["FAIRDRAW_REDIS_URL"] = ready.redis_url
         os.environ["FAIRDRAW_SECRET_KEY"] = ready.secret_key.get_secret_value()
         typer.echo(f"fairdraw is serving http://{host}:{port}  (Ctrl-C stops it)")
-        uvicorn.run(
-            "fairdraw.web.app:create_app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=settings.log_level.lower(),
-            proxy_headers=False,
-        )
+        # Several workers write their metrics to files of one directory for the run, named
+        # in the environment before they start, so any of them can answer a scrape.
+        with shared_between_workers(workers):
+            uvicorn.run(
+                "fairdraw.web.app:create_app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=settings.log_level.lower(),
+                log_config=log_config,
+                proxy_headers=False,
+                **server_options(),  # bounds on request heads and idle connections
+            )
 
 
 @app.command()
@@ -158,10 +180,8 @@ def scheduler(
     Any number may run, beside web servers or not: only the holder of the lease acts.
     """
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
-    with store_for(settings) as ready:
+    configure_logging(settings.log_level, settings.log_format)
+    with store_for(settings, share=once) as ready:
         asyncio.run(_schedule(ready, once))
 
 
@@ -204,7 +224,7 @@ def with_accounts(work: Callable[[AccountService], Awaitable[User]]) -> User:
     """Run one account use case against the configured store (or the embedded one);
     a refusal ends the command with its message."""
     settings = load_settings()
-    with store_for(settings) as ready:
+    with store_for(settings, share=True) as ready:
 
         async def run() -> User:
             accounts, redis = account_service(ready)
@@ -283,6 +303,53 @@ def verify(
     assert failed is not None
     typer.secho(f"FAIL {failed.name}: {failed.detail}", fg=typer.colors.RED)
     raise typer.Exit(code=1)
+
+
+@store_app.command("repair")
+def store_repair(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Repair without asking.")] = False,
+) -> None:
+    """Check the embedded store's append-only file and, when damage stops the store from
+    loading it, copy the files aside and cut the damaged one after its last sound write.
+
+    Run it with fairdraw stopped; it works with the server binary fairdraw runs.
+    """
+    try:
+        settings = Settings()
+    except (ConfigError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    if settings.redis_url:
+        raise fail("FAIRDRAW_REDIS_URL is set: repair that server with its own tools")
+    store = EmbeddedStore(settings.data_dir, binary=settings.store_binary)
+    try:
+        with store.offline():
+            found = store.check_aof()
+            if found is None:
+                typer.echo(f"{store.aof_dir} holds no append-only file yet; nothing to repair.")
+                return
+            if found.valid:
+                typer.echo(f"The append-only file in {store.aof_dir} is sound; nothing to repair.")
+                return
+            damage = found.damage
+            if damage is None:
+                raise fail(
+                    f"the append-only file in {store.aof_dir} cannot be repaired automatically "
+                    f"({found.summary}); restore {store.store_dir} from a backup"
+                )
+            typer.echo(
+                f"{damage.file} is damaged after byte {damage.valid_bytes:,} of "
+                f"{damage.size:,}: repairing keeps everything before that and drops the last "
+                f"{damage.size - damage.valid_bytes:,} bytes (the writes from the damage on)."
+            )
+            if not yes and not typer.confirm("Repair it?"):
+                typer.echo("Nothing changed.")
+                raise typer.Exit(code=1)
+            backup = store.repair_aof()
+    except DataDirectoryInUse as exc:
+        raise fail(f"{exc.detail}; stop it first") from exc
+    except FairdrawError as exc:
+        raise fail(exc.detail) from exc
+    typer.echo(f"Repaired. The files as they were are in {backup}; fairdraw serve can start.")
 
 
 def main() -> None:

@@ -6,9 +6,11 @@ Every field is documented in ``docs/operations.md``; a test keeps the two in ste
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import secrets
+import string
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -36,6 +38,15 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
     }
 )
 MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 128
+KEY_GENERATION_HINT = (
+    "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))' "
+    "or: openssl rand -hex 32"
+)
+# Character classes of the strength estimate, with their sizes; any other character
+# counts as one of the 33 printable ASCII symbols (space included).
+_SECRET_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits)
+_OTHER_CLASS_SIZE = 33
 _RATE = re.compile(r"[1-9][0-9]*\s*/\s*(second|minute|hour|day)")
 SECRET_FILE_NAME = "secret_key"  # noqa: S105 (a file name, not a secret)
 
@@ -77,6 +88,14 @@ class Settings(BaseSettings):
         default=None, description="Force the Secure cookie flag; unset: only over HTTPS."
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text lines, or one JSON object per line (json)."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token Prometheus must send to GET /metrics; unset: no /metrics.",
+    )
 
     # -- accounts and API tokens ------------------------------------------------------
     registration: Literal["open", "closed"] = "open"
@@ -109,6 +128,24 @@ class Settings(BaseSettings):
     )
     live_count_interval_seconds: Annotated[float, Field(ge=0, le=10)] = Field(
         default=0.1, description="Least time between two public entry-count messages."
+    )
+
+    # -- retries -------------------------------------------------------------------------
+    idempotency_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] = Field(
+        default=24 * 3600,
+        description="How long the answer to a request with an Idempotency-Key is kept for "
+        "retries (and a claimed ticket's code can be shown again to its claimant).",
+    )
+    idempotency_lease_seconds: Annotated[float, Field(ge=1, le=600)] = Field(
+        default=15.0,
+        description="How long a request with an Idempotency-Key that never finished (its "
+        "process died) keeps its key in flight (409) before a retry may run.",
+    )
+
+    # -- requests ------------------------------------------------------------------------
+    max_body_bytes: Annotated[int, Field(ge=64 * 1024, le=1024 * 2**20)] = Field(
+        default=2**20,
+        description="Largest request body accepted (413 beyond), counted as it arrives.",
     )
 
     # -- networks ------------------------------------------------------------------------
@@ -178,23 +215,62 @@ class Settings(BaseSettings):
     def secret_bytes(self) -> bytes:
         """The secret key as bytes; raises ConfigError if missing or unsafe."""
         if self.secret_key is None:
-            raise ConfigError(
-                "FAIRDRAW_SECRET_KEY is not set; generate one with: "
-                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
-            )
+            raise ConfigError(f"FAIRDRAW_SECRET_KEY is not set; {KEY_GENERATION_HINT}")
         value = self.secret_key.get_secret_value()
         check_secret(value)
         return value.encode()
 
 
 def check_secret(value: str) -> None:
-    """Refuse placeholder and short secrets."""
+    """Refuse placeholder, short and predictable secrets (see :func:`secret_strength_bits`);
+    the ConfigError says how to generate a good one."""
     if value.strip().lower() in KNOWN_PLACEHOLDER_SECRETS:
-        raise ConfigError("FAIRDRAW_SECRET_KEY is a known placeholder; set a random secret")
+        raise ConfigError(
+            f"FAIRDRAW_SECRET_KEY is a known placeholder; set a random secret: "
+            f"{KEY_GENERATION_HINT}"
+        )
     if len(value) < MIN_SECRET_LENGTH:
         raise ConfigError(
-            f"FAIRDRAW_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters long"
+            f"FAIRDRAW_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters long; "
+            f"{KEY_GENERATION_HINT}"
         )
+    if secret_strength_bits(value) < MIN_SECRET_BITS:
+        raise ConfigError(
+            "FAIRDRAW_SECRET_KEY is too predictable: it repeats characters, runs "
+            "(abc, 123) or stretches of itself (changemechangeme); it must be random, "
+            f"{KEY_GENERATION_HINT}"
+        )
+
+
+def secret_strength_bits(value: str) -> float:
+    """A rough upper estimate of the bits of a secret key, to catch keys typed by hand.
+
+    Each character is worth log2 of the size of the character classes the key uses
+    (a-z 26, A-Z 26, 0-9 10, anything else 33, summed), except a character that
+    continues a run of three (``aaa``, ``abc``, ``321``) or completes three characters
+    that already occurred earlier in the key (the second ``changeme``), which is worth
+    nothing. A random key from ``secrets.token_urlsafe(32)`` rates about 275 bits,
+    ``openssl rand -hex 32`` about 325; ``changeme`` repeated rates 47 however long,
+    ``a`` repeated 9. Dictionary words are not recognised: a phrase can rate high and
+    still be guessable.
+    """
+    size = sum(len(chars) for chars in _SECRET_CLASSES if any(c in chars for c in value))
+    if any(not any(c in chars for chars in _SECRET_CLASSES) for c in value):
+        size += _OTHER_CLASS_SIZE
+    worth = math.log2(size) if size else 0.0
+    unpredictable = 0
+    earlier: set[str] = set()  # every three characters that ended before this one
+    for i, char in enumerate(value):
+        if i >= 3:
+            earlier.add(value[i - 3 : i])
+        if i >= 2:
+            step = ord(char) - ord(value[i - 1])
+            if abs(step) <= 1 and step == ord(value[i - 1]) - ord(value[i - 2]):
+                continue
+            if value[i - 2 : i + 1] in earlier:
+                continue
+        unpredictable += 1
+    return unpredictable * worth
 
 
 def ensure_secret_key(settings: Settings) -> Settings:

@@ -128,7 +128,7 @@ def claim(page: Page, raffle_url: str, left_before: int) -> HeldTicket:
     expect(page.locator(".fd-tickets-left")).to_have_text(str(left_before))
     press(page, "Claim a ticket")
     expect(page.get_by_role("heading", name=RAFFLE_TITLE)).to_be_visible()
-    expect(page.get_by_text("This code is shown only once — keep it")).to_be_visible()
+    expect(page.get_by_text("Keep this code")).to_be_visible()
     number = int(page.locator("#ticket-number").inner_text())
     code = page.locator("#ticket-code").inner_text().strip()
     assert 1 <= number <= 3

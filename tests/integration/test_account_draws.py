@@ -93,8 +93,10 @@ async def test_pages_send_anonymous_entrants_to_log_in_and_back(
     assert "Enter as" in page.text
     token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
     assert token is not None
-    entered = await anon_client.post(f"/draws/{draw_id}/enter", data={"csrf_token": token[1]})
-    assert entered.status_code == 201
+    posted = await anon_client.post(f"/draws/{draw_id}/enter", data={"csrf_token": token[1]})
+    assert posted.status_code == 303
+    entered = await anon_client.get(posted.headers["location"])
+    assert entered.status_code == 200
     assert PARTICIPANT[0] in entered.text
     assert await redis.llen(KEYS.ledger(draw_id)) == 1
 

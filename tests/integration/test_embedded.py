@@ -20,7 +20,12 @@ from redis.asyncio import Redis as AsyncRedis
 
 from fairdraw.store import valkey_server
 from fairdraw.store.embedded import EmbeddedStore
-from fairdraw.store.valkey_server import EmbeddedStoreError, find_server_binary, wheel_server_binary
+from fairdraw.store.valkey_server import (
+    DataDirectoryInUse,
+    EmbeddedStoreError,
+    find_server_binary,
+    wheel_server_binary,
+)
 
 REAL_BINARY = find_server_binary()
 
@@ -230,12 +235,12 @@ def test_second_store_on_the_same_directory_is_refused(tmp_path: Path) -> None:
     second = EmbeddedStore(tmp_path)
     with client(first.start()) as redis:
         redis.set("entry", "first")
-        with pytest.raises(EmbeddedStoreError) as refused:
+        with pytest.raises(DataDirectoryInUse) as refused:
             second.start()
         assert str(refused.value) == (
             f"another fairdraw (pid {os.getpid()}) is already using {tmp_path.resolve()}"
         )
-        assert refused.value.code == "embedded_store"
+        assert refused.value.code == "data_dir_in_use"
         second.stop()
         assert redis.get("entry") == "first"
     first.stop()

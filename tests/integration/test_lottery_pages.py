@@ -133,8 +133,12 @@ async def test_one_click_ballots_and_the_counts(
     await browser.log_in(PARTICIPANT)
     assert "Your ballots today: 0" in await browser.text("/lotteries")
     for number in (1, 2, 3):
-        receipt = await browser.post(f"/lotteries/{running}/ballots")
-        assert receipt.status_code == 201, receipt.text
+        cast = await browser.post(f"/lotteries/{running}/ballots")
+        assert cast.status_code == 303, cast.text
+        location = cast.headers["location"]
+        assert location.startswith(f"/lotteries/{running}/ballots/{today_in(BERLIN).isoformat()}?")
+        receipt = await browser.client.get(location)
+        assert receipt.status_code == 200, receipt.text
         shown = visible(receipt.text)
         count = "1 ballot" if number == 1 else f"{number} ballots"
         assert f"Ballot {number} is in" in shown

@@ -87,7 +87,7 @@ async def test_home_lists_open_draws_and_results(
     open_id = await admin.create_draw(title="Spring giveaway", duration="2h")
     done_id = await admin.create_draw(title="Winter giveaway")
     github.add_user("octocat", 1, "The Octocat")
-    assert (await entrant.post(f"/draws/{open_id}/enter", {"github": "octocat"})).status_code == 201
+    assert (await entrant.post(f"/draws/{open_id}/enter", {"github": "octocat"})).status_code == 303
     for action in ("close", "draw"):
         assert (await admin.post(f"/draws/{done_id}/{action}")).status_code == 303
     draft_id = await admin.create_draw(open_now=False, title="Draft giveaway")
@@ -368,8 +368,12 @@ async def test_entering_gives_a_receipt_and_a_duplicate_gets_it_again(
 ) -> None:
     draw_id = await admin.create_draw()
     github.add_user("OctoCat", 583231, "The Octocat")
-    first = await entrant.post(f"/draws/{draw_id}/enter", {"github": "@octocat"})
-    assert first.status_code == 201
+    entered = await entrant.post(f"/draws/{draw_id}/enter", {"github": "@octocat"})
+    assert entered.status_code == 303
+    location = entered.headers["location"]
+    assert re.fullmatch(rf"/draws/{draw_id}/receipt\?i=0&s=[0-9a-f]{{32}}", location)
+    first = await entrant.client.get(location)
+    assert first.status_code == 200
     words = text_of(first.text)
     ref = re.search(r'<dd class="fd-mono">([0-9a-f]{32})</dd>', first.text)
     assert ref
@@ -377,8 +381,16 @@ async def test_entering_gives_a_receipt_and_a_duplicate_gets_it_again(
     assert f"Entry index 0 Public reference {ref[1]} Entered" in words
     assert "keep this; after the draw you can check your entry" in words.lower()
     assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z">', first.text)
-    again = await entrant.post(f"/draws/{draw_id}/enter", {"github": "OCTOCAT"})
-    assert again.status_code == 409
+    # Reloading the receipt shows it again and enters nothing.
+    assert (await entrant.client.get(location)).text == first.text
+    # A forged or altered link shows nothing: the receipt names the entrant.
+    assert (await entrant.client.get(location[:-1] + "x")).status_code == 404
+    assert (await entrant.client.get(location.replace("i=0", "i=1"))).status_code == 404
+    second = await entrant.post(f"/draws/{draw_id}/enter", {"github": "OCTOCAT"})
+    assert second.status_code == 303
+    assert second.headers["location"] == location + "&already=1"
+    again = await entrant.client.get(second.headers["location"])
+    assert again.status_code == 200
     assert "You have already entered" in again.text
     assert ref[1] in again.text
     assert "Entry index 0" in text_of(again.text)
@@ -456,7 +468,7 @@ async def test_results_show_winners_unawarded_slots_and_how_to_verify(
     github.add_user("octocat", 1, "The Octocat")
     github.add_user("hubot", 2, None)
     for login in ("octocat", "hubot"):
-        assert (await entrant.post(f"/draws/{draw_id}/enter", {"github": login})).status_code == 201
+        assert (await entrant.post(f"/draws/{draw_id}/enter", {"github": login})).status_code == 303
     await admin.post(f"/draws/{draw_id}/close")
     await admin.post(f"/draws/{draw_id}/draw")
     state = await draw_state(admin, draw_id)
@@ -521,7 +533,8 @@ async def test_pages_have_no_inline_script_or_style(
 ) -> None:
     draw_id = await admin.create_draw()
     github.add_user("octocat", 1)
-    receipt = await entrant.post(f"/draws/{draw_id}/enter", {"github": "octocat"})
+    entered = await entrant.post(f"/draws/{draw_id}/enter", {"github": "octocat"})
+    receipt = await entrant.client.get(entered.headers["location"])
     await admin.post(f"/draws/{draw_id}/close")
     await admin.post(f"/draws/{draw_id}/draw")
     pages = [receipt.text]

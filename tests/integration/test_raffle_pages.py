@@ -60,9 +60,16 @@ class Browser(FormBrowser):
         return match[1]
 
     async def claim(self, draw_id: str) -> Card:
+        return card_of((await self.claim_page(draw_id)).text)
+
+    async def claim_page(self, draw_id: str) -> httpx.Response:
+        """Claim through the form and follow its redirect to the ticket card."""
         response = await self.post(f"/draws/{draw_id}/tickets")
-        assert response.status_code == 201, response.text
-        return card_of(response.text)
+        assert response.status_code == 303, response.text
+        assert re.fullmatch(rf"/draws/{draw_id}/tickets/\d+", response.headers["location"])
+        card = await self.client.get(response.headers["location"])
+        assert card.status_code == 200, card.text
+        return card
 
     async def check(self, draw_id: str, number: object, code: str) -> httpx.Response:
         return await self.post(f"/draws/{draw_id}/check", {"number": str(number), "code": code})
@@ -276,18 +283,32 @@ async def test_creating_a_raffle_goes_to_its_page(
 # -- claiming tickets ---------------------------------------------------------------------------
 
 
-async def test_a_claim_shows_the_ticket_card_once_and_a_second_claim_is_refused(
-    app: FastAPI, manager: Browser, holder: Browser, redis: Redis
+async def test_a_claim_goes_to_its_card_which_a_reload_shows_again(
+    app: FastAPI, manager: Browser, holder: Browser, other: Browser, redis: Redis
 ) -> None:
     draw_id = await manager.create_raffle(tickets=5, title="Bake sale <raffle>")
-    response = await holder.post(f"/draws/{draw_id}/tickets")
-    assert response.status_code == 201
+    claimed = await holder.post(f"/draws/{draw_id}/tickets")
+    assert claimed.status_code == 303
+    location = claimed.headers["location"]
+    assert re.fullmatch(rf"/draws/{draw_id}/tickets/[1-5]", location)
+    cookie = claimed.headers["set-cookie"]
+    assert cookie.startswith(f"fairdraw_tickets={draw_id}.")
+    for attribute in ("HttpOnly", "SameSite=lax", "Max-Age=86400", "Path=/"):
+        assert attribute in cookie
+    response = await holder.client.get(location)
+    assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
     card = card_of(response.text)
-    assert 1 <= card.number <= 5
+    assert location.endswith(f"/{card.number}")
     assert _CODE.match(card.code)
+    # The code is in the cookie in no form: only what opens the claim's sealed record.
+    assert card.code not in cookie
+    assert card.code.replace("-", "") not in cookie
     words = text_of(response.text)
-    assert "This code is shown only once — keep it" in words
+    assert (
+        "Keep this code fairdraw keeps your verification code only in a form that this "
+        "browser alone can open, and only for 24 hours" in words
+    )
     assert (
         f"Raffle ticket Bake sale <raffle> Ticket number {card.number} Verification code" in words
     )
@@ -307,6 +328,24 @@ async def test_a_claim_shows_the_ticket_card_once_and_a_second_claim_is_refused(
     check = await services(app).raffles.check(draw_id, card.number, card.code, None)
     assert check.status is TicketStatus.not_drawn
 
+    # Reloading the card shows the same ticket and code, and claims nothing.
+    for _ in range(2):
+        reloaded = await holder.client.get(location)
+        assert reloaded.status_code == 200
+        assert card_of(reloaded.text) == card
+    assert await redis.llen(KEYS.ledger(draw_id)) == 1
+    # Another browser at the same address sees the card without the code.
+    elsewhere = await other.client.get(location)
+    assert elsewhere.status_code == 200
+    assert card.code not in elsewhere.text
+    assert 'id="ticket-code"' not in elsewhere.text
+    assert "download=" not in elsewhere.text
+    assert (
+        f"No code to show here This browser holds no verification code for ticket "
+        f"{card.number}" in text_of(elsewhere.text)
+    )
+
+    # A new claim (a new form) is refused: one ticket per address.
     again = await holder.post(f"/draws/{draw_id}/tickets")
     assert again.status_code == 409
     assert re.search(
@@ -323,8 +362,7 @@ async def test_the_last_ticket_closes_the_raffle_and_later_claims_are_refused(
     app: FastAPI, manager: Browser, holder: Browser, other: Browser
 ) -> None:
     draw_id = await manager.create_raffle(tickets=1)
-    last = await holder.post(f"/draws/{draw_id}/tickets")
-    assert last.status_code == 201
+    last = await holder.claim_page(draw_id)
     assert "You claimed the last ticket: the raffle is now closed" in text_of(last.text)
     assert (await stored(app, draw_id)).status is DrawStatus.closed
 
@@ -686,7 +724,7 @@ async def test_raffle_pages_have_no_inline_script_or_style(
     manager: Browser, holder: Browser
 ) -> None:
     draw_id = await manager.create_raffle(tickets=2, per_claimant="2")
-    card_page = await holder.post(f"/draws/{draw_id}/tickets")
+    card_page = await holder.claim_page(draw_id)
     card = card_of(card_page.text)
     checked = await holder.check(draw_id, card.number, card.code)
     refused = await holder.check(draw_id, card.number, "nonsense")

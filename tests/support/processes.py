@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -51,3 +52,47 @@ def stop_serve(process: subprocess.Popen[str], signum: int = signal.SIGINT) -> s
     assert process.returncode == expected, output
     assert "embedded store stopped" in output
     return output
+
+
+def run_fairdraw(
+    data_dir: Path, env: dict[str, str], *args: str, input_text: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``fairdraw ARGS`` to completion in ``data_dir``'s parent; output and errors together."""
+    return subprocess.run(
+        [sys.executable, "-m", "fairdraw", *args],
+        env=env,
+        cwd=data_dir.parent,
+        input=input_text,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def embedded_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """This environment without any ``FAIRDRAW_*`` variable, then the embedded store on
+    ``data_dir`` and ``settings`` (``admin_password="…"`` → ``FAIRDRAW_ADMIN_PASSWORD``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRDRAW_")}
+    env["FAIRDRAW_DATA_DIR"] = str(data_dir)
+    env |= {f"FAIRDRAW_{name.upper()}": value for name, value in settings.items()}
+    return env
+
+
+def store_server_pids(data_dir: Path) -> list[int]:
+    """Live (not zombie) server processes running the embedded store of ``data_dir``,
+    found by the config path on their command line."""
+    config = os.fsencode(data_dir.resolve() / "store" / "valkey.conf")
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            continue
+        if config in argv and state != "Z":
+            found.append(int(entry.name))
+    return sorted(found)

@@ -1,8 +1,11 @@
 """Accounts: roles, username and password rules, users and browser sessions.
 
-Pure rules, no I/O. Usernames are compared in one canonical form (see
-:func:`normalize_username`), so ``Alice``, ``ALICE`` and a full-width ``Alice`` name one
-account.
+Pure rules, no I/O. Usernames are compared, counted, looked up and stored in one
+canonical form, :func:`canonical_username`, so ``Alice``, ``ALICE`` and ``Alice`` in
+full-width or mathematical bold letters name one account and share one login rate limit.
+A valid username is ASCII in that form (:data:`USERNAME_PATTERN`), so look-alikes from
+other scripts (a Cyrillic "a") are not usernames at all: they cannot name, register or
+log in to an account.
 
 Each user has a *session epoch*, a counter that grows whenever everything the user was
 logged in with must stop working (a password change, being disabled). A session or API
@@ -50,6 +53,9 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 
 MAX_DISPLAY_NAME_LENGTH = 64
+# Unicode general categories a display name may not contain: control and formatting
+# characters, which include line breaks and bidi overrides that let a name disguise itself.
+DISPLAY_NAME_REFUSED_CATEGORIES = frozenset({"Cc", "Cf"})
 
 
 def _fold(text: str) -> str:
@@ -57,16 +63,26 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
-def normalize_username(raw: str) -> str:
-    """The canonical form of a username, or :class:`InvalidInput` on ``username``.
+def canonical_username(raw: str) -> str:
+    """The one form in which a username is compared, rate-limited, looked up and stored:
+    surrounding whitespace removed, then NFKC-normalised and case-folded.
 
-    Surrounding whitespace is ignored; the rest is NFKC-normalised and case-folded and
-    must then match :data:`USERNAME_PATTERN`.
+    It checks nothing, so it also gives text that is no username a stable form (the
+    login rate limit counts attempts under such names too). Every place that compares
+    or counts usernames goes through this function; :func:`normalize_username` is this
+    plus the username rules.
     """
-    stripped = raw.strip()
-    if len(stripped) > _MAX_RAW_USERNAME_LENGTH:
+    return _fold(raw.strip())
+
+
+def normalize_username(raw: str) -> str:
+    """The canonical form of a username (:func:`canonical_username`), or
+    :class:`InvalidInput` on ``username`` if that form breaks the username rules: it
+    must match :data:`USERNAME_PATTERN`.
+    """
+    if len(raw.strip()) > _MAX_RAW_USERNAME_LENGTH:
         raise _bad_username(f"must be at most {MAX_USERNAME_LENGTH} characters long")
-    name = _fold(stripped)
+    name = canonical_username(raw)
     if len(name) < MIN_USERNAME_LENGTH:
         raise _bad_username(f"must be at least {MIN_USERNAME_LENGTH} characters long")
     if len(name) > MAX_USERNAME_LENGTH:
@@ -91,7 +107,7 @@ def check_password(password: str, username: str, *, field: str = "password") -> 
         raise _bad_password(field, f"must be at least {MIN_PASSWORD_LENGTH} characters long")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise _bad_password(field, f"must be at most {MAX_PASSWORD_LENGTH} characters long")
-    if _fold(password.strip()) == _fold(username.strip()):
+    if canonical_username(password) == canonical_username(username):
         raise _bad_password(field, "must not be the username")
 
 
@@ -120,8 +136,7 @@ def normalize_display_name(raw: str) -> str:
                 "characters long."
             }
         )
-    # Cc and Cf include line breaks and bidi overrides, which let a name disguise itself.
-    if any(unicodedata.category(char) in ("Cc", "Cf") for char in name):
+    if any(unicodedata.category(char) in DISPLAY_NAME_REFUSED_CATEGORIES for char in name):
         raise InvalidInput(
             {"display_name": "The display name must not contain control characters."}
         )
@@ -171,7 +186,7 @@ def username_prefix(raw: str) -> str:
     too_long = InvalidInput({"q": f"Search for at most {MAX_USERNAME_LENGTH} characters."})
     if len(stripped) > _MAX_RAW_USERNAME_LENGTH:
         raise too_long
-    prefix = _fold(stripped)
+    prefix = canonical_username(stripped)
     if len(prefix) > MAX_USERNAME_LENGTH:
         raise too_long
     return prefix
@@ -179,13 +194,19 @@ def username_prefix(raw: str) -> str:
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
+# Any offset past the last user answers an empty page; the bound only keeps the number
+# within what the store can read (a signed 64-bit index), far above any user count.
+MAX_PAGE_OFFSET = 10**9
 
 
 def check_paging(offset: int, limit: int) -> None:
-    """Refuse a negative ``offset`` or a ``limit`` outside 1 to :data:`MAX_PAGE_SIZE`."""
+    """Refuse an ``offset`` outside 0 to :data:`MAX_PAGE_OFFSET` or a ``limit`` outside
+    1 to :data:`MAX_PAGE_SIZE`."""
     errors: dict[str, str] = {}
     if offset < 0:
         errors["offset"] = "The offset must not be negative."
+    elif offset > MAX_PAGE_OFFSET:
+        errors["offset"] = f"The offset must be at most {MAX_PAGE_OFFSET:,}."
     if not 1 <= limit <= MAX_PAGE_SIZE:
         errors["limit"] = f"The limit must be between 1 and {MAX_PAGE_SIZE}."
     if errors:

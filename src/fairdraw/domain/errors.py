@@ -8,6 +8,8 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
 
     FairdrawError (500, internal)
      ├── InvalidInput (422, invalid_input)         a field failed validation
+ ├── IdempotencyKeyInvalid (400, idempotency_key_invalid)
+ ├── IdempotencyKeyReused (422, idempotency_key_reused)
      ├── NotAuthenticated (401, not_authenticated)
      │    ├── InvalidCredentials (401, invalid_credentials)
      │    └── InvalidToken (401, invalid_token)
@@ -32,11 +34,13 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
      │    ├── SoldOut (409, sold_out)
      │    ├── TicketLimitReached (409, ticket_limit_reached)
      │    ├── LotteryNotRunning (409, lottery_not_running)
-     │    └── RoundNotOver (409, round_not_over)
+     │    ├── RoundNotOver (409, round_not_over)
+     │    └── IdempotencyKeyInFlight (409, idempotency_key_in_flight)
      ├── RateLimited (429, rate_limited)
      │    └── TooManyConnections (429, too_many_connections)
      └── Unavailable (503, unavailable)
-          └── GitHubUnavailable (503, github_unavailable)
+          ├── GitHubUnavailable (503, github_unavailable)
+          └── NotReady (503, not_ready)
 """
 
 from __future__ import annotations
@@ -224,3 +228,33 @@ class GitHubUnavailable(Unavailable):
 class StoreError(Unavailable):
     code = "store_unavailable"
     title = "The store is unavailable; try again"
+
+
+class NotReady(Unavailable):
+    """This server process cannot serve now; ``checks`` says which check failed."""
+
+    code = "not_ready"
+    title = "This server is not ready to serve"
+
+
+class IdempotencyKeyInvalid(FairdrawError):
+    """An ``Idempotency-Key`` that breaks the key syntax (length or characters)."""
+
+    status = 400
+    code = "idempotency_key_invalid"
+    title = "The Idempotency-Key header is not a valid key"
+
+
+class IdempotencyKeyReused(FairdrawError):
+    """The key already names another request (another body, path or method)."""
+
+    status = 422
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was already used for a different request"
+
+
+class IdempotencyKeyInFlight(Conflict):
+    """The first request with this key has not finished yet; retry shortly."""
+
+    code = "idempotency_key_in_flight"
+    title = "A request with this Idempotency-Key is still being processed; retry shortly"

@@ -60,7 +60,7 @@ _CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _CODE_PAD_BITS = CODE_CHARS * 5 - CODE_BYTES * 8
 _CODE_SEPARATORS = frozenset(" \t\r\n-")
 # Anything longer is not a mistyped code; checked before any per-character work.
-_CODE_MAX_TEXT = 100
+CODE_TEXT_MAX: Final = 100
 
 
 def new_permutation_key() -> bytes:
@@ -213,7 +213,7 @@ def parse_code(text: str) -> bytes:
     they are; ``0``, ``1`` and ``8`` are read as ``O``, ``I`` and ``B``. Anything that is
     not exactly 26 such characters encoding 128 bits raises ``InvalidInput({"code": ...})``.
     """
-    if len(text) > _CODE_MAX_TEXT:
+    if len(text) > CODE_TEXT_MAX:
         raise InvalidInput({"code": f"a verification code has {CODE_CHARS} letters and digits"})
     bits = 0
     count = 0

@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
 import secrets
+import time
 
 import anyio.to_thread
 from argon2 import PasswordHasher
@@ -290,6 +292,23 @@ class AccountService:
             user.username, self._idle_seconds, epoch=user.session_epoch
         )
         return user, token, session
+
+    def session_seconds_left(self, created_ms: int | None = None) -> int:
+        """How long a session stays valid if it is not used again from now on: the idle
+        timeout, cut short near the end of the absolute lifetime of a session begun at
+        ``created_ms`` (None: one begun now).
+
+        Every use renews a session's idle timeout (:meth:`session_user`), so the session
+        cookie is given this as its ``Max-Age`` at login and again with every response
+        that used it: the browser forgets the cookie when the server forgets the session.
+        """
+        if created_ms is None:
+            return min(self._idle_seconds, self._absolute_seconds)
+        # The app's clock, not the store's: this only tells the browser when to drop the
+        # cookie; whether the session is still valid is decided by the store's clock.
+        age_seconds = time.time() - created_ms / 1000
+        absolute_left = math.ceil(self._absolute_seconds - age_seconds)
+        return max(1, min(self._idle_seconds, absolute_left))
 
     async def logout(self, token: str) -> None:
         """End the session of a token; the token authorises nothing afterwards."""

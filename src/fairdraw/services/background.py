@@ -12,6 +12,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 
+from fairdraw.metrics import background_ended, background_started
+
 
 class Background:
     """Runs awaitables after the current request, keeping a reference to each until it
@@ -25,11 +27,16 @@ class Background:
         """Run ``work`` in the background; ``what`` names it in the warning if it fails."""
 
         async def quietly() -> None:
+            failed = False
             try:
                 await work
             except Exception:
+                failed = True
                 self._log.warning("%s failed; sealing or drawing will do it later", what)
+            finally:
+                background_ended(failed)
 
+        background_started()
         task = asyncio.create_task(quietly())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -10,13 +10,17 @@ from fairdraw.domain import fairness
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import ACCOUNT_PREFIX, DrawKind, EntryIdentity
 from fairdraw.domain.errors import AlreadyEntered, NotAuthenticated, WrongDrawKind
+from fairdraw.domain.idempotency import RetryKey
 from fairdraw.domain.identity import normalize_github_login
+from fairdraw.metrics import counts_entries
 from fairdraw.services.background import Background
 from fairdraw.services.drawing import iso
 from fairdraw.services.github import GitHubClient
+from fairdraw.services.my_entries import EntryKind, remember
 from fairdraw.services.ratelimit import RateLimits
 from fairdraw.store.draws import DrawStore, LedgerEntry
 from fairdraw.store.live_stats import LiveStats
+from fairdraw.store.my_entries import MyEntriesStore
 
 log = logging.getLogger("fairdraw.entering")
 
@@ -31,6 +35,8 @@ class Receipt:
     entered_ms: int
     entrant: str
     identity_kind: EntryIdentity
+    # True when a keyed request got back the entry its first attempt made.
+    replayed: bool = False
 
     @property
     def entered_at(self) -> str:
@@ -49,11 +55,11 @@ class Receipt:
         }
 
 
-def receipt_of(draw_id: str, entry: LedgerEntry) -> Receipt:
+def receipt_of(draw_id: str, entry: LedgerEntry, replayed: bool = False) -> Receipt:
     kind = (
         EntryIdentity.account if entry.identity.startswith(ACCOUNT_PREFIX) else EntryIdentity.github
     )
-    return Receipt(draw_id, entry.index, entry.ref, entry.entered_ms, entry.label, kind)
+    return Receipt(draw_id, entry.index, entry.ref, entry.entered_ms, entry.label, kind, replayed)
 
 
 # seal_chunk(draw_id, chunk number): hash a ledger chunk that just became complete.
@@ -68,15 +74,25 @@ class EnteringService:
         limits: RateLimits,
         seal_chunk: ChunkSealer | None = None,
         activity: LiveStats | None = None,
+        mine: MyEntriesStore | None = None,
     ) -> None:
         self._store = store
         self._github = github
         self._limits = limits
         self._seal_chunk = seal_chunk
         self._activity = activity
+        self._mine = mine
         self._background = Background(log)
 
-    async def enter(self, draw_id: str, *, github: str | None, caller: Caller) -> Receipt:
+    @counts_entries("entry")
+    async def enter(
+        self,
+        draw_id: str,
+        *,
+        github: str | None,
+        caller: Caller,
+        retry: RetryKey | None = None,
+    ) -> Receipt:
         """Enter a draw as its rules say: with a GitHub username (the numeric GitHub id
         is the identity), or as the caller's account.
 
@@ -84,6 +100,10 @@ class EnteringService:
         stored). A malformed handle is InvalidInput before any lookup; GitHub's answers
         become GitHubUserNotFound / GitHubUnavailable; a second entry is AlreadyEntered,
         carrying the original receipt.
+
+        With ``retry`` (a keyed request), the entry and the request's record are stored
+        in one step: a retry of the same request gets the same receipt (``replayed``) and
+        never enters twice; IdempotencyKeyReused if the key named another request.
         """
         await self._limits.entry(draw_id, caller.address)
         terms = await self._store.entry_terms(draw_id)
@@ -96,25 +116,48 @@ class EnteringService:
             if user is None:
                 raise NotAuthenticated("Log in to enter this draw")
             identity = ACCOUNT_PREFIX + user.username
-            return await self._append(draw_id, terms.salt, identity, user.username)
+            return await self._append(draw_id, terms.salt, identity, user.username, caller, retry)
         login = normalize_github_login(github or "")
         profile = await self._github.lookup(login)
-        return await self._append(draw_id, terms.salt, profile.identity, profile.login)
+        return await self._append(
+            draw_id, terms.salt, profile.identity, profile.login, caller, retry
+        )
 
-    async def _append(self, draw_id: str, salt: bytes, identity: str, label: str) -> Receipt:
+    async def _append(
+        self,
+        draw_id: str,
+        salt: bytes,
+        identity: str,
+        label: str,
+        caller: Caller,
+        retry: RetryKey | None,
+    ) -> Receipt:
         ref = fairness.entry_ref(salt, identity)
-        outcome = await self._store.enter(draw_id, identity, ref, label)
-        if outcome.created and self._activity is not None:
+        outcome = await self._store.enter(draw_id, identity, ref, label, retry)
+        # A replay's entry was counted and announced by the attempt that made it.
+        fresh = outcome.created and not outcome.replayed
+        if fresh and self._activity is not None:
             await self._activity.record_activity(draw_id, outcome.entry.entered_ms)
-        if outcome.created and (outcome.entry.index + 1) % fairness.CHUNK_LEAVES == 0:
+        if fresh and (outcome.entry.index + 1) % fairness.CHUNK_LEAVES == 0:
             self._hash_chunk_soon(draw_id, outcome.entry.index // fairness.CHUNK_LEAVES)
-        receipt = receipt_of(draw_id, outcome.entry)
+        receipt = receipt_of(draw_id, outcome.entry, outcome.replayed)
         if not outcome.created:
             raise AlreadyEntered(
                 "You have already entered this draw; here is your original receipt",
                 receipt=receipt.to_json(),
             )
+        # Also on a replay: the attempt that made the entry may have died before this.
+        await remember(
+            self._mine, caller, EntryKind.entry, draw_id, receipt.index, receipt.entered_ms
+        )
         return receipt
+
+    async def receipt(self, draw_id: str, index: int) -> Receipt | None:
+        """The receipt of entry ``index`` of a giveaway (None if there is no such entry)."""
+        elements = await self._store.ledger_slice(draw_id, index, index + 1)
+        if index < 0 or not elements:
+            return None
+        return receipt_of(draw_id, LedgerEntry.parse(index, elements[0]))
 
     def _hash_chunk_soon(self, draw_id: str, chunk: int) -> None:
         """Hash the chunk this entry completed, after answering the entrant."""

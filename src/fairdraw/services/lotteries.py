@@ -15,18 +15,21 @@ import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from fairdraw.domain import fairness, lotteries
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import ACCOUNT_PREFIX, DrawKind, DrawStatus, EntryIdentity, Prize
 from fairdraw.domain.errors import (
+    IdempotencyKeyReused,
     LotteryNotRunning,
     NotAuthenticated,
     RoundNotOver,
 )
+from fairdraw.domain.idempotency import RetryKey
 from fairdraw.domain.lotteries import RoundState
 from fairdraw.domain.networks import IPNetwork
+from fairdraw.metrics import counts_entries
 from fairdraw.services.background import Background
 from fairdraw.services.drawing import DrawingService, now_ms, require_manager
 from fairdraw.services.lottery_views import (
@@ -37,9 +40,11 @@ from fairdraw.services.lottery_views import (
     lottery_of,
     winners_of,
 )
+from fairdraw.services.my_entries import EntryKind, remember
 from fairdraw.services.ratelimit import RateLimits
 from fairdraw.store.live_stats import LiveStats
 from fairdraw.store.lotteries import LotteryStore
+from fairdraw.store.my_entries import MyEntriesStore
 
 log = logging.getLogger("fairdraw.lotteries")
 
@@ -69,9 +74,11 @@ class LotteryService:
         limits: RateLimits | None = None,
         clock: Callable[[], int] = now_ms,
         activity: LiveStats | None = None,
+        mine: MyEntriesStore | None = None,
     ) -> None:
         self._store = store
         self._activity = activity
+        self._mine = mine
         self._limits = limits
         self._clock = clock
         self._cache: OrderedDict[str, Lottery] = OrderedDict()
@@ -131,10 +138,21 @@ class LotteryService:
         return [lottery_of(i, f) for i, f in await self._store.list_recent(limit)]
 
     # -- ballots --------------------------------------------------------------------------
-    async def cast(self, lottery_id: str, caller: Caller, at_ms: int | None = None) -> Ballot:
+    @counts_entries("ballot")
+    async def cast(
+        self,
+        lottery_id: str,
+        caller: Caller,
+        at_ms: int | None = None,
+        retry: RetryKey | None = None,
+    ) -> Ballot:
         """Cast one ballot for the caller in the round of the current day (the store's
         clock decides which; ``at_ms`` stands in for it in tests). LotteryNotRunning
-        before the start date or after the end date."""
+        before the start date or after the end date.
+
+        With ``retry`` (a keyed request), the ballot and the request's record are stored
+        in one step: a retry of the same request gets the same ballot back (``replayed``),
+        also after midnight, and never casts twice."""
         user = caller.user
         if user is None:
             raise NotAuthenticated("Log in to take part in this lottery")
@@ -147,6 +165,14 @@ class LotteryService:
         # the store's clock and names the right time when it was wrong.
         moment = at_ms if at_ms is not None else self._clock()
         asked_store = at_ms is not None
+        if retry is not None:
+            kept = await self._kept_ballot(lottery, retry, moment)
+            if kept is not None:
+                index = kept.number - 1
+                await remember(
+                    self._mine, caller, EntryKind.ballot, kept.round_id, index, kept.cast_ms
+                )
+                return kept
         for _ in range(_CAST_ATTEMPTS):
             day = lotteries.round_of(lottery.terms, moment)
             if day is None and not asked_store:
@@ -168,32 +194,90 @@ class LotteryService:
                 label=user.display_name,
                 name=user.username,
                 at_ms=at_ms,
+                retry=retry,
             )
             # The round's fields go along only when the day's first ballot creates it.
             cast = await cast_in_round()
             if cast.new_round:
                 cast = await cast_in_round(round_fields=self._round_fields(lottery, day, round_id))
             if cast.cast:
-                if self._activity is not None:
-                    await self._activity.record_activity(round_id, cast.cast_ms)
-                if (cast.index + 1) % fairness.CHUNK_LEAVES == 0:
-                    chunk = cast.index // fairness.CHUNK_LEAVES
-                    self._background.soon(
-                        self._drawing.seal_chunk(round_id, chunk),
-                        f"hashing chunk {chunk} of round {round_id}",
-                    )
+                if not cast.replayed:
+                    await self._after_new_ballot(round_id, cast.index, cast.cast_ms)
+                await remember(
+                    self._mine, caller, EntryKind.ballot, round_id, cast.index, cast.cast_ms
+                )
                 return Ballot(
                     lottery_id=lottery_id,
                     day=day,
                     round_id=round_id,
                     number=cast.index + 1,
-                    ref=ref,
+                    ref=cast.ref or ref,
                     cast_ms=cast.cast_ms,
                     ballots_today=cast.mine,
+                    replayed=cast.replayed,
                 )
             moment = cast.cast_ms
             asked_store = True
         raise LotteryNotRunning("The lottery's day could not be settled; try again")
+
+    async def ballot(
+        self, lottery_id: str, day: date | str, number: int, mine: int
+    ) -> Ballot | None:
+        """The receipt of ballot ``number`` of ``day``'s round (``mine``: the caster's
+        ballots in that round when it was cast); None if there is no such ballot."""
+        wanted = _parse_day(day)
+        round_id = lotteries.round_draw_id(lottery_id, wanted)
+        found = await self._store.ballot_at(round_id, number - 1) if number >= 1 else None
+        if found is None:
+            return None
+        ref, cast_ms = found
+        return Ballot(lottery_id, wanted, round_id, number, ref, cast_ms, mine)
+
+    async def _after_new_ballot(self, round_id: str, index: int, cast_ms: int) -> None:
+        """Count the ballot for the dashboard and hash a chunk it completed, after the
+        participant has their answer."""
+        if self._activity is not None:
+            await self._activity.record_activity(round_id, cast_ms)
+        if (index + 1) % fairness.CHUNK_LEAVES == 0:
+            chunk = index // fairness.CHUNK_LEAVES
+            self._background.soon(
+                self._drawing.seal_chunk(round_id, chunk),
+                f"hashing chunk {chunk} of round {round_id}",
+            )
+
+    async def _kept_ballot(self, lottery: Lottery, retry: RetryKey, moment: int) -> Ballot | None:
+        """The ballot a keyed request already cast, looked for in every round its record
+        could still be in: the days from ``moment`` minus the records' lifetime to
+        ``moment``. (The cast script also looks, in the round it casts in, in the same
+        step as the ballot: this finds one cast in an earlier day's round.)"""
+        zone = lottery.terms.zone
+        first = lotteries.local_day(zone, moment - retry.ttl_ms)
+        last = lotteries.local_day(zone, moment) + timedelta(days=1)
+        days = {
+            lotteries.round_draw_id(lottery.id, first + timedelta(days=n)): first
+            + timedelta(days=n)
+            for n in range((last - first).days + 1)
+        }
+        found = await self._store.kept_ballots(list(days), retry.name)
+        if not found:
+            return None
+        round_id, kept = found[-1]
+        if kept.fingerprint != retry.fingerprint:
+            raise IdempotencyKeyReused()
+        ballot = await self._store.ballot_at(round_id, kept.index)
+        if ballot is None:
+            return None
+        ref, cast_ms = ballot
+        return Ballot(
+            lottery_id=lottery.id,
+            day=days[round_id],
+            round_id=round_id,
+            number=kept.index + 1,
+            ref=ref,
+            cast_ms=cast_ms,
+            ballots_today=int(kept.extra),
+            replayed=True,
+        )
 
     async def ballots_today(self, lottery_ids: Sequence[str], caller: Caller) -> dict[str, int]:
         """The caller's ballots in today's round of each lottery (0 when logged out)."""

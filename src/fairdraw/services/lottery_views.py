@@ -43,6 +43,8 @@ class Ballot:
     ref: str
     cast_ms: int
     ballots_today: int
+    # True when a keyed request got back the ballot its first attempt cast.
+    replayed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {

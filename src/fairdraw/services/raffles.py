@@ -20,12 +20,16 @@ from fairdraw.domain.errors import (
     TicketNotFound,
     WrongDrawKind,
 )
+from fairdraw.domain.idempotency import RetryKey, SealBroken
+from fairdraw.metrics import counts_entries
 from fairdraw.services.background import Background
 from fairdraw.services.drawing import iso
+from fairdraw.services.my_entries import EntryKind, remember
 from fairdraw.services.ratelimit import Address, RateLimits, address_identifier
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.live_stats import LiveStats
+from fairdraw.store.my_entries import MyEntriesStore
 from fairdraw.store.raffles import RaffleStore
 
 log = logging.getLogger("fairdraw.raffles")
@@ -45,6 +49,8 @@ class Ticket:
     code: str
     claimed_ms: int
     sold_out: bool
+    # True when a keyed request got back the ticket its first attempt claimed.
+    replayed: bool = False
 
     @property
     def claimed_at(self) -> str:
@@ -57,6 +63,19 @@ class Ticket:
             "code": self.code,
             "claimed_at": self.claimed_at,
         }
+
+
+@dataclass(frozen=True)
+class KeptTicket:
+    """A ticket as its claimant's browser can show it again: ``code`` is None once the
+    claim's record has expired (or the key does not open it)."""
+
+    draw_id: str
+    number: int
+    claimed_ms: int
+    code: str | None
+    # This ticket was the raffle's last: its claim sold the raffle out.
+    last: bool = False
 
 
 class TicketStatus(StrEnum):
@@ -102,7 +121,9 @@ class RaffleService:
         secret: bytes,
         seal: Sealer | None = None,
         activity: LiveStats | None = None,
+        mine: MyEntriesStore | None = None,
     ) -> None:
+        self._mine = mine
         self._draws = draws
         self._raffles = raffles
         self._ledger = ledger
@@ -112,13 +133,19 @@ class RaffleService:
         self._activity = activity
         self._background = Background(log)
 
-    async def claim(self, draw_id: str, caller: Caller) -> Ticket:
+    @counts_entries("claim")
+    async def claim(self, draw_id: str, caller: Caller, retry: RetryKey | None = None) -> Ticket:
         """Claim the next ticket of an open raffle for the caller.
 
         The claimant is the caller's account (``account`` raffles; NotAuthenticated
         without one) or their client address (``anonymous``), counted like the entry
         rate limit counts it. Refusals store nothing: SoldOut, TicketLimitReached,
         DrawNotOpen, WrongDrawKind, DrawNotFound, RateLimited.
+
+        With ``retry`` (a keyed request), the claim and the request's record (the code
+        sealed under the client's key: the store cannot read it) are stored in one step.
+        A retry of the same request gets the same ticket with its code (``replayed``),
+        even after the raffle sold out, and never claims twice.
         """
         await self._limits.entry(draw_id, caller.address)
         terms = await self._draws.entry_terms(draw_id)
@@ -135,27 +162,65 @@ class RaffleService:
             where = address_identifier(caller.address)
             claimant = ADDRESS_PREFIX + fairness.entry_ref(terms.salt, "address:" + where)
         code = tickets.new_code()
-        claim = await self._raffles.claim(
-            draw_id, claimant, tickets.code_hash(self._secret, tickets.parse_code(code)), name
-        )
-        if self._activity is not None:
-            await self._activity.record_activity(draw_id, claim.claimed_ms)
+        code_hash = tickets.code_hash(self._secret, tickets.parse_code(code))
+        # Only the client's key opens the sealed code: the store never holds it readably.
+        sealed = retry.seal(code.encode()) if retry is not None else ""
+        claim = await self._raffles.claim(draw_id, claimant, code_hash, name, retry, sealed)
+        if claim.replayed and retry is not None:
+            code = retry.open(claim.sealed_code).decode()
+        else:
+            await self._after_new_claim(draw_id, claim.index, claim.claimed_ms, claim.sold_out)
         perm = await self._ledger.permutation(draw_id)
-        if (claim.index + 1) % fairness.CHUNK_LEAVES == 0:
-            chunk = claim.index // fairness.CHUNK_LEAVES
-            self._background.soon(
-                self._ledger.hash_complete_chunk(draw_id, chunk),
-                f"numbering chunk {chunk} of raffle {draw_id}",
-            )
-        if claim.sold_out and self._seal is not None:
-            self._background.soon(self._seal(draw_id), f"sealing sold-out raffle {draw_id}")
-        return Ticket(
+        ticket = Ticket(
             draw_id=draw_id,
             number=tickets.ticket_number(perm, claim.index),
             code=code,
             claimed_ms=claim.claimed_ms,
             sold_out=claim.sold_out,
+            replayed=claim.replayed,
         )
+        # Also on a replay: the attempt that made the claim may have died before this.
+        await remember(self._mine, caller, EntryKind.ticket, draw_id, claim.index, claim.claimed_ms)
+        return ticket
+
+    async def _after_new_claim(
+        self, draw_id: str, index: int, claimed_ms: int, sold_out: bool
+    ) -> None:
+        """Count the claim for the dashboard; number and hash a chunk it completed, and
+        seal a raffle it sold out, after the claimant has their answer."""
+        if self._activity is not None:
+            await self._activity.record_activity(draw_id, claimed_ms)
+        if (index + 1) % fairness.CHUNK_LEAVES == 0:
+            chunk = index // fairness.CHUNK_LEAVES
+            self._background.soon(
+                self._ledger.hash_complete_chunk(draw_id, chunk),
+                f"numbering chunk {chunk} of raffle {draw_id}",
+            )
+        if sold_out and self._seal is not None:
+            self._background.soon(self._seal(draw_id), f"sealing sold-out raffle {draw_id}")
+
+    async def kept_ticket(self, draw_id: str, number: int, opener: RetryKey) -> KeptTicket | None:
+        """Ticket ``number`` as the claimant's browser shows it again, with its code,
+        while the claim's record (named ``opener.name``) lasts; ``code`` None if the
+        record does not open under the browser's key. None if there is no such record
+        (it expired) or it is not the claim of this ticket."""
+        perm = await self._ledger.permutation(draw_id)
+        if not 1 <= number <= perm.size:
+            return None
+        index = tickets.claim_index(perm, number)
+        record = await self._raffles.claim_at(draw_id, index)
+        if record is None:
+            return None
+        last = index + 1 == perm.size
+        kept = await self._raffles.kept_claim(draw_id, opener.name)
+        # Expired, or not a claim of this ticket: nothing to show beyond the number.
+        if kept is None or kept.index != index:
+            return None
+        try:
+            code: str | None = opener.open(kept.extra).decode()
+        except SealBroken:
+            code = None
+        return KeptTicket(draw_id, number, record.claimed_ms, code, last)
 
     async def check(self, draw_id: str, number: int, code: str, address: Address) -> TicketCheck:
         """Whether ticket ``number`` won, for whoever holds its ``code``.

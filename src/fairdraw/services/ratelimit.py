@@ -15,6 +15,11 @@ method              limited per                       setting
 ``wrong_code``      raffle ticket and client address  ``rate_limit_ticket_codes``
 ==================  ================================  =============================
 
+A login is counted per username in the username's canonical form
+(:func:`~fairdraw.domain.accounts.canonical_username`), the same form in which the
+account is found: ``Alice``, ``ALICE`` and ``alice`` in full-width or mathematical
+letters are one account, so they spend one budget.
+
 ``wrong_code`` differs: :meth:`RateLimits.check_codes` refuses once the limit is spent,
 counting nothing, and :meth:`RateLimits.wrong_code` counts only a code that did not match;
 so a ticket's holder is not throttled for checking it, while guessing is. Guesses are
@@ -43,6 +48,7 @@ from typing import NoReturn
 from limits import RateLimitItem, parse
 
 from fairdraw.config import Settings
+from fairdraw.domain.accounts import canonical_username
 from fairdraw.domain.errors import RateLimited, StoreError
 from fairdraw.store.keys import Keys
 from fairdraw.store.ratelimit import RateLimitStore
@@ -128,13 +134,15 @@ class RateLimits:
         await self._store.aclose()
 
     async def login(self, username: str, address: Address) -> None:
-        """One login attempt for ``username`` (normalised) from ``address``.
+        """One login attempt for ``username`` (as typed) from ``address``.
 
-        The address is counted first, so that attempts refused for their address do
-        not spend the budget of the accounts they aim at.
+        The username is counted in its canonical form, whatever it looks like, so no
+        spelling of a name gets a budget of its own. The address is counted first, so
+        that attempts refused for their address do not spend the budget of the accounts
+        they aim at.
         """
         await self._consume(self.login_address_limit, address_identifier(address))
-        await self._consume(self.login_user_limit, key_identifier(username))
+        await self._consume(self.login_user_limit, key_identifier(canonical_username(username)))
 
     async def registration(self, address: Address) -> None:
         """One registration attempt from ``address``."""

@@ -18,17 +18,22 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
 from fairdraw.config import Settings
 from fairdraw.domain import lotteries
+from fairdraw.domain.errors import StoreError
 from fairdraw.domain.networks import parse_networks
+from fairdraw.metrics import scheduler_passed
 from fairdraw.services.drawing import DeadlineOutcome, DrawingService, iso
 from fairdraw.services.lotteries import LotteryService
 from fairdraw.services.ratelimit import RateLimits
+from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
 from fairdraw.store.live_stats import LiveStats
 from fairdraw.store.lotteries import LotteryStore
+from fairdraw.store.my_entries import MyEntriesStore
 from fairdraw.store.schedule import ScheduleStore
 
 log = logging.getLogger("fairdraw.scheduler")
@@ -37,6 +42,8 @@ DEFAULT_INTERVAL_SECONDS = 1.0
 DEFAULT_LEASE_SECONDS = 30.0
 # Deadlines settled per pass at most; the rest stay due for the next pass, a second later.
 DEADLINES_PER_PASS = 100
+# An unreachable store is an outage to report once, not a failure of each pass.
+STORE_OUTAGE_ERRORS: tuple[type[Exception], ...] = (*STORE_UNAVAILABLE_ERRORS, StoreError)
 
 
 @dataclass(frozen=True)
@@ -72,18 +79,23 @@ class Scheduler:
         self.instance = instance or secrets.token_hex(8)
         self._interval = interval_seconds
         self._lease_ms = int(lease_seconds * 1000)
+        # time.monotonic() when a pass last ended without error; /readyz reads it.
+        self.last_pass_at: float | None = None
 
     async def run_once(self, now_ms: int | None = None) -> RunReport:
         """One pass at ``now_ms`` (the store's clock if None): take or renew the lease,
         then draw every due round of every due lottery and settle every due deadline."""
         now = now_ms if now_ms is not None else await self._store.now_ms()
         if not await self._schedule.hold_lease(self.instance, self._lease_ms):
+            self._passed(led=False)
             return RunReport(led=False, run_ms=now)
         drawn: list[tuple[str, date]] = []
         lag = 0
         for lottery_id in await self._lotteries.due_lotteries(now):
             try:
                 days = await self._lotteries.catch_up(lottery_id, now)
+            except STORE_OUTAGE_ERRORS:
+                raise  # the whole pass waits for the store, not just this lottery
             except Exception:
                 # One broken lottery must not stop the others; it stays due and is retried.
                 log.exception("drawing the due rounds of lottery %s failed", lottery_id)
@@ -95,7 +107,21 @@ class Scheduler:
         settled = await self._settle_deadlines(now)
         report = RunReport(led=True, run_ms=now, drawn=drawn, lag_ms=lag, settled=settled)
         await self._record(report)
+        self._passed(led=True, lag_ms=lag if drawn else None)
         return report
+
+    def _passed(self, *, led: bool, lag_ms: int | None = None) -> None:
+        self.last_pass_at = time.monotonic()
+        scheduler_passed(led, lag_ms)
+
+    def loop_is_current(self) -> bool:
+        """Whether a pass ended recently: within a lease period (a loop stalled for
+        longer could not hold the lease, so it could not lead if it had to), or within
+        two intervals when passes are further apart than that."""
+        if self.last_pass_at is None:
+            return False
+        recent = max(self._lease_ms / 1000, 2 * self._interval)
+        return time.monotonic() - self.last_pass_at <= recent
 
     async def _settle_deadlines(self, now: int) -> list[str]:
         """Settle every draw whose deadline is due; the ids of those this pass settled."""
@@ -105,6 +131,8 @@ class Scheduler:
         for draw_id in await self._schedule.due_deadlines(now, DEADLINES_PER_PASS):
             try:
                 outcome = await self._drawing.settle_deadline(draw_id)
+            except STORE_OUTAGE_ERRORS:
+                raise
             except Exception:
                 # One broken draw must not stop the others; it stays due and is retried.
                 log.exception("settling the deadline of draw %s failed", draw_id)
@@ -138,13 +166,33 @@ class Scheduler:
             log.info("settled the deadline of draw %s", draw_id)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run passes every interval until ``stop`` is set; then hand the lease back."""
+        """Run passes every interval until ``stop`` is set; then hand the lease back.
+
+        A store that cannot be reached is logged once when the outage starts and once
+        when it ends, however many passes fail in between.
+        """
+        outage_since: float | None = None
         try:
             while not stop.is_set():
                 try:
                     await self.run_once()
+                except STORE_OUTAGE_ERRORS as exc:
+                    if outage_since is None:
+                        outage_since = time.monotonic()
+                        log.warning(
+                            "scheduler: the store is unreachable (%s); retrying every %g s",
+                            _one_line(exc),
+                            self._interval,
+                        )
                 except Exception:
                     log.exception("scheduler pass failed; retrying")
+                else:
+                    if outage_since is not None:
+                        log.warning(
+                            "scheduler: the store is reachable again after %.1f s",
+                            time.monotonic() - outage_since,
+                        )
+                        outage_since = None
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self._interval)
         finally:
@@ -175,6 +223,11 @@ class Scheduler:
         }
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def lottery_services(
     settings: Settings,
     store: LotteryStore,
@@ -182,6 +235,7 @@ def lottery_services(
     drawing: DrawingService,
     limits: RateLimits | None = None,
     activity: LiveStats | None = None,
+    mine: MyEntriesStore | None = None,
 ) -> tuple[LotteryService, Scheduler]:
     """The lottery service and a scheduler over it (and over ``drawing``'s deadlines),
     as ``settings`` configure them."""
@@ -192,6 +246,7 @@ def lottery_services(
         manager_networks=parse_networks(settings.manager_networks),
         limits=limits,
         activity=activity,
+        mine=mine,
     )
     scheduler = Scheduler(
         service,

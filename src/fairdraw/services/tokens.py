@@ -70,7 +70,7 @@ class TokenService:
         """Check the password and start a new token family;
         :class:`~fairdraw.domain.errors.InvalidCredentials` on any failure. Counts
         against the same login rate limits as a browser login."""
-        await self._limits.login(username.strip().casefold(), address)
+        await self._limits.login(username, address)
         user = await self._accounts.authenticate(username, password)
         holder = Holder(user.username, user.session_epoch)
         pair = await self._store.issue(holder, self._access_seconds, self._refresh_seconds)

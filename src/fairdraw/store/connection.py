@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from fairdraw.metrics import store_answered, store_failed
 
 # Failures that mean "the store is unreachable right now" (a 503 for the user, not a 500);
 # the web layer maps them without importing the client library itself.
@@ -34,4 +41,62 @@ def connect(
         health_check_interval=30,
         **extra,
     )
-    return Redis.from_pool(pool)
+    return ObservedRedis.from_pool(pool)
+
+
+# What the layers above hold when they pass a store client around without using it.
+StoreClient = Redis
+
+
+class ObservedRedis(Redis):
+    """The client, with each round trip timed and each failure counted for the metrics
+    (``fairdraw_store_*``): a command or script, or a whole pipeline.
+
+    ``NOSCRIPT`` is not a failure: it is how a script is loaded on first use (the
+    client then sends it and runs it again).
+    """
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        command = str(args[0])
+        started = time.perf_counter()
+        try:
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except NoScriptError:
+            raise
+        except Exception as error:
+            store_failed(command, error)
+            raise
+        finally:
+            store_answered(command, time.perf_counter() - started)
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
+        return ObservedPipeline(
+            self.connection_pool, self.response_callbacks, transaction, shard_hint
+        )
+
+
+class ObservedPipeline(Pipeline):
+    """A pipeline (or MULTI/EXEC transaction) timed as one round trip."""
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        command = "MULTI" if self.is_transaction or self.explicit_transaction else "PIPELINE"
+        started = time.perf_counter()
+        try:
+            return await super().execute(raise_on_error)
+        except Exception as error:
+            store_failed(command, error)
+            raise
+        finally:
+            store_answered(command, time.perf_counter() - started)
+
+
+def pool_usage(client: Redis) -> tuple[int, int, int]:
+    """The connections of ``client``'s pool: in use, idle, and the most it may open.
+
+    redis-py keeps the first two in attributes of its pools without a public accessor;
+    where they are missing, both read 0.
+    """
+    pool = client.connection_pool
+    in_use = len(getattr(pool, "_in_use_connections", ()))
+    idle = len(getattr(pool, "_available_connections", ()))
+    return in_use, idle, int(pool.max_connections)

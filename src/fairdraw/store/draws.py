@@ -25,6 +25,7 @@ from fairdraw.domain.draws import (
     WinnerView,
 )
 from fairdraw.domain.errors import DrawNotFound
+from fairdraw.domain.idempotency import RetryKey
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import Scripts
 
@@ -63,8 +64,12 @@ class EntryTerms:
 
 @dataclass(frozen=True)
 class EntryOutcome:
+    """``created`` for a new entry (and for a keyed request's replay of one); ``replayed``
+    when the entry is the one a keyed request made before."""
+
     created: bool
     entry: LedgerEntry
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -281,11 +286,23 @@ class DrawStore:
         value = await self._redis.hget(self._keys.draw_meta(draw_id), "seed")
         return bytes.fromhex(str(value)) if value else None
 
-    async def enter(self, draw_id: str, identity: str, ref: str, label: str) -> EntryOutcome:
-        created, index, element = await self._scripts.call(
-            "enter", enter_keys(self._keys, draw_id, label), [identity, ref, label]
+    async def enter(
+        self, draw_id: str, identity: str, ref: str, label: str, retry: RetryKey | None = None
+    ) -> EntryOutcome:
+        """Append an entry; with ``retry``, its record is written in the same script, and a
+        request whose record exists gets its entry back (IdempotencyKeyReused if the record
+        belongs to another request)."""
+        keys = enter_keys(self._keys, draw_id, label)
+        args: list[str | int] = [identity, ref, label]
+        if retry is not None:
+            keys.append(self._keys.draw_idempotency(draw_id, retry.name))
+            args += [retry.fingerprint, retry.ttl_ms]
+        created, index, element, replayed = await self._scripts.call("enter", keys, args)
+        return EntryOutcome(
+            created=bool(created),
+            entry=LedgerEntry.parse(int(index), element),
+            replayed=bool(replayed),
         )
-        return EntryOutcome(created=bool(created), entry=LedgerEntry.parse(int(index), element))
 
     async def close(self, draw_id: str) -> Closing:
         status, count, closed_ms = await self._scripts.call(

@@ -33,6 +33,12 @@ Key schema (key → type → TTL → contents)::
                                       characters (UTF-8, hex) are HEX, each as
                                       "name\tindex" (index in base 36), in entry order
     P{d:ID}:top         zset    none  lottery round: participant name → ballots
+    P{d:ID}:idem:NAME   string  24 h  the kept result of one keyed entry, claim or ballot,
+                                      written by the same script: "fingerprint \t index"
+                                      (an entry), "… \t index \t sealed code" (a claim;
+                                      the code AES-GCM-sealed under the client's key),
+                                      "… \t index \t ballots" (a ballot); NAME = keyed
+                                      hash of caller and Idempotency-Key
     P{l:LID}:top        zset    none  lottery: participant name → ballots in drawn rounds
     Pactivity           zset    none  draw id → last minute (epoch) it had an entry, for
                                       the instance's most active draws (written at most
@@ -64,6 +70,13 @@ Key schema (key → type → TTL → contents)::
                                       renewed on each rotation; FID is part of every token
     P{f:FID}:access:H   hash    15 m  access token (H = keyed hash of the token): username
     P{f:FID}:refresh:H  hash    30 d  refresh token: username, used (0|1)
+    Pidem:NAME          hash    24 h  an API request's Idempotency-Key record: fp, state
+                                      (pending|done), owner while pending (TTL = the
+                                      in-flight lease), response (sealed: status, headers,
+                                      body) once done
+    Pmine:NAME          zset    none  "My entries": "e|t|b:draw id:index" → ms, a user's
+                                      entries, tickets and ballots (newest kept), written
+                                      after the entry, claim or ballot
     Pratelimit:…        (owned by the rate limiter; every name starts with this prefix)
 """
 
@@ -86,6 +99,16 @@ _LOTTERY_ID = re.compile(LOTTERY_ID_PATTERN)
 # Token family ids: 16 random bytes, base32 lower case without padding.
 FAMILY_ID_PATTERN = r"[a-z2-7]{26}"
 _FAMILY_ID = re.compile(FAMILY_ID_PATTERN)
+
+
+_RECORD_NAME = re.compile(r"[0-9a-f]{32}")
+
+
+def _record_name(name: str) -> str:
+    # Record names are keyed hashes computed by fairdraw; anything else is a bug.
+    if not _RECORD_NAME.fullmatch(name):
+        raise ValueError("not an idempotency record name")
+    return name
 
 
 # How many characters of a name pick its search bucket: a search needs at least these.
@@ -144,6 +167,11 @@ class Keys:
     def round_top(self, draw_id: str) -> str:
         return f"{self.prefix}{self._tag(draw_id)}:top"
 
+    def draw_idempotency(self, draw_id: str, name: str) -> str:
+        """The kept result of a keyed entry, claim or ballot in this draw (written by
+        the same script as the action, so it shares the draw's hash tag)."""
+        return f"{self.prefix}{self._tag(draw_id)}:idem:{_record_name(name)}"
+
     def draw_keys(self, draw_id: str) -> list[str]:
         """Every key of one draw, in the KEYS order the draw scripts expect."""
         return [self.draw_meta(draw_id), self.ledger(draw_id), self.entrants(draw_id)]
@@ -191,6 +219,15 @@ class Keys:
     def session(self, token_hash: str) -> str:
         return f"{self.prefix}session:{token_hash}"
 
+    def my_entries(self, username: str) -> str:
+        """A user's entries, tickets and ballots, newest last (a sorted set by time)."""
+        return f"{self.prefix}mine:{username}"
+
+    # -- idempotency ---------------------------------------------------------------------
+    def idempotency(self, name: str) -> str:
+        """The Idempotency-Key record of one API request (its own slot)."""
+        return f"{self.prefix}idem:{_record_name(name)}"
+
     # -- caches ----------------------------------------------------------------------
     # -- API tokens (hash tag {f:FID}: one token family) --------------------------------
     @staticmethod
@@ -223,6 +260,9 @@ class Keys:
                 rf"{p}{tag}:(meta|ledger|entrants|chunks|claimants|numbers|events|minutes|top)"
             ),
             re.compile(rf"{p}{tag}:names:([0-9a-f]{{2}}){{1,8}}"),
+            re.compile(rf"{p}{tag}:idem:[0-9a-f]{{32}}"),
+            re.compile(rf"{p}idem:[0-9a-f]{{32}}"),
+            re.compile(rf"{p}mine:[^:]+"),
             re.compile(rf"{p}draws"),
             re.compile(rf"{p}activity"),
             re.compile(rf"{p}\{{l:{LOTTERY_ID_PATTERN}\}}:(lottery|top)"),

@@ -15,6 +15,8 @@ from typing import cast
 from redis.asyncio import Redis
 
 from fairdraw.domain.errors import LotteryNotFound
+from fairdraw.domain.idempotency import RetryKey
+from fairdraw.store.idempotency import KeptAction, kept_actions
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import Scripts
 
@@ -31,6 +33,8 @@ class Cast:
     index: int = -1
     mine: int = 0
     new_round: bool = False
+    replayed: bool = False
+    ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,15 +123,24 @@ class LotteryStore:
         name: str,
         round_fields: Mapping[str, str] | None = None,
         at_ms: int | None = None,
+        retry: RetryKey | None = None,
     ) -> Cast:
         """Add a ballot to the round ``[start_ms, end_ms)`` if the store's clock (or
         ``at_ms``) is in it; DrawNotOpen if that round is already closed. Without
         ``round_fields`` a round that does not exist yet is not created (``new_round``):
         a day's first ballot sends them, the others need not. ``name`` (the participant's
-        account name) is what the round's top list and search show."""
+        account name) is what the round's top list and search show.
+
+        With ``retry``, the ballot's record is written in the same script, and a request
+        whose record exists in this round gets its first ballot back (``replayed``)."""
+        keys = ballot_keys(self._keys, round_id, name)
+        keyed: list[str | int] = ["", ""]
+        if retry is not None:
+            keys.append(self._keys.draw_idempotency(round_id, retry.name))
+            keyed = [retry.fingerprint, retry.ttl_ms]
         reply = await self._scripts.call(
             "cast_ballot",
-            ballot_keys(self._keys, round_id, name),
+            keys,
             [
                 _at(at_ms),
                 start_ms,
@@ -136,6 +149,7 @@ class LotteryStore:
                 ref,
                 label,
                 name,
+                *keyed,
                 *_pairs(round_fields or {}),
             ],
         )
@@ -143,8 +157,29 @@ class LotteryStore:
             return Cast(cast=False, cast_ms=int(reply[1]))
         if reply[0] == "new_round":
             return Cast(cast=False, new_round=True)
-        _, index, cast_ms, mine = reply
-        return Cast(cast=True, cast_ms=int(cast_ms), index=int(index), mine=int(mine))
+        _, index, cast_ms, mine, replayed, kept_ref = reply
+        return Cast(
+            cast=True,
+            cast_ms=int(cast_ms),
+            index=int(index),
+            mine=int(mine),
+            replayed=bool(replayed),
+            ref=str(kept_ref),
+        )
+
+    async def kept_ballots(
+        self, round_ids: Sequence[str], name: str
+    ) -> list[tuple[str, KeptAction]]:
+        """The records a keyed ballot kept under ``name`` in any of ``round_ids``."""
+        return await kept_actions(self._redis, self._keys, round_ids, name)
+
+    async def ballot_at(self, round_id: str, index: int) -> tuple[str, int] | None:
+        """The public ref and cast time of ballot ``index`` of a round, if it exists."""
+        element = await self._redis.lindex(self._keys.ledger(round_id), index)
+        if element is None:
+            return None
+        ref, cast_ms, _ = str(element).split("\t", 2)
+        return ref, int(cast_ms)
 
     async def close_round(
         self, round_id: str, end_ms: int, round_fields: Mapping[str, str], at_ms: int | None = None

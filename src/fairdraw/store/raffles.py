@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from fairdraw.domain.idempotency import RetryKey
 from fairdraw.store.draws import ledger_elements
+from fairdraw.store.idempotency import KeptAction, kept_actions
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import Scripts
 
@@ -22,11 +24,14 @@ _SEPARATOR = ","
 @dataclass(frozen=True)
 class Claim:
     """What one successful claim did: its place in the ledger and whether it took the
-    last ticket (which also closed the raffle)."""
+    last ticket (which also closed the raffle); ``replayed`` with the ``sealed_code`` a
+    keyed request's first claim kept."""
 
     index: int
     claimed_ms: int
     sold_out: bool
+    replayed: bool = False
+    sealed_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,14 +69,43 @@ class RaffleStore:
         self._keys = keys
         self._scripts = Scripts(redis)
 
-    async def claim(self, draw_id: str, claimant: str, code_hash: str, name: str = "") -> Claim:
+    async def claim(
+        self,
+        draw_id: str,
+        claimant: str,
+        code_hash: str,
+        name: str = "",
+        retry: RetryKey | None = None,
+        sealed_code: str = "",
+    ) -> Claim:
         """Append a claim by ``claimant`` (raises SoldOut, TicketLimitReached,
         DrawNotOpen, WrongDrawKind or DrawNotFound, storing nothing); ``name`` is the
-        holder's account name, searchable by the raffle's managers ("" if anonymous)."""
-        index, claimed_ms, sold_out = await self._scripts.call(
-            "claim_ticket", claim_keys(self._keys, draw_id, name), [claimant, code_hash, name]
+        holder's account name, searchable by the raffle's managers ("" if anonymous).
+
+        With ``retry``, the claim's record (``sealed_code``, the code sealed under the
+        client's key) is written in the same script, and a request whose record exists
+        gets its first claim back instead (IdempotencyKeyReused if the record belongs to
+        another request)."""
+        keys = claim_keys(self._keys, draw_id, name)
+        args: list[str | int] = [claimant, code_hash, name]
+        if retry is not None:
+            keys.append(self._keys.draw_idempotency(draw_id, retry.name))
+            args += [retry.fingerprint, sealed_code, retry.ttl_ms]
+        index, claimed_ms, sold_out, replayed, sealed = await self._scripts.call(
+            "claim_ticket", keys, args
         )
-        return Claim(index=int(index), claimed_ms=int(claimed_ms), sold_out=bool(sold_out))
+        return Claim(
+            index=int(index),
+            claimed_ms=int(claimed_ms),
+            sold_out=bool(sold_out),
+            replayed=bool(replayed),
+            sealed_code=str(sealed),
+        )
+
+    async def kept_claim(self, draw_id: str, name: str) -> KeptAction | None:
+        """The record a keyed claim kept under ``name`` (index and sealed code), if any."""
+        found = await kept_actions(self._redis, self._keys, [draw_id], name)
+        return found[0][1] if found else None
 
     async def claim_at(self, draw_id: str, index: int) -> ClaimRecord | None:
         """Claim ``index``, or None if no such claim was made."""

@@ -31,6 +31,7 @@ SCRIPT_ERRORS: dict[str, type[errors.FairdrawError]] = {
     "round_not_over": errors.RoundNotOver,
     "seal_mismatch": errors.Conflict,
     "invalid_token": errors.InvalidToken,
+    "idempotency_key_reused": errors.IdempotencyKeyReused,
     # 128 random bits make this unreachable in practice; never overwrite a family.
     "token_family_exists": errors.FairdrawError,
 }

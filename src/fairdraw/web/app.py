@@ -14,13 +14,16 @@ from fastapi.templating import Jinja2Templates
 
 from fairdraw import __version__
 from fairdraw.config import Settings
+from fairdraw.domain.idempotency import new_key as new_form_key
 from fairdraw.domain.networks import parse_networks
 from fairdraw.services.accounts import AccountService
 from fairdraw.services.dashboard import DashboardService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
 from fairdraw.services.github import GitHubClient
+from fairdraw.services.idempotency import IdempotencyService
 from fairdraw.services.live import LIVE_BLOCK_MS, LiveHub
+from fairdraw.services.my_entries import MyEntriesService
 from fairdraw.services.presenting import PresentingService
 from fairdraw.services.raffles import RaffleService
 from fairdraw.services.ratelimit import RateLimits
@@ -31,28 +34,34 @@ from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.events import EventStore
+from fairdraw.store.idempotency import IdempotencyStore
 from fairdraw.store.keys import Keys
 from fairdraw.store.live_stats import LiveStats
 from fairdraw.store.lotteries import LotteryStore
+from fairdraw.store.my_entries import MyEntriesStore
 from fairdraw.store.profiles import ProfileCache
 from fairdraw.store.raffles import RaffleStore
 from fairdraw.store.schedule import ScheduleStore
 from fairdraw.store.tokens import TokenStore
 from fairdraw.web import live as live_api
+from fairdraw.web import metrics as metrics_api
 from fairdraw.web import pages
 from fairdraw.web.api import auth as auth_api
 from fairdraw.web.api import dashboard as dashboard_api
 from fairdraw.web.api import draws as draws_api
 from fairdraw.web.api import health as health_api
 from fairdraw.web.api import lotteries as lotteries_api
+from fairdraw.web.api import me as me_api
 from fairdraw.web.api import presenting as presenting_api
 from fairdraw.web.api import raffles as raffles_api
 from fairdraw.web.api import session as session_api
 from fairdraw.web.api import users as users_api
 from fairdraw.web.deps import Services
+from fairdraw.web.idempotency import IdempotencyMiddleware, document_idempotency
+from fairdraw.web.limits import RequestLimits
 from fairdraw.web.pages import presenting as presenting_pages
 from fairdraw.web.problems import install_error_handlers
-from fairdraw.web.security import SecurityHeaders
+from fairdraw.web.security import SecurityHeaders, SessionCookieRenewal
 
 log = logging.getLogger("fairdraw.web")
 
@@ -63,6 +72,8 @@ def create_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(WEB.joinpath("templates")))
     # The public draw pages render the live reveal panel from the draw they show.
     templates.env.globals.update(presenting_pages.TEMPLATE_GLOBALS)
+    # Every form that changes something carries a fresh idempotency key (macros.html).
+    templates.env.globals["new_form_key"] = new_form_key
     return templates
 
 
@@ -94,6 +105,8 @@ def create_app(settings: Settings) -> FastAPI:
         schedule = ScheduleStore(redis, keys)
         # Dashboard reads, and the activity index the entry services write.
         live_stats = LiveStats(redis, keys)
+        # Each user's "My entries" list, written by the entry, claim and ballot services.
+        mine = MyEntriesStore(redis, keys)
         drawing = DrawingService(
             draw_store,
             github,
@@ -102,7 +115,13 @@ def create_app(settings: Settings) -> FastAPI:
             schedule=schedule,
         )
         lotteries, scheduler = lottery_services(
-            settings, LotteryStore(redis, keys), schedule, drawing, limits, activity=live_stats
+            settings,
+            LotteryStore(redis, keys),
+            schedule,
+            drawing,
+            limits,
+            activity=live_stats,
+            mine=mine,
         )
         # Blocking reads of event streams wait up to LIVE_BLOCK_MS on their own pool.
         reader = connect(
@@ -120,12 +139,19 @@ def create_app(settings: Settings) -> FastAPI:
             connections_per_address=settings.live_connections_per_address,
         )
         live_api.end_feeds_on_signals(live)
+        sampler = metrics_api.observe_process({"main": redis, "live": reader})
+        app.state.process_sampler = sampler
         app.state.services = Services(
             settings=settings,
             secret=secret,
             drawing=drawing,
             entering=EnteringService(
-                draw_store, github, limits, seal_chunk=drawing.seal_chunk, activity=live_stats
+                draw_store,
+                github,
+                limits,
+                seal_chunk=drawing.seal_chunk,
+                activity=live_stats,
+                mine=mine,
             ),
             raffles=RaffleService(
                 draw_store,
@@ -135,6 +161,7 @@ def create_app(settings: Settings) -> FastAPI:
                 secret,
                 seal=drawing.seal_closed,
                 activity=live_stats,
+                mine=mine,
             ),
             accounts=accounts,
             tokens=TokenService(
@@ -158,6 +185,13 @@ def create_app(settings: Settings) -> FastAPI:
                 manager_networks=parse_networks(settings.manager_networks),
             ),
             presenting=PresentingService(draw_store, drawing),
+            idempotency=IdempotencyService(
+                IdempotencyStore(redis, keys),
+                secret,
+                ttl_seconds=settings.idempotency_seconds,
+                lease_seconds=settings.idempotency_lease_seconds,
+            ),
+            my_entries=MyEntriesService(mine, tickets),
             trusted_proxies=parse_networks(settings.trusted_proxies),
         )
         # Every process runs a scheduler; the lease in the store lets one of them act.
@@ -172,6 +206,7 @@ def create_app(settings: Settings) -> FastAPI:
             await limits.aclose()
             await github.aclose()
             live.close()
+            await sampler.stop()
             await reader.aclose()
             await redis.aclose()
 
@@ -184,20 +219,31 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    # Innermost of all: keyed API calls are kept and replayed with their body already
+    # checked by the request limits, and their replays get every header added outside.
+    app.add_middleware(IdempotencyMiddleware)
+    # Before anything reads a body; inside the headers, request id and metrics it refuses with.
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(SessionCookieRenewal)
+    # Outermost: it times the whole request and its id is in every log line of it.
+    app.add_middleware(metrics_api.ObservedRequests)
     app.mount("/static", StaticFiles(directory=str(WEB.joinpath("static"))), name="static")
     app.include_router(health_api.router)
+    app.include_router(metrics_api.router)
     app.include_router(session_api.router)
     app.include_router(users_api.router)
     app.include_router(auth_api.router)
     app.include_router(draws_api.router)
     app.include_router(raffles_api.router)
     app.include_router(lotteries_api.router)
+    app.include_router(me_api.router)
     app.include_router(dashboard_api.router)
     app.include_router(presenting_api.router)
     app.include_router(live_api.router)
     app.include_router(pages.router)
     install_error_handlers(app, pages.render_error_page)
+    document_idempotency(app)
     return app
 
 

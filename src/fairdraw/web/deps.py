@@ -17,8 +17,10 @@ from fairdraw.services.accounts import AccountService
 from fairdraw.services.dashboard import DashboardService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
+from fairdraw.services.idempotency import IdempotencyService
 from fairdraw.services.live import LiveHub
 from fairdraw.services.lotteries import LotteryService
+from fairdraw.services.my_entries import MyEntriesService
 from fairdraw.services.presenting import PresentingService
 from fairdraw.services.raffles import RaffleService
 from fairdraw.services.ratelimit import RateLimits
@@ -46,6 +48,8 @@ class Services:
     live: LiveHub
     dashboard: DashboardService
     presenting: PresentingService
+    idempotency: IdempotencyService
+    my_entries: MyEntriesService
     trusted_proxies: tuple[IPNetwork, ...] = ()
 
 
@@ -109,6 +113,13 @@ async def get_visitor(
         found = await services.accounts.session_user(token)
         if found is not None:
             visitor = Visitor(found[0], found[1], token)
+            # Using the session renewed its idle timeout; the cookie's lifetime follows.
+            security.renew_session_cookie(
+                request,
+                token,
+                services.accounts.session_seconds_left(found[1].created_ms),
+                services.settings.cookie_secure,
+            )
     visitor = replace(visitor, address=client_address(request, services.trusted_proxies))
     request.state.visitor = visitor
     return visitor
@@ -152,7 +163,7 @@ async def rate_limited_login(
 ) -> tuple[User, str, Session]:
     """Log in through the login rate limits (per username and per client address); the
     one way the pages and the API start a session."""
-    await services.limits.login(username.strip().casefold(), visitor.address)
+    await services.limits.login(username, visitor.address)
     return await services.accounts.login(username, password)
 
 
@@ -178,11 +189,12 @@ async def rate_limited_password_change(
 
 
 def set_session(response: Response, request: Request, services: Services, token: str) -> None:
-    """Give the browser its session cookie, with the configured lifetime and flags."""
+    """Give the browser its session cookie, with the session's lifetime (the idle
+    timeout, at most the absolute lifetime) and the configured flags."""
     security.set_session_cookie(
         response,
         request,
         token,
-        services.settings.session_idle_seconds,
+        services.accounts.session_seconds_left(),
         services.settings.cookie_secure,
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,8 +13,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
+from starlette.staticfiles import StaticFiles
 
 from fairdraw.domain import errors
+from fairdraw.logs import REQUEST_ID, REQUEST_ID_HEADER
 from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
 
 log = logging.getLogger("fairdraw.web")
@@ -32,14 +37,19 @@ class Problem(BaseModel):
     receipt: dict[str, Any] | None = Field(
         default=None, description="With already_entered: the original receipt."
     )
+    request_id: str | None = Field(
+        default=None, description="The request's id, as in the X-Request-ID header and logs."
+    )
 
 
 def problem_responses(*kinds: type[errors.FairdrawError]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the errors a route can raise (plus 422, 500 and the 503
-    every route answers while the store is unreachable)."""
+    """OpenAPI ``responses`` for the errors a route can raise (plus 400, 413, 422, 500 and
+    the 503 every route answers while the store is unreachable)."""
     by_status: dict[int, list[type[errors.FairdrawError]]] = defaultdict(list)
     every: tuple[type[errors.FairdrawError], ...] = (
         *kinds,
+        MalformedRequest,
+        ContentTooLarge,
         errors.InvalidInput,
         errors.FairdrawError,
         errors.StoreError,
@@ -61,19 +71,33 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def problem_response(error: errors.FairdrawError, request: Request) -> Response:
+def problem_document(error: errors.FairdrawError, instance: str | None) -> dict[str, Any]:
+    """The RFC 9457 body of ``error``; ``instance`` is the request's path, if known."""
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": error.title,
         "status": error.status,
         "detail": error.detail,
         "code": error.code,
-        "instance": request.url.path,
     }
+    if instance is not None:
+        body["instance"] = instance
     if isinstance(error, errors.InvalidInput):
         body["errors"] = error.errors
     body.update(error.extra)
-    headers: dict[str, str] = {}
+    return body
+
+
+def problem_response(
+    error: errors.FairdrawError, request: Request, headers: Mapping[str, str] | None = None
+) -> Response:
+    """``error`` as an ``application/problem+json`` response, with ``headers`` added."""
+    body = problem_document(error, request.url.path)
+    headers = dict(headers or {})
+    request_id = REQUEST_ID.get()  # set for each request by web/metrics.py
+    if request_id is not None:
+        body["request_id"] = request_id
+        headers[REQUEST_ID_HEADER] = request_id
     if "retry_after" in error.extra:
         headers["Retry-After"] = str(error.extra["retry_after"])
     if isinstance(error, errors.InvalidToken):
@@ -87,33 +111,40 @@ def install_error_handlers(app: FastAPI, render_error_page: Any) -> None:
     """Route every error through one place; ``render_error_page(request, error)`` draws
     the browser's version."""
 
-    async def on_fairdraw_error(request: Request, exc: Exception) -> Response:
+    async def on_fairdraw_error(
+        request: Request, exc: Exception, headers: Mapping[str, str] | None = None
+    ) -> Response:
         assert isinstance(exc, errors.FairdrawError)
         if exc.status >= 500:
             log.warning("%s %s → %s %s", request.method, request.url.path, exc.status, exc.code)
         if wants_json(request):
-            return problem_response(exc, request)
+            return problem_response(exc, request, headers)
         response: Response = await render_error_page(request, exc)
+        response.headers.update(headers or {})
         return response
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         fields: dict[str, str] = {}
         for item in exc.errors():
-            location = [str(part) for part in item.get("loc", ()) if part != "body"]
+            location = [str(part) for part in item.get("loc", ())]
+            # A field is named as the domain names it: "prizes.0.name", "offset", "date".
+            if location and location[0] in ("body", "query", "path"):
+                location = location[1:]
             fields[".".join(location) or "body"] = str(item.get("msg", "invalid"))
         return await on_fairdraw_error(request, errors.InvalidInput(fields))
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
+        # Starlette's and FastAPI's own refusals: an unknown path, a method the path does
+        # not take, a body that cannot be read, one over the size limit (web/limits.py).
         assert isinstance(exc, StarletteHTTPException)
-        kind: type[errors.FairdrawError]
-        if exc.status_code == 404:
-            kind = errors.NotFound
-        elif exc.status_code == 405:
-            kind = MethodNotAllowed
-        else:
-            kind = errors.FairdrawError
-        return await on_fairdraw_error(request, kind())
+        headers = dict(exc.headers or {})
+        kind = HTTP_ERRORS.get(exc.status_code)
+        if kind is None:
+            kind = MalformedRequest if 400 <= exc.status_code < 500 else errors.FairdrawError
+        if kind is MethodNotAllowed:
+            headers["Allow"] = allowed_methods(request)
+        return await on_fairdraw_error(request, kind(unreadable_body(exc)), headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -131,7 +162,103 @@ def install_error_handlers(app: FastAPI, render_error_page: Any) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
+# The refusals of HTTP itself, before any rule of fairdraw's is asked: they belong to the
+# web layer, not to the domain's error tree.
+class MalformedRequest(errors.FairdrawError):
+    status = 400
+    code = "malformed_request"
+    title = "The request could not be read"
+
+
 class MethodNotAllowed(errors.FairdrawError):
     status = 405
     code = "method_not_allowed"
     title = "Method not allowed"
+
+
+class RequestTimeout(errors.FairdrawError):
+    status = 408
+    code = "request_timeout"
+    title = "The request took too long to arrive"
+
+
+class ContentTooLarge(errors.FairdrawError):
+    status = 413
+    code = "content_too_large"
+    title = "The request body is too large"
+
+
+class HeadersTooLarge(errors.FairdrawError):
+    status = 431
+    code = "headers_too_large"
+    title = "The request line and headers are too large"
+
+
+HTTP_ERRORS: dict[int, type[errors.FairdrawError]] = {
+    400: MalformedRequest,
+    404: errors.NotFound,
+    405: MethodNotAllowed,
+    408: RequestTimeout,
+    413: ContentTooLarge,
+    431: HeadersTooLarge,
+}
+
+# Every method a route of fairdraw's may take, in the order an Allow header lists them.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` header of a 405: every method some route takes at this path.
+
+    Starlette names only the methods of the first route whose path matched, and
+    FastAPI registers each method of a path as a route of its own, so its header
+    would leave out the path's other methods."""
+    found: list[str] = []
+    # A mount (the static files) changed the root path to its own; the app's is kept aside.
+    root_path = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    for method in METHODS:
+        probe = {
+            "type": "http",
+            "method": method,
+            "path": request.scope["path"],
+            "root_path": root_path,
+            "headers": [],
+            "query_string": b"",
+        }
+        for route in request.app.router.routes:
+            if isinstance(route, Mount):
+                # A mount takes its whole subtree whatever the method; the only one
+                # fairdraw has serves static files, which answer GET and HEAD.
+                if isinstance(route.app, StaticFiles) and method in ("GET", "HEAD"):
+                    match, _ = route.matches(probe)
+                    if match is Match.FULL:
+                        found.append(method)
+                        break
+                continue
+            match, _ = route.matches(probe)
+            if match is Match.FULL:
+                found.append(method)
+                break
+    return ", ".join(found)
+
+
+def unreadable_body(exc: StarletteHTTPException) -> str | None:
+    """What was wrong with a body FastAPI could not parse (it answers every such body
+    with one 400 and keeps the reason as the cause), or the refusal's own detail."""
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        return "The body is not valid UTF-8."
+    if isinstance(cause, RecursionError):
+        return "The JSON body is nested too deeply."
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "A number in the JSON body has too many digits."
+    if isinstance(exc.detail, str) and exc.detail != _phrase(exc.status_code):
+        return exc.detail
+    return None
+
+
+def _phrase(status: int) -> str | None:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return None

@@ -3,6 +3,11 @@
 CSRF tokens are bound to the browser: logged in, to the session's own CSRF secret;
 anonymous, to a random ``fairdraw_csrf`` cookie. The token is an HMAC of that value with
 the server secret, so a page from another site can neither read nor forge it.
+
+The session cookie slides with the session: the store renews a session's idle timeout
+whenever a request uses it, and :class:`SessionCookieRenewal` then sends the cookie
+again with a fresh ``Max-Age`` (:func:`renew_session_cookie`) on a successful response,
+so an active browser is not logged out while the server still honours its session.
 """
 
 from __future__ import annotations
@@ -114,6 +119,61 @@ def set_session_cookie(
         secure=cookie_secure(request, forced_secure),
         path="/",
     )
+
+
+def renew_session_cookie(
+    request: Request, token: str, max_age: int, forced_secure: bool | None
+) -> None:
+    """Send the session cookie of ``token`` again, with ``max_age``, on the response to
+    ``request`` (:class:`SessionCookieRenewal` adds it), unless that response sets or
+    clears the session cookie itself (a login, a logout, a password change)."""
+    carrier = Response()
+    set_session_cookie(carrier, request, token, max_age, forced_secure)
+    request.state.renewed_session_cookie = carrier.headers["set-cookie"]
+
+
+_SESSION_COOKIE_PREFIX = (SESSION_COOKIE + "=").encode("latin-1")
+
+
+class SessionCookieRenewal:
+    """Adds the cookie of :func:`renew_session_cookie` to the response (pure ASGI).
+
+    Only a response below 400 carries it: a refused request (a forged form, a rate
+    limit, an error) makes the browser store nothing. At worst the cookie then ends a
+    little before the session, never after it. A response that carries a renewed cookie
+    is marked ``Cache-Control: private`` unless it says otherwise already: a shared cache
+    must never hand one browser's session cookie to another.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Request.state writes into this dict; creating it here makes sure it is the one
+        # every copy of the scope further in shares.
+        state: dict[str, object] = scope.setdefault("state", {})
+
+        async def send_with_cookie(message: Message) -> None:
+            cookie = state.get("renewed_session_cookie")
+            if (
+                message["type"] == "http.response.start"
+                and message["status"] < 400
+                and isinstance(cookie, str)
+            ):
+                raw: list[tuple[bytes, bytes]] = message.get("headers", [])
+                if not any(
+                    name.lower() == b"set-cookie" and value.startswith(_SESSION_COOKIE_PREFIX)
+                    for name, value in raw
+                ):
+                    headers = MutableHeaders(scope=message)
+                    headers.append("set-cookie", cookie)
+                    headers.setdefault("cache-control", "private")
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 def clear_session_cookie(response: Response) -> None:

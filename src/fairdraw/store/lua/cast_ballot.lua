@@ -2,20 +2,38 @@
 -- KEYS[1]  round draw meta hash   KEYS[2] ledger list   KEYS[3] entrants hash (identity → ballots)
 -- KEYS[4]  events stream   KEYS[5] per-minute counters   KEYS[6] the name's search bucket
 -- KEYS[7]  top participants (zset: name → ballots in this round)
+-- KEYS[8]  (only for a keyed request) its record: string
+--          "fingerprint \t index \t the identity's ballots then" + TTL
 -- ARGV[1]  now (ms) for tests, or "" to use the store's clock
 -- ARGV[2]  round start (ms, inclusive)   ARGV[3] round end (ms, exclusive)
 -- ARGV[4]  identity   ARGV[5] public ref   ARGV[6] label   ARGV[7] name (search, top list)
--- ARGV[8..] field, value, ... of the round draw, stored when its first ballot creates it;
+-- ARGV[8]  (keyed) the request's fingerprint, else ""   ARGV[9] (keyed) how long the
+--          record lives (ms), else ""
+-- ARGV[10..] field, value, ... of the round draw, stored when its first ballot creates it;
 --          may be left out while the round exists (every ballot but a day's first)
--- Reply    {"ok", "cast", index, cast_ms, the identity's ballots in this round}
+-- Reply    {"ok", "cast", index, cast_ms, the identity's ballots in this round,
+--           replayed (1|0), the ballot's public ref}
 --          | {"ok", "elsewhere", now}: the clock is outside this round; ask the right one
 --          | {"ok", "new_round"}: the round does not exist and no fields came to create it;
 --            ask again with them
 --          | {"draw_not_open"}: the round was closed (its day ended) or cancelled
 --          | {"wrong_draw_kind"}: the id belongs to a draw that is no lottery round
+--          | {"idempotency_key_reused"}: the record names a request with another fingerprint
 -- The cut-off is exact: a ballot belongs to the round whose [start, end) holds the store's
 -- time when this script runs, and to no other. The ballot is counted, ranked and
 -- announced (event "ballot"; "status" open when it creates the round) in the same step.
+-- A keyed request's record is written with its ballot: a retry whose first answer was lost
+-- gets that ballot back (whatever the clock says now) and never casts twice.
+if KEYS[8] then
+  local kept = redis.call('GET', KEYS[8])
+  if kept then
+    local fingerprint, at, mine = string.match(kept, '^([^\t]*)\t(%d+)\t(%d+)$')
+    if fingerprint ~= ARGV[8] then return {'idempotency_key_reused'} end
+    local element = redis.call('LINDEX', KEYS[2], at)
+    local ref, cast_ms = string.match(element, '^([^\t]*)\t(%d+)')
+    return {'ok', 'cast', tonumber(at), cast_ms, tonumber(mine), 1, ref}
+  end
+end
 local now
 if ARGV[1] ~= '' then
   now = tonumber(ARGV[1])
@@ -29,9 +47,9 @@ local status = m[1]
 -- Round ids are derived (60 bits of a hash): never let one land in another kind of draw.
 if status and m[2] ~= 'lottery' then return {'wrong_draw_kind'} end
 if not status then
-  if #ARGV < 8 then return {'ok', 'new_round'} end
+  if #ARGV < 10 then return {'ok', 'new_round'} end
   redis.call('HSET', KEYS[1], 'status', 'open', 'created_ms', stamp, 'opened_ms', stamp,
-    unpack(ARGV, 8))
+    unpack(ARGV, 10))
   fd_event(KEYS[4], 't', 'status', 's', 'open', 'n', 0, 'at', stamp)
 elseif status ~= 'open' then
   return {'draw_not_open'}
@@ -43,4 +61,7 @@ fd_count(KEYS[5], now)
 redis.call('ZINCRBY', KEYS[7], 1, ARGV[7])
 if mine == 1 then fd_name(KEYS[6], ARGV[7], index) end
 fd_event(KEYS[4], 't', 'ballot', 'n', index + 1, 'i', index, 'w', ARGV[7], 'at', stamp)
-return {'ok', 'cast', index, stamp, mine}
+if KEYS[8] then
+  redis.call('SET', KEYS[8], ARGV[8] .. '\t' .. index .. '\t' .. mine, 'PX', ARGV[9])
+end
+return {'ok', 'cast', index, stamp, mine, 0, ARGV[5]}

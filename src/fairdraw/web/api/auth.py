@@ -16,7 +16,6 @@ from fairdraw.web.problems import problem_responses
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 PASSWORD_GRANT = "password"  # noqa: S105 (an OAuth2 grant type, not a password)
-REFRESH_GRANT = "refresh_token"
 
 
 class TokenOut(BaseModel):
@@ -46,10 +45,18 @@ async def issue_token(
     response: Response,
     services: ServicesDep,
     visitor: VisitorDep,
-    grant_type: Annotated[str, Form(description="`password` or `refresh_token`.")],
-    username: Annotated[str | None, Form(description="With grant_type=password.")] = None,
-    password: Annotated[str | None, Form(description="With grant_type=password.")] = None,
-    refresh_token: Annotated[str | None, Form(description="With grant_type=refresh_token.")] = None,
+    grant_type: Annotated[
+        Literal["password", "refresh_token"], Form(description="`password` or `refresh_token`.")
+    ],
+    username: Annotated[
+        str | None, Form(min_length=1, description="With grant_type=password.")
+    ] = None,
+    password: Annotated[
+        str | None, Form(min_length=1, description="With grant_type=password.")
+    ] = None,
+    refresh_token: Annotated[
+        str | None, Form(min_length=1, description="With grant_type=refresh_token.")
+    ] = None,
 ) -> TokenOut:
     """Log in with a password, or refresh, and get an access and a refresh token.
 
@@ -59,12 +66,8 @@ async def issue_token(
         grant = await services.tokens.password_grant(
             _required("username", username), _required("password", password), visitor.address
         )
-    elif grant_type == REFRESH_GRANT:
+    else:  # the form's validation refuses every other grant type
         grant = await services.tokens.refresh_grant(_required("refresh_token", refresh_token))
-    else:
-        raise errors.InvalidInput(
-            {"grant_type": f"Unsupported; use {PASSWORD_GRANT} or {REFRESH_GRANT}."}
-        )
     # Token responses must not be kept by caches (RFC 6749 §5.1).
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -78,7 +81,7 @@ async def issue_token(
 @router.post("/revoke", status_code=204, responses=problem_responses())
 async def revoke_token(
     services: ServicesDep,
-    token: Annotated[str, Form(description="An access token or a refresh token.")],
+    token: Annotated[str, Form(min_length=1, description="An access token or a refresh token.")],
 ) -> Response:
     """Revoke every token of the token's family. Unknown tokens are accepted too
     (RFC 7009 §2.2), so the answer is always 204; ``token_type_hint`` is ignored, since

@@ -15,6 +15,7 @@ from fairdraw.services.dashboard_views import ActivityRow, Chart, EntryView, Top
 from fairdraw.services.drawing import now_ms
 from fairdraw.web.api.lottery_schemas import LotteryOut, lottery_out
 from fairdraw.web.api.schemas import DrawOut, draw_out
+from fairdraw.web.api.text_patterns import SEARCH_PATTERN
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
 from fairdraw.web.problems import problem_responses
 
@@ -153,8 +154,13 @@ async def search_entries(
     visitor: VisitorDep,
     services: ServicesDep,
     q: Annotated[
-        str, Query(description="Two or more characters of a name, or a ticket number.")
-    ] = "",
+        str,
+        Query(
+            description="Two or more characters of a name, or a ticket number (a single "
+            "digit only in a raffle).",
+            json_schema_extra={"pattern": SEARCH_PATTERN},
+        ),
+    ],
 ) -> SearchOut:
     """Entrants whose GitHub login or account name starts with ``q`` (two characters or
     more, case-insensitive), newest first, at most 50; in a raffle a ticket number finds

@@ -9,6 +9,7 @@ from fairdraw.domain import errors
 from fairdraw.services.drawing import now_ms
 from fairdraw.web.api.schemas import DrawIn, DrawOut, EntryIn, ReceiptOut, draw_out
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
+from fairdraw.web.idempotency import REPLAYED_HEADER, RetryDep
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/draws", tags=["draws"], dependencies=[Depends(check_api_csrf)])
@@ -104,12 +105,22 @@ async def draw_winners(draw_id: str, visitor: VisitorDep, services: ServicesDep)
     ),
 )
 async def enter_draw(
-    draw_id: str, body: EntryIn, visitor: VisitorDep, services: ServicesDep
+    draw_id: str,
+    body: EntryIn,
+    response: Response,
+    visitor: VisitorDep,
+    services: ServicesDep,
+    retry: RetryDep,
 ) -> dict[str, object]:
     """Enter with a GitHub username, or — for draws entered with accounts — as the
     logged-in caller. A second entry answers 409 ``already_entered`` with the original
-    receipt."""
-    receipt = await services.entering.enter(draw_id, github=body.github, caller=visitor.caller)
+    receipt. With an ``Idempotency-Key``, the entry and its answer are stored together:
+    a retry gets this 201 again, even if the server stopped before answering."""
+    receipt = await services.entering.enter(
+        draw_id, github=body.github, caller=visitor.caller, retry=retry
+    )
+    if receipt.replayed:
+        response.headers[REPLAYED_HEADER] = "true"
     return receipt.to_json()  # validated once, against response_model
 
 

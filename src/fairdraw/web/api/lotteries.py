@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from fairdraw.domain import errors
 from fairdraw.services.drawing import now_ms
@@ -24,6 +24,7 @@ from fairdraw.web.api.lottery_schemas import (
     scheduler_out,
 )
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
+from fairdraw.web.idempotency import REPLAYED_HEADER, RetryDep
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(tags=["lotteries"], dependencies=[Depends(check_api_csrf)])
@@ -87,11 +88,19 @@ async def get_lottery(lottery_id: str, visitor: VisitorDep, services: ServicesDe
     ),
 )
 async def cast_ballot(
-    lottery_id: str, visitor: VisitorDep, services: ServicesDep
+    lottery_id: str,
+    response: Response,
+    visitor: VisitorDep,
+    services: ServicesDep,
+    retry: RetryDep,
 ) -> dict[str, object]:
     """Cast one ballot, as the logged-in caller, in today's round; as many as you like.
-    409 ``lottery_not_running`` before the start date and after the end date."""
-    ballot = await services.lotteries.cast(lottery_id, visitor.caller)
+    409 ``lottery_not_running`` before the start date and after the end date. With an
+    ``Idempotency-Key``, the ballot and its answer are stored together: a retry gets the
+    same ballot, even after midnight or if the server stopped before answering."""
+    ballot = await services.lotteries.cast(lottery_id, visitor.caller, retry=retry)
+    if ballot.replayed:
+        response.headers[REPLAYED_HEADER] = "true"
     return ballot.to_json()  # validated once, against response_model
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from fairdraw.domain import lotteries
-from fairdraw.domain.lotteries import LotteryTerms, RoundState
+from fairdraw.domain.draws import DESCRIPTION_MAX, PRIZE_NAME_MAX, TITLE_MAX
+from fairdraw.domain.lotteries import WINNERS_PER_DAY_MAX, LotteryTerms, RoundState
 from fairdraw.services.lottery_views import DayState, Lottery, RoundView
+from fairdraw.web.api.schemas import number_rule, text_rule
 
 LotteryStatus = Literal["upcoming", "running", "ended"]
 
@@ -35,29 +37,46 @@ def round_page_url(lottery_id: str, day: str) -> str:
     return f"/lotteries/{lottery_id}/rounds/{day}"
 
 
+def _zone_names(schema: dict[str, Any]) -> None:
+    # Listed when the schema is built (the OpenAPI document), not at import.
+    schema["enum"] = [*lotteries.zone_names(), None]
+
+
 class LotteryIn(BaseModel):
-    name: str = Field(examples=["Daily coffee"])
-    description: str = ""
-    prize: str = Field(description="What each day's winning ballot wins.", examples=["Coffee"])
+    name: str = Field(examples=["Daily coffee"], json_schema_extra=text_rule(TITLE_MAX))
+    description: str = Field(
+        default="", json_schema_extra=text_rule(DESCRIPTION_MAX, required=False)
+    )
+    prize: str = Field(
+        description="What each day's winning ballot wins.",
+        examples=["Coffee"],
+        json_schema_extra=text_rule(PRIZE_NAME_MAX),
+    )
     winners_per_day: int = Field(
         default=1,
         strict=True,
         description="How many ballots win the prize each day.",
         examples=[1],
+        json_schema_extra=number_rule(1, WINNERS_PER_DAY_MAX),
     )
     timezone: str | None = Field(
         default=None,
         description="IANA time zone whose midnight ends each round; FAIRDRAW_TIMEZONE if omitted.",
         examples=["Europe/Berlin"],
+        json_schema_extra=_zone_names,
     )
     start: str = Field(
-        description="The first day (YYYY-MM-DD), today or later in the lottery's zone.",
+        description="The first day (YYYY-MM-DD), today or later in the lottery's zone, and "
+        "at most ten years ahead.",
         examples=["2026-12-01"],
+        json_schema_extra={"format": "date"},
     )
     end: str | None = Field(
         default=None,
-        description="The last day (YYYY-MM-DD), inclusive; none for a lottery without end.",
+        description="The last day (YYYY-MM-DD), inclusive, not before `start` nor today; "
+        "none for a lottery without end.",
         examples=["2026-12-24"],
+        json_schema_extra={"format": "date"},
     )
 
 

@@ -34,6 +34,7 @@ class RevealIn(BaseModel):
         "number of slots (all of them: the summary). Absolute, so sending it again is "
         "harmless.",
         examples=[1],
+        json_schema_extra={"minimum": 0},
     )
 
 

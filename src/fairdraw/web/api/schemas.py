@@ -6,67 +6,124 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from fairdraw.domain.draws import Draw, WinnerView
+from fairdraw.domain.draws import (
+    DESCRIPTION_MAX,
+    PRIZE_NAME_MAX,
+    PRIZES_MAX,
+    QUANTITY_MAX,
+    TITLE_MAX,
+    Draw,
+    WinnerView,
+)
+from fairdraw.domain.tickets import CODE_TEXT_MAX, MAX_TICKETS
 from fairdraw.services.drawing import iso
+from fairdraw.web.api.text_patterns import GITHUB_LOGIN_PATTERN, TICKET_CODE_PATTERN
+
+
+# The domain's rules, said in the OpenAPI schema so that a client (or a fuzzer) knows what
+# is accepted. The domain still checks them and words the errors; texts are checked after
+# their surrounding spaces are trimmed. Booleans and numbers are strict: a JSON boolean or
+# integer, never 0/1, "true" or "5".
+def text_rule(max_length: int, *, required: bool = True) -> dict[str, Any]:
+    """The schema of a text of at most ``max_length`` characters, not blank if required."""
+    rule: dict[str, Any] = {"maxLength": max_length}
+    if required:
+        rule |= {"minLength": 1, "pattern": r"\S"}
+    return rule
+
+
+def number_rule(minimum: int, maximum: int | None = None) -> dict[str, Any]:
+    """The schema of a whole number from ``minimum`` to ``maximum``."""
+    rule: dict[str, Any] = {"minimum": minimum}
+    if maximum is not None:
+        rule["maximum"] = maximum
+    return rule
 
 
 class PrizeIn(BaseModel):
-    name: str = Field(examples=["Mechanical keyboard"])
-    quantity: int = Field(default=1, examples=[1])
+    name: str = Field(
+        examples=["Mechanical keyboard"],
+        description="Unique within the draw (in any letter case).",
+        json_schema_extra=text_rule(PRIZE_NAME_MAX),
+    )
+    quantity: int = Field(
+        default=1, strict=True, examples=[1], json_schema_extra=number_rule(1, QUANTITY_MAX)
+    )
+
+
+PRIZES_RULE: dict[str, Any] = {"minItems": 1, "maxItems": PRIZES_MAX}
 
 
 class DrawIn(BaseModel):
-    title: str = Field(examples=["Meetup #42 giveaway"])
-    description: str = ""
-    prizes: list[PrizeIn]
+    title: str = Field(examples=["Meetup #42 giveaway"], json_schema_extra=text_rule(TITLE_MAX))
+    description: str = Field(
+        default="", json_schema_extra=text_rule(DESCRIPTION_MAX, required=False)
+    )
+    prizes: list[PrizeIn] = Field(json_schema_extra=PRIZES_RULE)
     deadline: str | None = Field(
         default=None,
-        description="ISO 8601 time after which entries are refused (UTC if no offset).",
+        description="ISO 8601 time after which entries are refused (UTC if no offset); "
+        "it must be in the future. Not with `duration`.",
     )
     duration: str | None = Field(
-        default=None, description="Entry window counted from opening: 30m, 2h, 1h30m, 1d."
+        default=None,
+        description="Entry window counted from opening, at most 366 days: 30m, 2h, 1h30m, 1d.",
     )
-    open: bool = Field(default=False, description="Open the draw right away.")
+    open: bool = Field(default=False, strict=True, description="Open the draw right away.")
     entry_identity: Literal["github", "account"] = Field(
         default="github",
         description="How entrants are identified: a GitHub username, or their fairdraw account.",
     )
     auto_draw: bool = Field(
         default=False,
+        strict=True,
         description="Draw the winners automatically when the deadline closes entries; "
         "needs `deadline` or `duration`.",
     )
 
 
 class RaffleIn(BaseModel):
-    title: str = Field(examples=["Charity raffle"])
-    description: str = ""
+    title: str = Field(examples=["Charity raffle"], json_schema_extra=text_rule(TITLE_MAX))
+    description: str = Field(
+        default="", json_schema_extra=text_rule(DESCRIPTION_MAX, required=False)
+    )
     prizes: list[PrizeIn] = Field(
         description="Each ticket wins at most one prize: the quantities add up to at most "
-        "`ticket_count`."
+        "`ticket_count`.",
+        json_schema_extra=PRIZES_RULE,
     )
     ticket_count: int = Field(
-        strict=True, description="Tickets numbered 1 to N, 1 ≤ N ≤ 10⁹.", examples=[500]
+        strict=True,
+        description="Tickets numbered 1 to N, 1 ≤ N ≤ 10⁹.",
+        examples=[500],
+        json_schema_extra=number_rule(1, MAX_TICKETS),
     )
     claimants: Literal["anonymous", "account"] = Field(
         default="anonymous",
         description="Who may claim: anyone (counted per client address) or fairdraw accounts.",
     )
     per_claimant: int = Field(
-        default=1, strict=True, description="Tickets one claimant may hold, 1 to `ticket_count`."
+        default=1,
+        strict=True,
+        description="Tickets one claimant may hold, 1 to `ticket_count`.",
+        json_schema_extra=number_rule(1, MAX_TICKETS),
     )
     early_close: bool = Field(
         default=False,
+        strict=True,
         description="Whether its managers may close it before the last ticket is claimed.",
     )
-    open: bool = Field(default=False, description="Open the raffle right away.")
+    open: bool = Field(default=False, strict=True, description="Open the raffle right away.")
 
 
 class EntryIn(BaseModel):
     github: str | None = Field(
         default=None,
-        description="GitHub username (draws entered with GitHub); account draws use the caller.",
+        description="GitHub username (draws entered with GitHub, which require it); account "
+        "draws use the caller. 1 to 39 letters, digits or single inner hyphens; one leading "
+        "@ is dropped.",
         examples=["octocat"],
+        json_schema_extra={"pattern": GITHUB_LOGIN_PATTERN},
     )
 
 
@@ -97,6 +154,7 @@ class TicketCheckIn(BaseModel):
     code: str = Field(
         description="The ticket's verification code; case, spaces and hyphens do not matter.",
         examples=["AAAQE-AYEAU-DAOCA-JBIFQ-YDIOB4"],
+        json_schema_extra={"pattern": TICKET_CODE_PATTERN, "maxLength": CODE_TEXT_MAX},
     )
 
 

@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from fairdraw.domain import errors
 from fairdraw.domain.accounts import (
     DEFAULT_PAGE_SIZE,
+    MAX_DISPLAY_NAME_LENGTH,
+    MAX_PAGE_OFFSET,
+    MAX_PAGE_SIZE,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
     CannotDisableSelf,
     LastAdmin,
     Role,
@@ -17,6 +24,7 @@ from fairdraw.domain.accounts import (
 )
 from fairdraw.services.drawing import iso
 from fairdraw.web import security
+from fairdraw.web.api.text_patterns import USERNAME_PATTERN, display_name_pattern, lazy_pattern
 from fairdraw.web.deps import (
     CurrentUser,
     ServicesDep,
@@ -31,11 +39,24 @@ router = APIRouter(dependencies=[Depends(check_api_csrf)])
 
 ADMIN_ONLY = (errors.NotAuthenticated, errors.Forbidden, errors.CsrfFailed)
 
+PASSWORD_RULE: dict[str, Any] = {"minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH}
+
 
 class RegistrationIn(BaseModel):
-    username: str = Field(examples=["alice"], description="3 to 32 of a-z 0-9 _ . - (any case).")
-    password: str = Field(description="At least 10 characters; not the username.")
-    display_name: str | None = Field(default=None, description="Defaults to the username.")
+    username: str = Field(
+        examples=["alice"],
+        description="3 to 32 of a-z 0-9 _ . - (any case), starting with a letter or a digit.",
+        json_schema_extra={"pattern": USERNAME_PATTERN},
+    )
+    password: str = Field(
+        description="10 to 1,024 characters; not the username.", json_schema_extra=PASSWORD_RULE
+    )
+    display_name: str | None = Field(
+        default=None,
+        description=f"Defaults to the username. 1 to {MAX_DISPLAY_NAME_LENGTH} characters, "
+        "no control or formatting characters.",
+        json_schema_extra=lazy_pattern(display_name_pattern),
+    )
 
 
 class UserOut(BaseModel):
@@ -54,13 +75,25 @@ class UserPageOut(BaseModel):
 
 
 class UserPatch(BaseModel):
+    # Null or absent leaves a field as it is; a patch that changes nothing is refused.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["role"], "properties": {"role": {"type": "string"}}},
+                {"required": ["disabled"], "properties": {"disabled": {"type": "boolean"}}},
+            ]
+        }
+    )
+
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: bool | None = Field(default=None, strict=True)
 
 
 class PasswordChangeIn(BaseModel):
     current_password: str
-    new_password: str = Field(description="At least 10 characters; not the username.")
+    new_password: str = Field(
+        description="10 to 1,024 characters; not the username.", json_schema_extra=PASSWORD_RULE
+    )
 
 
 class PasswordChangedOut(BaseModel):
@@ -120,8 +153,10 @@ async def list_users(
     user: CurrentUser,
     services: ServicesDep,
     q: str = "",
-    offset: int = 0,
-    limit: int = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(le=MAX_PAGE_OFFSET, json_schema_extra={"minimum": 0})] = 0,
+    limit: Annotated[
+        int, Query(json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE})
+    ] = DEFAULT_PAGE_SIZE,
 ) -> UserPageOut:
     """Users in the order they were created (administrators only); ``q`` keeps those
     whose username starts with it, in any letter case."""

@@ -20,6 +20,7 @@ from fairdraw.web.pages import (
     draws,
     home,
     lotteries,
+    my_entries,
     presenting,
     raffle_create,
     raffles,
@@ -46,6 +47,7 @@ router.include_router(presenting.router)
 router.include_router(dashboard.router)
 router.include_router(draws.router)
 router.include_router(lotteries.router)
+router.include_router(my_entries.router)
 
 _PLAIN_ERROR_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} · fairdraw</title></head>

@@ -21,6 +21,7 @@ from fairdraw.web.deps import (
     rate_limited_password_change,
     set_session,
 )
+from fairdraw.web.pages.outcomes import once
 from fairdraw.web.pages.rendering import checked_form, render, see_other, switch_session, text
 
 router = APIRouter()
@@ -58,33 +59,38 @@ async def register_page(request: Request, services: ServicesDep, visitor: Visito
 @router.post("/register")
 async def register(request: Request, services: ServicesDep, visitor: VisitorDep) -> Response:
     """Create a participant account, log it in and go home; the form again, with every
-    wrong field marked, if that cannot be."""
+    wrong field marked, if that cannot be. The same form submitted twice registers once
+    (the second submit gets the first one's session)."""
     form = await checked_form(request, services, visitor)
     username = text(form, "username")
     display_name = text(form, "display_name")
-    if services.accounts.registration_open:  # a closed site answers 403, never 429
-        await services.limits.registration(visitor.address)
-    try:
-        _user, token, _session = await services.accounts.register_and_log_in(
-            username,
-            text(form, "password"),
-            display_name if display_name.strip() else None,
-            confirmation=text(form, "password_confirm"),
-        )
-    except RegistrationClosed:
-        return _register_page(request, services, visitor)
-    except (InvalidInput, UserExists) as error:
-        errors = error.errors if isinstance(error, InvalidInput) else {"username": error.title}
-        return _register_page(
-            request,
-            services,
-            visitor,
-            username=username,
-            display_name=display_name,
-            errors=errors,
-            status_code=error.status,
-        )
-    return await switch_session(request, services, visitor, token, "/")
+
+    async def register() -> Response:
+        if services.accounts.registration_open:  # a closed site answers 403, never 429
+            await services.limits.registration(visitor.address)
+        try:
+            _user, token, _session = await services.accounts.register_and_log_in(
+                username,
+                text(form, "password"),
+                display_name if display_name.strip() else None,
+                confirmation=text(form, "password_confirm"),
+            )
+        except RegistrationClosed:
+            return _register_page(request, services, visitor)
+        except (InvalidInput, UserExists) as error:
+            errors = error.errors if isinstance(error, InvalidInput) else {"username": error.title}
+            return _register_page(
+                request,
+                services,
+                visitor,
+                username=username,
+                display_name=display_name,
+                errors=errors,
+                status_code=error.status,
+            )
+        return await switch_session(request, services, visitor, token, "/")
+
+    return await once(request, services, visitor, form, register)
 
 
 def _password_page(

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 
 from fairdraw.domain.errors import InvalidInput, NotAuthenticated
 from fairdraw.web.deps import ServicesDep, VisitorDep
+from fairdraw.web.pages.outcomes import once
 from fairdraw.web.pages.prize_rows import (
     PrizeRow,
     errors_by_row,
@@ -81,24 +82,30 @@ async def new_draw_page(request: Request, services: ServicesDep, visitor: Visito
 
 @router.post("/draws/new")
 async def create_draw(request: Request, services: ServicesDep, visitor: VisitorDep) -> Response:
-    """Create the draw and go to its page; 422 with the form as typed on invalid input."""
-    form = DrawForm.parse(await checked_form(request, services, visitor))
+    """Create the draw and go to its page; 422 with the form as typed on invalid input.
+    The same form submitted twice creates one draw."""
+    submitted = await checked_form(request, services, visitor)
+    form = DrawForm.parse(submitted)
     prizes, rows = form.prize_list()
-    try:
-        draw = await services.drawing.create(
-            visitor.caller,
-            title=form.title,
-            description=form.description,
-            prizes=prizes,
-            deadline=form.deadline,
-            duration=form.duration,
-            open_now=form.open_now,
-            entry_identity=form.entry_identity,
-            auto_draw=form.auto_draw,
-        )
-    except NotAuthenticated:
-        return see_other(login_url("/draws/new"))
-    except InvalidInput as error:
-        errors = errors_by_row(error.errors, rows)
-        return _form_page(request, services, visitor, form, errors, status_code=error.status)
-    return see_other(f"/draws/{draw.id}")
+
+    async def create() -> Response:
+        try:
+            draw = await services.drawing.create(
+                visitor.caller,
+                title=form.title,
+                description=form.description,
+                prizes=prizes,
+                deadline=form.deadline,
+                duration=form.duration,
+                open_now=form.open_now,
+                entry_identity=form.entry_identity,
+                auto_draw=form.auto_draw,
+            )
+        except NotAuthenticated:
+            return see_other(login_url("/draws/new"))
+        except InvalidInput as error:
+            errors = errors_by_row(error.errors, rows)
+            return _form_page(request, services, visitor, form, errors, status_code=error.status)
+        return see_other(f"/draws/{draw.id}")
+
+    return await once(request, services, visitor, submitted, create)

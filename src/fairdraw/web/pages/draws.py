@@ -22,6 +22,7 @@ from fairdraw.domain.errors import (
 )
 from fairdraw.services.drawing import now_ms
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
+from fairdraw.web.pages.outcomes import form_retry, receipt_signed, receipt_url
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text
 from fairdraw.web.pages.views import draw_page, moment_of_iso
 
@@ -59,39 +60,54 @@ async def show_draw(
     return show_draw_page(request, services, visitor, draw)
 
 
-def _receipt_page(
+@router.get("/draws/{draw_id}/receipt")
+async def show_receipt(
+    draw_id: str,
     request: Request,
-    services: Services,
-    visitor: Visitor,
-    draw: Draw,
-    receipt: Mapping[str, Any],
-    *,
-    already: bool,
+    services: ServicesDep,
+    visitor: VisitorDep,
+    i: str = "",
+    s: str = "",
+    already: str = "",
 ) -> Response:
-    """The receipt: 201 for a new entry, 409 when it is the receipt of an earlier one."""
-    view = {**receipt, "moment": moment_of_iso(str(receipt.get("entered_at", "")))}
-    context = {"draw": draw, "receipt": view, "already": already}
-    status_code = AlreadyEntered.status if already else 201
-    return render(request, services, visitor, "receipt.html", context, status_code=status_code)
+    """The receipt of entry ``i``, for whoever holds its signed link (the entrant, sent
+    here after entering): it names the entrant, so the link is the key. Reloading it
+    shows the same receipt and enters nothing."""
+    if not i.isdecimal() or not receipt_signed(services.secret, draw_id, i, s):
+        raise NotFound()
+    receipt = await services.entering.receipt(draw_id, int(i))
+    if receipt is None:
+        raise NotFound()
+    draw = await services.drawing.get(draw_id)
+    shown = receipt.to_json()
+    view = {**shown, "moment": moment_of_iso(str(shown.get("entered_at", "")))}
+    context = {"draw": draw, "receipt": view, "already": already == "1"}
+    return render(request, services, visitor, "receipt.html", context)
 
 
 @router.post("/draws/{draw_id}/enter")
 async def enter_draw(
     draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
 ) -> Response:
-    """Enter with a GitHub username: 201 and a receipt, 409 and the original receipt for
-    a second entry; a refused username shows the draw page again with the reason."""
+    """Enter with a GitHub username (or as the visitor's account) and go to the receipt
+    (303); a second entry goes to the original receipt, marked as such. The same form
+    submitted twice enters once: its idempotency key is stored with the entry. A refused
+    username shows the draw page again with the reason."""
     form = await checked_form(request, services, visitor)
     github = text(form, "github")
+    _, retry = form_retry(request, services, visitor, form)
     try:
         receipt = await services.entering.enter(
-            draw_id, github=github if "github" in form else None, caller=visitor.caller
+            draw_id,
+            github=github if "github" in form else None,
+            caller=visitor.caller,
+            retry=retry,
         )
     except NotAuthenticated:
         return see_other(login_url(f"/draws/{draw_id}"))
     except AlreadyEntered as error:
-        draw = await services.drawing.get(draw_id)
-        return _receipt_page(request, services, visitor, draw, error.extra["receipt"], already=True)
+        index = int(error.extra["receipt"]["index"])
+        return see_other(receipt_url(services.secret, draw_id, index, already=True))
     except (InvalidInput, GitHubUserNotFound, GitHubUnavailable, DrawNotOpen) as error:
         draw = await services.drawing.get(draw_id)
         if isinstance(error, InvalidInput):
@@ -101,8 +117,7 @@ async def enter_draw(
         key = "_draw" if isinstance(error, DrawNotOpen) else "github"
         extra = {"github": github, "errors": {key: message}}
         return show_draw_page(request, services, visitor, draw, extra, status_code=error.status)
-    draw = await services.drawing.get(draw_id)
-    return _receipt_page(request, services, visitor, draw, receipt.to_json(), already=False)
+    return see_other(receipt_url(services.secret, draw_id, receipt.index))
 
 
 async def _transition(

@@ -34,6 +34,7 @@ from fairdraw.web.pages.lottery_views import (
     local_moment,
     outcome_of,
 )
+from fairdraw.web.pages.outcomes import ballot_signed, ballot_url, form_retry, once
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text
 from fairdraw.web.pages.views import duration_text, moment_of_iso
 
@@ -125,25 +126,31 @@ async def new_lottery_page(
 
 @router.post(NEW_PATH)
 async def create_lottery(request: Request, services: ServicesDep, visitor: VisitorDep) -> Response:
-    """Create the lottery and go to its page; 422 with the form as typed on invalid input."""
-    form = LotteryForm.parse(await checked_form(request, services, visitor))
-    try:
-        lottery = await services.lotteries.create(
-            visitor.caller,
-            name=form.name,
-            description=form.description,
-            prize=form.prize,
-            # Empty means the default, as the placeholder says.
-            winners_per_day=form.winners_per_day.strip() or 1,
-            timezone=form.timezone,
-            start=form.start,
-            end=form.end,
-        )
-    except NotAuthenticated:
-        return see_other(login_url(NEW_PATH))
-    except InvalidInput as error:
-        return _form_page(request, services, visitor, form, error.errors, error.status)
-    return see_other(f"/lotteries/{lottery.id}")
+    """Create the lottery and go to its page; 422 with the form as typed on invalid input.
+    The same form submitted twice creates one lottery."""
+    submitted = await checked_form(request, services, visitor)
+    form = LotteryForm.parse(submitted)
+
+    async def create() -> Response:
+        try:
+            lottery = await services.lotteries.create(
+                visitor.caller,
+                name=form.name,
+                description=form.description,
+                prize=form.prize,
+                # Empty means the default, as the placeholder says.
+                winners_per_day=form.winners_per_day.strip() or 1,
+                timezone=form.timezone,
+                start=form.start,
+                end=form.end,
+            )
+        except NotAuthenticated:
+            return see_other(login_url(NEW_PATH))
+        except InvalidInput as error:
+            return _form_page(request, services, visitor, form, error.errors, error.status)
+        return see_other(f"/lotteries/{lottery.id}")
+
+    return await once(request, services, visitor, submitted, create)
 
 
 # -- checking a date ----------------------------------------------------------------------
@@ -285,11 +292,13 @@ async def lottery_page(
 async def cast_ballot(
     lottery_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
 ) -> Response:
-    """Cast one ballot in today's round: 201 and its receipt, with a button for another.
-    A refusal shows the lottery page again with the reason (409)."""
-    await checked_form(request, services, visitor)
+    """Cast one ballot in today's round and go to its receipt (303), which has a button
+    for another. The same form submitted twice casts once: its idempotency key is stored
+    with the ballot. A refusal shows the lottery page again with the reason (409)."""
+    form = await checked_form(request, services, visitor)
+    _, retry = form_retry(request, services, visitor, form)
     try:
-        ballot = await services.lotteries.cast(lottery_id, visitor.caller)
+        ballot = await services.lotteries.cast(lottery_id, visitor.caller, retry=retry)
     except NotAuthenticated:
         return see_other(login_url(f"/lotteries/{lottery_id}"))
     except (LotteryNotRunning, DrawNotOpen) as error:
@@ -299,14 +308,37 @@ async def cast_ballot(
             reason = "Today\u2019s round is already closed; try again in a moment."
         errors = {"_ballot": reason}
         return await _lottery_page(request, services, visitor, lottery_id, errors, error.status)
+    url = ballot_url(services.secret, lottery_id, ballot.day, ballot.number, ballot.ballots_today)
+    return see_other(url)
+
+
+@router.get("/lotteries/{lottery_id}/ballots/{date}")
+async def ballot_page(
+    lottery_id: str,
+    date: str,
+    request: Request,
+    services: ServicesDep,
+    visitor: VisitorDep,
+    n: str = "",
+    mine: str = "",
+    s: str = "",
+) -> Response:
+    """A ballot's receipt, for whoever holds its signed link (its caster, sent here after
+    casting it), with a button for another ballot. Reloading it casts nothing."""
+    signed = n.isdecimal() and mine.isdecimal()
+    if not signed or not ballot_signed(services.secret, lottery_id, date, n, mine, s):
+        raise LotteryNotFound("No such ballot")
     lottery = await services.lotteries.get(lottery_id)
+    ballot = await services.lotteries.ballot(lottery_id, date, int(n), int(mine))
+    if ballot is None:
+        raise LotteryNotFound("No such ballot")
     context = {
         "lottery": lottery,
         "ballot": ballot,
         "day": day_text(ballot.day),
         "cast": local_moment(ballot.cast_ms, lottery.terms.zone),
     }
-    return render(request, services, visitor, "lottery_ballot.html", context, status_code=201)
+    return render(request, services, visitor, "lottery_ballot.html", context)
 
 
 @router.get("/lotteries/{lottery_id}/rounds")

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 from fairdraw.domain.draws import Claimants
 from fairdraw.domain.errors import InvalidInput, NotAuthenticated
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
+from fairdraw.web.pages.outcomes import once
 from fairdraw.web.pages.prize_rows import (
     PrizeRow,
     errors_by_row,
@@ -76,25 +77,31 @@ async def new_raffle_page(request: Request, services: ServicesDep, visitor: Visi
 
 @router.post(NEW_RAFFLE_PATH)
 async def create_raffle(request: Request, services: ServicesDep, visitor: VisitorDep) -> Response:
-    """Create the raffle and go to its page; 422 with the form as typed on invalid input."""
-    form = RaffleForm.parse(await checked_form(request, services, visitor))
+    """Create the raffle and go to its page; 422 with the form as typed on invalid input.
+    The same form submitted twice creates one raffle."""
+    submitted = await checked_form(request, services, visitor)
+    form = RaffleForm.parse(submitted)
     prizes, rows = prize_list(form.prizes)
-    try:
-        draw = await services.drawing.create_raffle(
-            visitor.caller,
-            title=form.title,
-            description=form.description,
-            prizes=prizes,
-            ticket_count=form.ticket_count,
-            claimants=form.claimants,
-            # Empty means the default, as the placeholder says.
-            per_claimant=form.per_claimant.strip() or 1,
-            early_close=form.early_close,
-            open_now=form.open_now,
-        )
-    except NotAuthenticated:
-        return see_other(login_url(NEW_RAFFLE_PATH))
-    except InvalidInput as error:
-        errors = errors_by_row(error.errors, rows)
-        return _form_page(request, services, visitor, form, errors, status_code=error.status)
-    return see_other(f"/draws/{draw.id}")
+
+    async def create() -> Response:
+        try:
+            draw = await services.drawing.create_raffle(
+                visitor.caller,
+                title=form.title,
+                description=form.description,
+                prizes=prizes,
+                ticket_count=form.ticket_count,
+                claimants=form.claimants,
+                # Empty means the default, as the placeholder says.
+                per_claimant=form.per_claimant.strip() or 1,
+                early_close=form.early_close,
+                open_now=form.open_now,
+            )
+        except NotAuthenticated:
+            return see_other(login_url(NEW_RAFFLE_PATH))
+        except InvalidInput as error:
+            errors = errors_by_row(error.errors, rows)
+            return _form_page(request, services, visitor, form, errors, status_code=error.status)
+        return see_other(f"/draws/{draw.id}")
+
+    return await once(request, services, visitor, submitted, create)

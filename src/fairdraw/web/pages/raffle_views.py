@@ -10,24 +10,27 @@ from urllib.parse import quote
 
 from fairdraw.domain.draws import Draw
 from fairdraw.domain.errors import InvalidCode, RateLimited, TicketNotFound
-from fairdraw.services.raffles import Ticket, TicketCheck, TicketStatus
+from fairdraw.services.drawing import iso
+from fairdraw.services.raffles import KeptTicket, TicketCheck, TicketStatus
 from fairdraw.web.pages.views import Moment, moment
 
 
 @dataclass(frozen=True)
 class TicketCard:
-    """A freshly claimed ticket as its card shows it, once."""
+    """A claimed ticket as its card shows it in the browser that claimed it: with its
+    code while that browser can open it (``code`` None otherwise, and nothing but the
+    number is shown), ``last`` if this ticket was the raffle's last."""
 
     number: int
-    code: str
+    code: str | None
     claimed: Moment | None
-    sold_out: bool
+    last: bool
     check_url: str
     file_name: str
     file_href: str
 
 
-def ticket_file(draw: Draw, ticket: Ticket, draw_url: str, check_url: str) -> str:
+def ticket_file(draw: Draw, ticket: KeptTicket, code: str, draw_url: str, check_url: str) -> str:
     """The plain-text copy of a ticket that its holder downloads and keeps."""
     lines = [
         "fairdraw raffle ticket",
@@ -35,30 +38,37 @@ def ticket_file(draw: Draw, ticket: Ticket, draw_url: str, check_url: str) -> st
         f"Raffle:            {draw.title}",
         f"Raffle page:       {draw_url}",
         f"Ticket number:     {ticket.number}",
-        f"Verification code: {ticket.code}",
-        f"Claimed:           {ticket.claimed_at}",
+        f"Verification code: {code}",
+        f"Claimed:           {iso(ticket.claimed_ms)}",
         "",
         f"Check whether this ticket won at {check_url}",
         "with the ticket number and the verification code.",
-        "The code is shown only once and cannot be recovered: keep this file safe,",
-        "and share the code with nobody: whoever has it can check this ticket.",
+        "Keep this file safe: fairdraw cannot show the code again once the browser that",
+        "claimed the ticket has forgotten it. Share the code with nobody: whoever has it",
+        "can check this ticket.",
     ]
     # CRLF: the file opens the same in every text editor, Windows Notepad included.
     return "\r\n".join(lines) + "\r\n"
 
 
-def ticket_card(draw: Draw, ticket: Ticket, draw_url: str, check_url: str) -> TicketCard:
-    """The card of ``ticket``; its download is a ``data:`` URL, as the code is stored
-    nowhere the browser could fetch it from later."""
-    body = ticket_file(draw, ticket, draw_url, check_url)
+def ticket_card(
+    draw: Draw, number: int, ticket: KeptTicket | None, draw_url: str, check_url: str
+) -> TicketCard:
+    """The card of ticket ``number``, with what the claiming browser can still show of
+    it (``ticket``); its download is a ``data:`` URL, so the code goes nowhere else."""
+    code = ticket.code if ticket is not None else None
+    href = ""
+    if ticket is not None and code is not None:
+        body = ticket_file(draw, ticket, code, draw_url, check_url)
+        href = "data:text/plain;charset=utf-8," + quote(body, safe="")
     return TicketCard(
-        number=ticket.number,
-        code=ticket.code,
-        claimed=moment(ticket.claimed_ms),
-        sold_out=ticket.sold_out,
+        number=number,
+        code=code,
+        claimed=moment(ticket.claimed_ms) if ticket is not None else None,
+        last=ticket.last if ticket is not None else False,
         check_url=check_url,
-        file_name=f"fairdraw-{draw.id}-ticket-{ticket.number}.txt",
-        file_href="data:text/plain;charset=utf-8," + quote(body, safe=""),
+        file_name=f"fairdraw-{draw.id}-ticket-{number}.txt",
+        file_href=href,
     )
 
 

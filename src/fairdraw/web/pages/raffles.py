@@ -1,5 +1,7 @@
-"""A raffle's tickets: ``POST /draws/{id}/tickets`` claims one and shows its card once;
-``/draws/{id}/check`` tells the holder of a ticket's code whether it won."""
+"""A raffle's tickets: ``POST /draws/{id}/tickets`` claims one and goes to its card,
+``/draws/{id}/tickets/{number}``, which the claiming browser can reload (and come back
+to) for as long as claims are kept; ``/draws/{id}/check`` tells the holder of a ticket's
+code whether it won."""
 
 from __future__ import annotations
 
@@ -24,6 +26,13 @@ from fairdraw.domain.errors import (
 )
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.draws import show_draw_page
+from fairdraw.web.pages.outcomes import (
+    HeldTicket,
+    form_retry,
+    held_by_ticket,
+    hold_ticket,
+    kept_for,
+)
 from fairdraw.web.pages.raffle_views import (
     CheckOutcome,
     check_outcome,
@@ -68,15 +77,22 @@ def _claim_refusal(error: FairdrawError, draw: Draw) -> str:
     return "This raffle is closed; no more tickets are handed out."
 
 
+def ticket_path(draw_id: str, number: int) -> str:
+    return f"/draws/{draw_id}/tickets/{number}"
+
+
 @router.post("/draws/{draw_id}/tickets")
 async def claim_ticket(
     draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
 ) -> Response:
-    """Claim the next ticket: 201 and its card, shown this once (the code is stored only
-    as a keyed hash); a refusal shows the raffle page again with the reason."""
-    await checked_form(request, services, visitor)
+    """Claim the next ticket and go to its card (303). The claim keeps the code sealed
+    under the form's key, which only this browser is given (the ``fairdraw_tickets``
+    cookie): the card shows the code again on reload, and the same form submitted twice
+    gets the same ticket. A refusal shows the raffle page again with the reason."""
+    form = await checked_form(request, services, visitor)
+    key, retry = form_retry(request, services, visitor, form)
     try:
-        ticket = await services.raffles.claim(draw_id, visitor.caller)
+        ticket = await services.raffles.claim(draw_id, visitor.caller, retry)
     except NotAuthenticated:
         return see_other(login_url(f"/draws/{draw_id}"))
     except (SoldOut, TicketLimitReached, DrawNotOpen, RateLimited) as error:
@@ -86,14 +102,32 @@ async def claim_ticket(
         if "retry_after" in error.extra:
             response.headers["Retry-After"] = str(error.extra["retry_after"])
         return response
-    draw = await services.drawing.get(draw_id)
+    response = see_other(ticket_path(draw_id, ticket.number))
+    hold_ticket(response, request, services, HeldTicket(draw_id, ticket.number, retry.name, key))
+    return response
+
+
+@router.get("/draws/{draw_id}/tickets/{number}")
+async def show_ticket(
+    draw_id: str, number: str, request: Request, services: ServicesDep, visitor: VisitorDep
+) -> Response:
+    """A ticket's card, with its code in the browser that claimed it (while claims are
+    kept); any other browser sees only that it holds no code for this ticket."""
+    draw = await _raffle(services, draw_id)
+    wanted = _ticket_number(number)
+    if wanted is None:
+        raise TicketNotFound()
+    held = held_by_ticket(request).get((draw_id, wanted))
+    kept = None
+    if held is not None:
+        opener = services.idempotency.opener(held.key, held.name)
+        kept = await services.raffles.kept_ticket(draw_id, wanted, opener)
     draw_url = str(request.url_for("show_draw", draw_id=draw_id))
     check_url = str(request.url_for("check_form", draw_id=draw_id))
-    card = ticket_card(draw, ticket, draw_url, check_url)
-    # render() marks every page no-store: this one holds a secret shown nowhere else.
-    return render(
-        request, services, visitor, "ticket.html", {"draw": draw, "card": card}, status_code=201
-    )
+    card = ticket_card(draw, wanted, kept, draw_url, check_url)
+    # render() marks every page no-store: this one may hold a secret.
+    context = {"draw": draw, "card": card, "kept_for": kept_for(services)}
+    return render(request, services, visitor, "ticket.html", context)
 
 
 async def _raffle(services: Services, draw_id: str) -> Draw:

@@ -1,0 +1,178 @@
+"""The "My entries" list: what a logged-in user entered, claimed and cast, newest first.
+
+The entry, claim and ballot services add each item to the user's index
+(:mod:`fairdraw.store.my_entries`) right after the draw's script stored it; this module
+reads the index back with what each item's draw says now (title, state, whether it won).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fairdraw.domain.callers import Caller
+from fairdraw.domain.errors import NotAuthenticated
+from fairdraw.services.drawing import iso
+from fairdraw.services.ticket_ledger import TicketLedger
+from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
+from fairdraw.store.my_entries import IndexedItem, ItemDetails, MyEntriesStore
+
+log = logging.getLogger("fairdraw.my_entries")
+
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+class EntryKind(StrEnum):
+    """What an item is; the value is the index's one-letter code's long name."""
+
+    entry = "entry"
+    ticket = "ticket"
+    ballot = "ballot"
+
+
+_CODES = {EntryKind.entry: "e", EntryKind.ticket: "t", EntryKind.ballot: "b"}
+_KINDS = {code: kind for kind, code in _CODES.items()}
+
+
+async def remember(
+    store: MyEntriesStore | None,
+    caller: Caller,
+    kind: EntryKind,
+    draw_id: str,
+    index: int,
+    at_ms: int,
+) -> None:
+    """Add what a logged-in caller just did to their list. The draw's script already
+    stored it: a store failure here only leaves it off the list (a keyed retry writes it
+    again), so it is logged rather than turned into a failed request."""
+    if store is None or caller.user is None:
+        return
+    item = IndexedItem(_CODES[kind], draw_id, index, at_ms)
+    try:
+        await store.add(caller.user.username, item)
+    except STORE_UNAVAILABLE_ERRORS as error:
+        log.warning("could not list %s %s:%d for its user: %s", kind, draw_id, index, error)
+
+
+@dataclass(frozen=True)
+class MyEntry:
+    """One item of the list. ``number`` is what its receipt calls it: the entry index of
+    a giveaway entry, the ticket number, the ballot number; ``prize`` is set once it won."""
+
+    kind: EntryKind
+    draw_id: str
+    index: int
+    at_ms: int
+    title: str
+    status: str
+    number: int
+    ref: str | None = None
+    label: str | None = None
+    lottery_id: str | None = None
+    day: str | None = None
+    prize: str | None = None
+
+    @property
+    def at(self) -> str:
+        return iso(self.at_ms)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind.value,
+            "draw_id": self.draw_id,
+            "title": self.title,
+            "status": self.status,
+            "at": self.at,
+            "index": self.index,
+            "number": self.number,
+            "ref": self.ref,
+            "entrant": self.label,
+            "lottery_id": self.lottery_id,
+            "date": self.day,
+            "won": self.prize is not None,
+            "prize": self.prize,
+        }
+
+
+@dataclass(frozen=True)
+class MyEntriesPage:
+    items: tuple[MyEntry, ...]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + self.limit < self.total
+
+
+def _prize_of(winners_json: str | None, index: int) -> str | None:
+    if not winners_json:
+        return None
+    for winner in json.loads(winners_json).get("winners", []):
+        if int(winner.get("index", -1)) == index:
+            return str(winner.get("prize", ""))
+    return None
+
+
+class MyEntriesService:
+    """Reads a user's list of entries, tickets and ballots."""
+
+    def __init__(self, store: MyEntriesStore, tickets: TicketLedger) -> None:
+        self._store = store
+        self._tickets = tickets
+
+    async def page(self, caller: Caller, offset: int = 0, limit: int = PAGE_SIZE) -> MyEntriesPage:
+        """The caller's items ``offset ..`` (at most ``limit``), newest first; items whose
+        draw is gone are left out. NotAuthenticated without an account."""
+        if caller.user is None:
+            raise NotAuthenticated("Log in to see your entries")
+        offset = max(0, offset)
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        total, items = await self._store.page(caller.user.username, offset, limit)
+        found = [d for d in await self._store.details(items) if d.meta and d.element]
+        ticket = _CODES[EntryKind.ticket]
+        claims: dict[str, list[int]] = {}
+        for details in found:
+            if details.item.kind == ticket:
+                claims.setdefault(details.item.draw_id, []).append(details.item.index)
+        numbers = {
+            draw_id: await self._tickets.numbers_of(draw_id, indexes)
+            for draw_id, indexes in claims.items()
+        }
+        shown = tuple(_entry_of(d, numbers) for d in found)
+        return MyEntriesPage(shown, total, offset, limit)
+
+
+def _entry_of(details: ItemDetails, numbers: dict[str, dict[int, int]]) -> MyEntry:
+    item, meta = details.item, details.meta
+    kind = _KINDS[item.kind]
+    # Ledger lines: "ref, ms, identity, label" (entries, ballots); "code hash, ms, claimant".
+    fields = (details.element or "").split("\t")
+    at_ms = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else item.at_ms
+    ref = label = lottery_id = day = None
+    if kind is EntryKind.ticket:
+        number = numbers[item.draw_id][item.index]
+    elif kind is EntryKind.ballot:
+        number, ref = item.index + 1, fields[0]
+        lottery_id, day = meta.get("lottery_id"), meta.get("round_date")
+    else:
+        number, ref = item.index, fields[0]
+        label = fields[3] if len(fields) > 3 else None
+    return MyEntry(
+        kind=kind,
+        draw_id=item.draw_id,
+        index=item.index,
+        at_ms=at_ms,
+        title=meta.get("title", ""),
+        status=meta.get("status", ""),
+        number=number,
+        ref=ref,
+        label=label,
+        lottery_id=lottery_id,
+        day=day,
+        prize=_prize_of(meta.get("winners"), item.index),
+    )
