@@ -18,6 +18,7 @@ from fairdraw.domain.accounts import MIN_PASSWORD_LENGTH
 from fairdraw.domain.draws import PRIZES_MAX, QUANTITY_MAX, TITLE_MAX
 from fairdraw.store.keys import Keys
 from fairdraw.web.api.schemas import DrawIn, PrizeIn, RaffleIn
+from fairdraw.web.api.text_patterns import NOT_BLANK
 from fairdraw.web.api.users import PasswordChangeIn, RegistrationIn, UserPatch
 from fairdraw.web.app import create_app
 from tests.support.app import ADMIN, login, make_settings
@@ -403,7 +404,7 @@ def test_the_request_schemas_state_the_rules_the_server_applies() -> None:
         draw["properties"]["title"] | {"minLength": 1, "maxLength": TITLE_MAX}
         == (draw["properties"]["title"])
     )
-    assert draw["properties"]["title"]["pattern"] == r"\S"
+    assert draw["properties"]["title"]["pattern"] == NOT_BLANK
     assert (prize["quantity"]["minimum"], prize["quantity"]["maximum"]) == (1, QUANTITY_MAX)
     assert (raffle["ticket_count"]["minimum"], raffle["ticket_count"]["maximum"]) == (1, 10**9)
     assert raffle["prizes"]["minItems"] == 1

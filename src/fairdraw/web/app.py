@@ -58,6 +58,7 @@ from fairdraw.web.api import session as session_api
 from fairdraw.web.api import users as users_api
 from fairdraw.web.deps import Services
 from fairdraw.web.idempotency import IdempotencyMiddleware, document_idempotency
+from fairdraw.web.json_bodies import JsonText
 from fairdraw.web.limits import RequestLimits
 from fairdraw.web.pages import presenting as presenting_pages
 from fairdraw.web.problems import install_error_handlers
@@ -222,6 +223,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Innermost of all: keyed API calls are kept and replayed with their body already
     # checked by the request limits, and their replays get every header added outside.
     app.add_middleware(IdempotencyMiddleware)
+    # A JSON body that is not text is refused before it is kept or read (within the limits).
+    app.add_middleware(JsonText)
     # Before anything reads a body; inside the headers, request id and metrics it refuses with.
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

@@ -13,6 +13,7 @@ from fairdraw.domain.draws import DESCRIPTION_MAX, PRIZE_NAME_MAX, TITLE_MAX
 from fairdraw.domain.lotteries import WINNERS_PER_DAY_MAX, LotteryTerms, RoundState
 from fairdraw.services.lottery_views import DayState, Lottery, RoundView
 from fairdraw.web.api.schemas import number_rule, text_rule
+from fairdraw.web.api.text_patterns import SPACE
 
 LotteryStatus = Literal["upcoming", "running", "ended"]
 
@@ -38,8 +39,13 @@ def round_page_url(lottery_id: str, day: str) -> str:
 
 
 def _zone_names(schema: dict[str, Any]) -> None:
-    # Listed when the schema is built (the OpenAPI document), not at import.
-    schema["enum"] = [*lotteries.zone_names(), None]
+    # Listed when the schema is built (the OpenAPI document), not at import. Blank, like
+    # null, means the default zone.
+    schema["anyOf"] = [
+        {"type": "string", "enum": list(lotteries.zone_names())},
+        {"type": "string", "pattern": f"^{SPACE}*$"},
+        {"type": "null"},
+    ]
 
 
 class LotteryIn(BaseModel):
@@ -61,7 +67,8 @@ class LotteryIn(BaseModel):
     )
     timezone: str | None = Field(
         default=None,
-        description="IANA time zone whose midnight ends each round; FAIRDRAW_TIMEZONE if omitted.",
+        description="IANA time zone whose midnight ends each round; FAIRDRAW_TIMEZONE if "
+        "omitted or blank.",
         examples=["Europe/Berlin"],
         json_schema_extra=_zone_names,
     )

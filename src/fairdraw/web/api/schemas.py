@@ -17,7 +17,14 @@ from fairdraw.domain.draws import (
 )
 from fairdraw.domain.tickets import CODE_TEXT_MAX, MAX_TICKETS
 from fairdraw.services.drawing import iso
-from fairdraw.web.api.text_patterns import GITHUB_LOGIN_PATTERN, TICKET_CODE_PATTERN
+from fairdraw.web.api.text_patterns import (
+    GITHUB_LOGIN_PATTERN,
+    NOT_BLANK,
+    SPACE,
+    TICKET_CODE_PATTERN,
+    duration_pattern,
+    lazy_pattern,
+)
 
 
 # The domain's rules, said in the OpenAPI schema so that a client (or a fuzzer) knows what
@@ -28,7 +35,7 @@ def text_rule(max_length: int, *, required: bool = True) -> dict[str, Any]:
     """The schema of a text of at most ``max_length`` characters, not blank if required."""
     rule: dict[str, Any] = {"maxLength": max_length}
     if required:
-        rule |= {"minLength": 1, "pattern": r"\S"}
+        rule |= {"minLength": 1, "pattern": NOT_BLANK}
     return rule
 
 
@@ -54,6 +61,16 @@ class PrizeIn(BaseModel):
 PRIZES_RULE: dict[str, Any] = {"minItems": 1, "maxItems": PRIZES_MAX}
 
 
+def _deadline_rule(schema: dict[str, Any]) -> None:
+    # An RFC 3339 date-time, which every client can write; the server also reads the
+    # other ISO 8601 forms Python's datetime.fromisoformat takes, without an offset too.
+    schema["anyOf"] = [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "pattern": f"^{SPACE}*$"},
+        {"type": "null"},
+    ]
+
+
 class DrawIn(BaseModel):
     title: str = Field(examples=["Meetup #42 giveaway"], json_schema_extra=text_rule(TITLE_MAX))
     description: str = Field(
@@ -63,11 +80,14 @@ class DrawIn(BaseModel):
     deadline: str | None = Field(
         default=None,
         description="ISO 8601 time after which entries are refused (UTC if no offset); "
-        "it must be in the future. Not with `duration`.",
+        "it must be in the future. Not with `duration`. Blank: none.",
+        json_schema_extra=_deadline_rule,
     )
     duration: str | None = Field(
         default=None,
-        description="Entry window counted from opening, at most 366 days: 30m, 2h, 1h30m, 1d.",
+        description="Entry window counted from opening, at most 366 days: 30m, 2h, 1h30m, 1d. "
+        "Blank: none.",
+        json_schema_extra=lazy_pattern(duration_pattern),
     )
     open: bool = Field(default=False, strict=True, description="Open the draw right away.")
     entry_identity: Literal["github", "account"] = Field(
@@ -150,7 +170,12 @@ class TicketOut(BaseModel):
 
 
 class TicketCheckIn(BaseModel):
-    number: int = Field(strict=True, description="The ticket number.", examples=[17])
+    number: int = Field(
+        strict=True,
+        description="The ticket number.",
+        examples=[17],
+        json_schema_extra=number_rule(1, MAX_TICKETS),
+    )
     code: str = Field(
         description="The ticket's verification code; case, spaces and hyphens do not matter.",
         examples=["AAAQE-AYEAU-DAOCA-JBIFQ-YDIOB4"],

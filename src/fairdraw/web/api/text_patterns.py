@@ -24,8 +24,10 @@ from fairdraw.domain.tickets import CODE_CHARS
 from fairdraw.services.dashboard_views import QUERY_MAX
 
 # The characters Python's str.strip() removes (str.isspace()): what "trimmed" means.
-SPACE = r"[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-_NOT_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_SPACES = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+SPACE = f"[{_SPACES}]"
+# Somewhere in a text that is not blank once trimmed.
+NOT_BLANK = f"[^{_SPACES}]"
 
 
 def trimmed(core: str) -> str:
@@ -39,36 +41,43 @@ def _escape(code: int) -> str:
     return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
 
 
-@functools.cache
-def category_ranges(categories: frozenset[str]) -> str:
-    """The body of a character class (without brackets) of every character whose Unicode
-    general category is one of ``categories``, as this Python's unicodedata has them.
-
-    Scanning every code point takes half a second, so it runs once, when the OpenAPI
-    document is first asked for, not at import."""
+def _class_body(codes: list[int]) -> str:
+    """The body of a character class (without brackets) holding ``codes``, ascending."""
     parts: list[str] = []
-    start: int | None = None
-    previous = -2
-    for code in range(sys.maxunicode + 2):
-        inside = code <= sys.maxunicode and unicodedata.category(chr(code)) in categories
-        if inside and start is None:
-            start = code
-        elif not inside and start is not None:
-            parts.append(
-                _escape(start) if start == previous else f"{_escape(start)}-{_escape(previous)}"
-            )
-            start = None
-        if inside:
-            previous = code
+    start = 0
+    for index, code in enumerate(codes):
+        if index + 1 < len(codes) and codes[index + 1] == code + 1:
+            continue
+        first = codes[start]
+        parts.append(_escape(first) if first == code else f"{_escape(first)}-{_escape(code)}")
+        start = index + 1
     return "".join(parts)
+
+
+@functools.cache
+def _unicode_classes() -> dict[str, str]:
+    """Character class bodies the patterns need, from this Python's unicodedata.
+
+    Scanning every code point takes about half a second, so it runs once, when the
+    OpenAPI document is first asked for, not at import."""
+    wanted: dict[str, list[int]] = {"refused in names": [], "digits": [], "nonzero digits": []}
+    for code in range(sys.maxunicode + 1):
+        category = unicodedata.category(chr(code))
+        if category in DISPLAY_NAME_REFUSED_CATEGORIES:
+            wanted["refused in names"].append(code)
+        elif category == "Nd":  # what Python's \d and int() read as a digit
+            wanted["digits"].append(code)
+            if unicodedata.digit(chr(code)) != 0:
+                wanted["nonzero digits"].append(code)
+    return {name: _class_body(codes) for name, codes in wanted.items()}
 
 
 def display_name_pattern() -> str:
     """A display name: 1 to MAX_DISPLAY_NAME_LENGTH characters once trimmed, none of
     them a control or formatting character (domain/accounts.normalize_display_name)."""
-    refused = category_ranges(DISPLAY_NAME_REFUSED_CATEGORIES)
+    refused = _unicode_classes()["refused in names"]
     # A character of the name's first or last position: neither a space nor refused.
-    edge = f"[^{_NOT_SPACE}{refused}]"
+    edge = f"[^{_SPACES}{refused}]"
     inner = f"[^{refused}]{{0,{MAX_DISPLAY_NAME_LENGTH - 2}}}"
     return trimmed(f"{edge}(?:{inner}{edge})?")
 
@@ -88,13 +97,15 @@ GITHUB_LOGIN_PATTERN = trimmed(
     rf"@?(?=[A-Za-z0-9-]{{1,{GITHUB_LOGIN_MAX}}}{SPACE}*$)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*"
 )
 
-_CODE_SEPARATOR = r"[\t\n\r -]"
+# Up to three between two characters ("AAAAA - BBBBB"): the domain takes any number, but
+# a generator drawing unbounded runs of them would mostly draw codes over the length limit.
+_CODE_SEPARATORS = r"[\t\n\r -]{0,3}"
 # A verification code as domain/tickets.parse_code reads it: 26 characters of the base32
-# alphabet in either case (0, 1 and 8 read as O, I and B), any separators anywhere, and a
-# last character whose two padding bits are zero.
+# alphabet in either case (0, 1 and 8 read as O, I and B), separators anywhere, and a last
+# character whose two padding bits are zero.
 TICKET_CODE_PATTERN = (
-    f"^{_CODE_SEPARATOR}*(?:[A-Za-z2-7018]{_CODE_SEPARATOR}*){{{CODE_CHARS - 1}}}"
-    f"[AEIMQUYaeimquy41]{_CODE_SEPARATOR}*$"
+    f"^{_CODE_SEPARATORS}(?:[A-Za-z2-7018]{_CODE_SEPARATORS}){{{CODE_CHARS - 1}}}"
+    f"[AEIMQUYaeimquy41]{_CODE_SEPARATORS}$"
 )
 
 # A username in its canonical ASCII form, any letter case (domain/accounts.USERNAME_PATTERN
@@ -104,9 +115,20 @@ USERNAME_PATTERN = trimmed(
     f"[A-Za-z0-9][A-Za-z0-9_.-]{{{MIN_USERNAME_LENGTH - 1},{MAX_USERNAME_LENGTH - 1}}}"
 )
 
-_SEARCH_EDGE = rf"[^{_NOT_SPACE}\x00-\x1f\x7f]"
+_SEARCH_EDGE = rf"[^{_SPACES}\x00-\x1f\x7f]"
 # A dashboard search (services/dashboard_views.check_query): trimmed, one line, two to
 # QUERY_MAX characters; or a single digit, which only a raffle takes (a ticket number).
 SEARCH_PATTERN = trimmed(
     f"[0-9]|{_SEARCH_EDGE}(?:[^\\x00-\\x1f\\x7f]{{0,{QUERY_MAX - 2}}}{_SEARCH_EDGE})"
 )
+
+
+def duration_pattern() -> str:
+    """A duration as domain/draws.parse_duration reads it: days, hours, minutes and
+    seconds in that order, each optional (``1d``, ``2h 30m``), with spaces anywhere and
+    digits of any script; not all zero. A blank one is no duration."""
+    classes = _unicode_classes()
+    digits = f"[{classes['digits']}]+"
+    parts = "".join(f"(?:{digits}{SPACE}*{unit})?{SPACE}*" for unit in "dhms")
+    nonzero = classes["nonzero digits"]
+    return f"^(?:{SPACE}*|(?=[^{nonzero}]*[{nonzero}]){SPACE}*{parts})$"

@@ -15,6 +15,7 @@ from fairdraw.domain.accounts import (
     MAX_PAGE_OFFSET,
     MAX_PAGE_SIZE,
     MAX_PASSWORD_LENGTH,
+    MAX_USERNAME_LENGTH,
     MIN_PASSWORD_LENGTH,
     CannotDisableSelf,
     LastAdmin,
@@ -152,7 +153,13 @@ async def register(body: RegistrationIn, visitor: VisitorDep, services: Services
 async def list_users(
     user: CurrentUser,
     services: ServicesDep,
-    q: str = "",
+    q: Annotated[
+        str,
+        Query(
+            description="The start of a username, in any letter case.",
+            json_schema_extra={"maxLength": MAX_USERNAME_LENGTH},
+        ),
+    ] = "",
     offset: Annotated[int, Query(le=MAX_PAGE_OFFSET, json_schema_extra={"minimum": 0})] = 0,
     limit: Annotated[
         int, Query(json_schema_extra={"minimum": 1, "maximum": MAX_PAGE_SIZE})
