@@ -423,6 +423,50 @@ async def test_a_watcher_that_reads_too_slowly_is_dropped(redis: Any, store_url:
     assert hub.readers() == 0
 
 
+async def test_a_feed_only_the_public_watches_reads_once_per_count_interval(
+    redis: Any, store_url: str
+) -> None:
+    """While entries pour in, a feed with public watchers only reads the stream at most
+    once per count interval (what came meanwhile in one read), and still delivers the
+    newest count; its first event after a quiet spell goes out at once."""
+    reads = 0
+
+    class CountingEvents(EventStore):
+        async def wait(self, *args: Any, **kwargs: Any) -> Any:
+            nonlocal reads
+            reads += 1
+            return await super().wait(*args, **kwargs)
+
+    async def numbering(draw_id: str) -> Any:
+        return lambda index: index + 1
+
+    async def snapshot() -> dict[str, Any]:
+        return {"draw": None}
+
+    hub = LiveHub(CountingEvents(connect(store_url), KEYS), numbering, count_interval=0.25)
+    draw_id = "abcdefghijkn"
+    key = KEYS.events(draw_id)
+    await redis.xadd(key, {"t": "status", "s": "open", "n": "0", "at": "1"})
+    watcher = hub.watch(draw_id, None, private=False, snapshot=snapshot)
+    assert b"event: snapshot" in await anext(watcher)
+    started = asyncio.get_running_loop().time()
+    await redis.xadd(key, {"t": "entry", "n": "1", "i": "0", "w": "x", "at": "1"})
+    first = await asyncio.wait_for(anext(watcher), 1)
+    assert b'"count":1' in first
+    assert asyncio.get_running_loop().time() - started < 0.2  # not held for an interval
+    reads = 0
+    for i in range(1, 150):  # 1.5 s of entries, 100 a second
+        await redis.xadd(key, {"t": "entry", "n": str(i + 1), "i": str(i), "w": "x", "at": "1"})
+        await asyncio.sleep(0.01)
+    counts = []
+    while not counts or counts[-1] < 150:
+        frame = await asyncio.wait_for(anext(watcher), 1)
+        counts.append(int(frame.split(b'"count":')[1].split(b",")[0]))
+    assert counts == sorted(set(counts))
+    assert reads <= 1.5 / 0.25 + 3  # not one read per entry
+    await watcher.aclose()
+
+
 def wait_for(check: Any, seconds: float = 5.0) -> bool:
     return asyncio.run(wait_for_async(check, seconds))
 

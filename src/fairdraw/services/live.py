@@ -49,6 +49,8 @@ ENTRY_TYPES = frozenset({"entry", "claim", "ballot"})
 PING = b": ping\n\n"
 # How long one XREAD waits for a new event before it asks again.
 LIVE_BLOCK_MS = 15_000
+# Events one XREAD takes at most.
+READ_COUNT = 1000
 
 # number_of(draw_id) → a function from ledger index to the number people see (entry
 # number, or a raffle's ticket number); asked once per feed.
@@ -349,18 +351,29 @@ class LiveHub:
         number: Callable[[int], int] | None = None
         pending: StoredEvent | None = None  # the newest public count, not sent yet
         flushed = 0.0
+        full = False  # the last read was cut at its count: more is waiting
         while True:
             try:
                 if not feed.ready.is_set():
                     feed.position = await self._events.last_id(feed.draw_id)
                     feed.ready.set()
-                if number is None and any(w.private for w in feed.watchers):
+                private = any(w.private for w in feed.watchers)
+                if number is None and private:
                     number = await self._numbering(feed.draw_id)
+                if not private and not full:
+                    # The public gets at most one count per interval, so a feed only it
+                    # watches reads at most that often while entries flow, and takes
+                    # what came meanwhile in one read: a store round trip per interval,
+                    # not one per entry. An idle feed's first event still goes at once.
+                    rest = flushed + self._count_interval - time.monotonic()
+                    if rest > 0:
+                        await asyncio.sleep(rest)
                 block = self._block_ms
                 if pending is not None:
                     wait = flushed + self._count_interval - time.monotonic()
                     block = max(1, min(block, int(wait * 1000)))
-                batch = await self._events.wait(feed.draw_id, feed.position, block, 1000)
+                batch = await self._events.wait(feed.draw_id, feed.position, block, READ_COUNT)
+                full = len(batch) == READ_COUNT
                 delay = 0.1
             except asyncio.CancelledError:
                 raise
