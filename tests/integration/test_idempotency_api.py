@@ -9,6 +9,7 @@ so even an answer that was never kept (the process died) is recovered by the ret
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -148,6 +149,37 @@ async def test_any_state_changing_call_is_replayed(
     again = await app_client.post("/api/v1/draws", json=body, headers=headers)
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await redis.zcard(KEYS.draws_index()) == 1
+
+
+async def test_the_same_bytes_as_another_media_type_are_another_request(
+    app_client: httpx.AsyncClient, redis: Redis
+) -> None:
+    """A body refused as text and sent again, with the same key, as JSON is a new
+    request: 422 idempotency_key_reused, never the old refusal replayed as if final."""
+    headers = keyed(key(), **await bearer(app_client, MANAGER))
+    raw = json.dumps({"title": "Typed", "prizes": PRIZES}).encode()
+    as_text = await app_client.post(
+        "/api/v1/draws", content=raw, headers=headers | {"Content-Type": "text/plain"}
+    )
+    assert as_text.status_code == 422
+    as_json = await app_client.post(
+        "/api/v1/draws", content=raw, headers=headers | {"Content-Type": "application/json"}
+    )
+    assert problem(as_json, 422) == "idempotency_key_reused"
+    assert "idempotent-replayed" not in as_json.headers
+    # The parameters of a media type do not make another request.
+    fresh = keyed(key(), **await bearer(app_client, MANAGER))
+    first = await app_client.post(
+        "/api/v1/draws", content=raw, headers=fresh | {"Content-Type": "application/json"}
+    )
+    again = await app_client.post(
+        "/api/v1/draws",
+        content=raw,
+        headers=fresh | {"Content-Type": "Application/JSON; charset=utf-8"},
+    )
+    assert (first.status_code, again.status_code) == (201, 201)
     assert again.headers["idempotent-replayed"] == "true"
     assert await redis.zcard(KEYS.draws_index()) == 1
 

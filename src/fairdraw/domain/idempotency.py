@@ -94,10 +94,12 @@ def cipher_key(secret: bytes, key: str, name: str) -> bytes:
     return derive.derive(key.encode())
 
 
-def fingerprint(method: str, target: str, scope: str, body: bytes) -> str:
-    """What identifies one request: method, path with query, caller and body."""
+def fingerprint(method: str, target: str, scope: str, body: bytes, content_type: str = "") -> str:
+    """What identifies one request: method, path with query, caller, the body and its
+    media type (the same bytes sent again as JSON are another request than as text)."""
     digest = hashlib.sha256()
-    for part in (method.upper().encode(), target.encode(), scope.encode()):
+    media = content_type.split(";", 1)[0].strip().lower()
+    for part in (method.upper().encode(), target.encode(), scope.encode(), media.encode()):
         digest.update(part + b"\x00")
     digest.update(body)
     return digest.hexdigest()

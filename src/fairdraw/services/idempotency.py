@@ -92,13 +92,19 @@ class IdempotencyService:
         self._lease_ms = int(lease_seconds * 1000)
 
     def retry_key(
-        self, caller: Caller, key: str, method: str, target: str, body: bytes
+        self,
+        caller: Caller,
+        key: str,
+        method: str,
+        target: str,
+        body: bytes,
+        content_type: str = "",
     ) -> RetryKey:
         """The RetryKey of a request: ``key`` is parsed (IdempotencyKeyInvalid if it is no
         key), scoped to the caller, and the request fingerprinted."""
         parsed = idempotency.parse_key(key)
         scope = caller_scope(caller)
-        request_print = idempotency.fingerprint(method, target, scope, body)
+        request_print = idempotency.fingerprint(method, target, scope, body, content_type)
         return idempotency.retry_key(self._secret, scope, parsed, request_print, self.ttl_ms)
 
     def opener(self, key: str, name: str) -> RetryKey:

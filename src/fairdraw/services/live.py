@@ -14,7 +14,8 @@ This module turns those events into Server-Sent Events messages:
   When the events it missed were trimmed away, it gets a ``snapshot`` of the draw instead
   (``resumed: true``) and continues from there.
 - The public audience sees counts, states, the seal and reveal steps, never who entered;
-  its counts are sent at most ``count_interval`` apart (the newest wins), so a rush of
+  its counts are sent at most once per ``count_interval`` slot of the wall clock (the
+  newest wins; every process sends at the same moments), so a rush of
   entries costs each public watcher a few messages a second, not one per entry.
 - A watcher whose queue fills up (a client that reads too slowly) is dropped; its
   browser reconnects and resumes.
@@ -174,6 +175,7 @@ class LiveHub:
         self._ping_seconds = ping_seconds
         self._per_address_limit = connections_per_address
         self._feeds: dict[str, _Feed] = {}
+        self._slots = 0  # the slot counter when counts are not coalesced
         self._connections: Counter[str] = Counter()
         self._closing = False
         # The loop the feeds run on: close_soon may be called from elsewhere.
@@ -350,7 +352,7 @@ class LiveHub:
         delay = 0.1
         number: Callable[[int], int] | None = None
         pending: StoredEvent | None = None  # the newest public count, not sent yet
-        flushed = 0.0
+        flushed = -1  # the slot of the last public count sent (see _slot)
         full = False  # the last read was cut at its count: more is waiting
         while True:
             try:
@@ -360,17 +362,15 @@ class LiveHub:
                 private = any(w.private for w in feed.watchers)
                 if number is None and private:
                     number = await self._numbering(feed.draw_id)
-                if not private and not full:
-                    # The public gets at most one count per interval, so a feed only it
-                    # watches reads at most that often while entries flow, and takes
-                    # what came meanwhile in one read: a store round trip per interval,
-                    # not one per entry. An idle feed's first event still goes at once.
-                    rest = flushed + self._count_interval - time.monotonic()
-                    if rest > 0:
-                        await asyncio.sleep(rest)
+                # The public gets at most one count per slot, so a feed only it watches
+                # reads at most that often while entries flow, and takes what came
+                # meanwhile in one read: a store round trip per slot, not one per entry.
+                # An idle feed's first event still goes at once.
+                if not private and not full and self._slot() <= flushed:
+                    await asyncio.sleep(self._until_next_slot())
                 block = self._block_ms
                 if pending is not None:
-                    wait = flushed + self._count_interval - time.monotonic()
+                    wait = self._until_next_slot() if self._slot() <= flushed else 0
                     block = max(1, min(block, int(wait * 1000)))
                 batch = await self._events.wait(feed.draw_id, feed.position, block, READ_COUNT)
                 full = len(batch) == READ_COUNT
@@ -400,10 +400,26 @@ class LiveHub:
                         self._deliver(feed, self._frames([pending], False, _entry_number), False)
                         pending = None
                     self._deliver(feed, frames, False)
-            now = time.monotonic()
-            if pending is not None and now - flushed >= self._count_interval:
+            slot = self._slot()
+            if pending is not None and slot > flushed:
                 self._deliver(feed, self._frames([pending], False, _entry_number), False)
-                pending, flushed = None, now
+                pending, flushed = None, slot
+
+    def _slot(self) -> int:
+        """The current count slot: counts go out at most once a slot, and the slots are
+        the multiples of ``count_interval`` of the wall clock, the same in every process
+        and host, so all of them send a count at the same moments (the last watcher of a
+        draw is not one process's interval behind the first). Every call is a new slot
+        when counts are not coalesced."""
+        if self._count_interval <= 0:
+            self._slots += 1
+            return self._slots
+        return int(time.time() // self._count_interval)
+
+    def _until_next_slot(self) -> float:
+        if self._count_interval <= 0:
+            return 0.0
+        return self._count_interval - time.time() % self._count_interval
 
     def _deliver(self, feed: _Feed, frames: list[_Frame], private: bool) -> None:
         if not frames:

@@ -186,7 +186,12 @@ class IdempotencyMiddleware:
         target = scope["path"] + ("?" + query if query else "")
         try:
             retry = services.idempotency.retry_key(
-                visitor.caller, raw_key, scope["method"], target, body
+                visitor.caller,
+                raw_key,
+                scope["method"],
+                target,
+                body,
+                _header(scope, b"content-type") or "",
             )
             started = await services.idempotency.begin(retry)
         except errors.FairdrawError as error:
