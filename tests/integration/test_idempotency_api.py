@@ -453,3 +453,24 @@ async def test_openapi_documents_the_header_on_every_state_changing_call(
             else:
                 assert keyed == [], (method, path)
     assert documented >= 20
+
+
+async def test_a_body_as_large_as_the_setting_allows_is_keyed_too(
+    store_url: str, github: GitHubStandIn, redis: Redis
+) -> None:
+    """The only bound on a keyed body is FAIRDRAW_MAX_BODY_BYTES: raised above 1 MiB, a
+    larger body's answer is still kept and replayed, never acted on unkeyed."""
+    settings: Settings = make_settings(store_url, github.url, max_body_bytes=4 << 20)
+    await create_accounts(settings)
+    application: FastAPI = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            headers = keyed(key(), **await bearer(client, MANAGER))
+            body = {"title": "Large", "prizes": PRIZES, "description": "x" * (2 << 20)}
+            first = await client.post("/api/v1/draws", json=body, headers=headers)
+            again = await client.post("/api/v1/draws", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (422, 422)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert await redis.zcard(KEYS.draws_index()) == 0

@@ -53,8 +53,6 @@ KEPT_HEADERS = frozenset(
 )
 # Answers a retry could change: not kept, so the retry runs again.
 UNKEPT_STATUSES = frozenset({401, 403, 408, 425, 429})
-# No API body comes near this; a bigger one is passed on unread (the route refuses it).
-BODY_LIMIT = 1 << 20
 _STATE_KEY = "idempotency"
 
 
@@ -80,16 +78,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def _read_body(receive: Receive) -> tuple[list[Message], bytes | None]:
-    """The request's body messages, and the body if it is complete within BODY_LIMIT."""
+    """The request's body messages, and the body unless the client went away. Its size
+    is bounded by RequestLimits, which wraps this middleware (FAIRDRAW_MAX_BODY_BYTES)."""
     messages: list[Message] = []
-    size = 0
     while True:
         message = await receive()
         messages.append(message)
         if message["type"] != "http.request":
-            return messages, None
-        size += len(message.get("body", b""))
-        if size > BODY_LIMIT:
             return messages, None
         if not message.get("more_body", False):
             return messages, b"".join(m.get("body", b"") for m in messages)
