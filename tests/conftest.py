@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 pytest_plugins = [
     "tests.support.store",
     "tests.support.github_server",
+    "tests.support.drand_relay",
     "tests.support.browser",
     "tests.support.app",
 ]

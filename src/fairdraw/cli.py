@@ -4,7 +4,6 @@ services."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -13,18 +12,30 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 import uvicorn
 
 from fairdraw.config import ConfigError, Settings, ensure_secret_key
 from fairdraw.domain.accounts import Role, User
+from fairdraw.domain.beacon import QUICKNET, Chain
 from fairdraw.domain.errors import FairdrawError
-from fairdraw.domain.verification import verify_bundle
+from fairdraw.domain.proof import parse_json
+from fairdraw.domain.receipts import (
+    Verdict,
+    complaint_file,
+    complaint_file_name,
+    parse_receipt_text,
+    public_key_from_hex,
+)
+from fairdraw.domain.verification import verify_bundle_bytes
 from fairdraw.logs import configure_logging
 from fairdraw.metrics import shared_between_workers
 from fairdraw.services.accounts import AccountService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.github import GitHubClient
+from fairdraw.services.proofs import draw_proofs
+from fairdraw.services.receipts import InstanceUnreachable, check_with_instance
 from fairdraw.services.scheduler import lottery_services
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
@@ -43,6 +54,9 @@ store_app = typer.Typer(help="Look after the embedded store.", no_args_is_help=T
 app.add_typer(store_app, name="store")
 
 log = logging.getLogger("fairdraw")
+
+# How long verify-receipt waits for each answer of the instance, seconds.
+RECEIPT_CHECK_TIMEOUT = 15.0
 
 
 def fail(message: str) -> typer.Exit:
@@ -192,7 +206,8 @@ async def _schedule(settings: Settings, once: bool) -> None:
     github = GitHubClient.from_settings(
         settings, ProfileCache(redis, keys, settings.github_cache_seconds)
     )
-    drawing = DrawingService(DrawStore(redis, keys), github)
+    proofs = draw_proofs(settings, redis, keys)
+    drawing = DrawingService(DrawStore(redis, keys), github, proofs=proofs)
     _, runner = lottery_services(
         settings, LotteryStore(redis, keys), ScheduleStore(redis, keys), drawing
     )
@@ -213,6 +228,7 @@ async def _schedule(settings: Settings, once: bool) -> None:
         await runner.run(stop)
     finally:
         await github.aclose()
+        await proofs.aclose()
         await redis.aclose()
 
 
@@ -283,25 +299,101 @@ def admin_reset_password(
 
 @app.command()
 def verify(
-    bundle: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Proof bundle JSON.")],
-    entries: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Entries file.")],
+    bundle: Annotated[Path, typer.Argument(help="Proof bundle (JSON).")],
+    entries: Annotated[Path, typer.Argument(help="Entries file.")],
+    beacon_chain: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--beacon-chain",
+            metavar="CHAIN_JSON",
+            help="Pin another drand chain besides quicknet: its info as JSON (a relay's "
+            "/info answer, or chain_hash, public_key, period, genesis_time, scheme). Repeatable.",
+        ),
+    ] = None,
 ) -> None:
-    """Re-run a draw offline from its proof bundle and entries file: PASS, or the failed check."""
-    try:
-        data = json.loads(bundle.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        typer.echo(f"FAIL format: the bundle is not JSON ({exc})")
-        raise typer.Exit(code=1) from exc
-    report = verify_bundle(data, entries.read_text(encoding="utf-8"))
+    """Re-run a draw offline from its proof bundle and entries file: PASS, or the first
+    failed check."""
+    chains = [QUICKNET, *(read_chain(path) for path in beacon_chain or [])]
+    report = verify_bundle_bytes(
+        read_input(bundle, "bundle"), read_input(entries, "entries file"), chains
+    )
     for check in report.checks:
         mark = "ok  " if check.ok else "FAIL"
         typer.echo(f"{mark} {check.name}: {check.detail}")
-    if report.ok:
-        typer.secho("PASS", fg=typer.colors.GREEN)
+    typer.secho(report.verdict, fg=typer.colors.GREEN if report.ok else typer.colors.RED)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def read_input(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read the {what} {path}: {exc.strerror or exc}") from exc
+
+
+def read_chain(path: Path) -> Chain:
+    try:
+        return Chain.from_json(parse_json(read_input(path, "chain file"), "the chain file"))
+    except ValueError as exc:
+        raise fail(f"--beacon-chain {path}: {exc}") from exc
+
+
+@app.command("verify-receipt")
+def verify_receipt(
+    receipt: Annotated[
+        Path, typer.Argument(help="The receipt (JSON), as the API or the receipt page gives it.")
+    ],
+    server: Annotated[
+        str,
+        typer.Option(help="The fairdraw that signed it: its address, e.g. https://draws.example."),
+    ],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="Its Ed25519 public key, 64 hex (default: the key it publishes at "
+            "/.well-known/fairdraw-signing-key)."
+        ),
+    ] = None,
+    complaint: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the complaint if the entry was dropped "
+            "(default: fairdraw-complaint-DRAW-INDEX.json here)."
+        ),
+    ] = None,
+) -> None:
+    """Check a fairdraw/2 receipt against the signed proof of its entry: INCLUDED (exit
+    0); NOT INCLUDED, with a complaint written that proves it (exit 1); or why it cannot
+    be checked (exit 2)."""
+    try:
+        public_key = public_key_from_hex(key) if key is not None else None
+    except ValueError as exc:
+        raise fail(f"--key: {exc}") from exc
+    try:
+        data = parse_receipt_text(read_input(receipt, "receipt").decode("utf-8"))
+    except ValueError as exc:  # not UTF-8, not JSON
+        raise fail(f"{receipt}: {exc}") from exc
+    try:
+        with httpx.Client(timeout=RECEIPT_CHECK_TIMEOUT, follow_redirects=True) as client:
+            result = check_with_instance(client, server, data, public_key)
+    except InstanceUnreachable as exc:
+        raise fail(str(exc)) from exc
+    if result.verdict is Verdict.included:
+        typer.secho(f"INCLUDED: {result.detail}", fg=typer.colors.GREEN)
         return
-    failed = report.first_failure
-    assert failed is not None
-    typer.secho(f"FAIL {failed.name}: {failed.detail}", fg=typer.colors.RED)
+    if result.complaint is None:
+        raise fail(result.detail)
+    written = complaint or Path(complaint_file_name(result.complaint))
+    try:
+        written.write_bytes(complaint_file(result.complaint))
+    except OSError as exc:
+        raise fail(f"cannot write the complaint to {written}: {exc.strerror or exc}") from exc
+    typer.secho(f"NOT INCLUDED: {result.detail}", fg=typer.colors.RED)
+    typer.echo(
+        f"Complaint written to {written}: your receipt and the server's signed answer, "
+        "which contradict each other. Anyone can check it with the instance's public key."
+    )
     raise typer.Exit(code=1)
 
 

@@ -49,6 +49,14 @@ _SECRET_CLASSES = (string.ascii_lowercase, string.ascii_uppercase, string.digits
 _OTHER_CLASS_SIZE = 33
 _RATE = re.compile(r"[1-9][0-9]*\s*/\s*(second|minute|hour|day)")
 SECRET_FILE_NAME = "secret_key"  # noqa: S105 (a file name, not a secret)
+SIGNING_KEY_FILE_NAME = "signing_key"
+# drand's public HTTP relays (League of Entropy), in the order tried.
+DEFAULT_BEACON_RELAYS = (
+    "https://api.drand.sh",
+    "https://api2.drand.sh",
+    "https://api3.drand.sh",
+    "https://drand.cloudflare.com",
+)
 
 
 class ConfigError(FairdrawError):
@@ -148,6 +156,34 @@ class Settings(BaseSettings):
         description="Largest request body accepted (413 beyond), counted as it arrives.",
     )
 
+    # -- fairness: the randomness beacon and the instance's signing key --------------------
+    beacon: Literal["quicknet", "none"] = Field(
+        default="quicknet",
+        description="Public randomness beacon every new draw binds at its seal: drand's "
+        "quicknet, or none (offline: each draw then says it trusts its operator).",
+    )
+    beacon_chain_file: Path | None = Field(
+        default=None,
+        description="Another drand chain to bind instead of quicknet: its info as JSON "
+        "(chain_hash, public_key, period, genesis_time, scheme), as a relay's /info gives.",
+    )
+    beacon_relays: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_BEACON_RELAYS),
+        description="drand HTTP relays, comma-separated, tried in order.",
+    )
+    beacon_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=5.0, description="How long one relay may take to answer before the next."
+    )
+    beacon_margin_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        default=5,
+        description="The bound round is the first one more than this after the seal.",
+    )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 signing key (PEM); unset: signing_key in the data directory, "
+        "created on first start. Hosts of one instance must share it.",
+    )
+
     # -- networks ------------------------------------------------------------------------
     manager_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="CIDRs allowed to manage draws; empty: anywhere."
@@ -164,12 +200,22 @@ class Settings(BaseSettings):
     rate_limit_token_refresh: str = "60/minute"  # noqa: S105 (a rate, not a secret)
     rate_limit_ticket_codes: str = "5/minute"
 
-    @field_validator("manager_networks", "trusted_proxies", mode="before")
+    @field_validator("manager_networks", "trusted_proxies", "beacon_relays", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("beacon_relays")
+    @classmethod
+    def _valid_relays(cls, value: list[str]) -> list[str]:
+        for relay in value:
+            if not relay.startswith(("http://", "https://")):
+                raise ValueError(f"a beacon relay is an http(s) URL, got {relay!r}")
+        if not value:
+            raise ValueError("give at least one beacon relay (or set FAIRDRAW_BEACON=none)")
+        return [relay.rstrip("/") for relay in value]
 
     @field_validator("manager_networks", "trusted_proxies")
     @classmethod
@@ -271,6 +317,11 @@ def secret_strength_bits(value: str) -> float:
                 continue
         unpredictable += 1
     return unpredictable * worth
+
+
+def signing_key_path(settings: Settings) -> Path:
+    """Where the instance's Ed25519 signing key is kept."""
+    return settings.signing_key_file or settings.data_dir / SIGNING_KEY_FILE_NAME
 
 
 def ensure_secret_key(settings: Settings) -> Settings:

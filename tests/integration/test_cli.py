@@ -14,8 +14,12 @@ from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
 from fairdraw.cli import app
+from fairdraw.domain.proof import canonical_json
+from fairdraw.domain.verification import V1_CHECKS, V2_CHECKS
 from fairdraw.store.keys import Keys
+from tests.support import fd2_corpus
 from tests.support.app import ADMIN, login
+from tests.support.fd2_corpus import TEST_CHAIN
 from tests.support.processes import free_port, start_serve, stop_serve
 
 runner = CliRunner()
@@ -49,11 +53,11 @@ async def test_verify_passes_on_a_real_bundle_and_names_tampering(
 
     ok = runner.invoke(app, ["verify", str(bundle), str(entries)])
     assert ok.exit_code == 0, ok.output
-    assert ok.output.strip().endswith("PASS")
+    assert ok.output.splitlines()[-1] in {"PASS", "PASS (trusts its operator: no beacon)"}
 
     lines = entries.read_text().splitlines()
     index, ref = lines[3].split("\t")
-    lines[3] = f"{index}\t{'0' * 32 if ref != '0' * 32 else '1' * 32}"
+    lines[3] = f"{index}\t{('1' if ref.startswith('0') else '0') * len(ref)}"
     tampered_entries = tmp_path / "tampered.txt"
     tampered_entries.write_text("\n".join(lines) + "\n")
     bad = runner.invoke(app, ["verify", str(bundle), str(tampered_entries)])
@@ -63,7 +67,7 @@ async def test_verify_passes_on_a_real_bundle_and_names_tampering(
     data = json.loads(bundle.read_text())
     data["seed"] = "00" * 32
     wrong_seed = tmp_path / "wrong-seed.json"
-    wrong_seed.write_text(json.dumps(data))
+    wrong_seed.write_bytes(canonical_json(data))
     bad = runner.invoke(app, ["verify", str(wrong_seed), str(entries)])
     assert bad.exit_code == 1
     assert "FAIL commitment" in bad.output
@@ -73,12 +77,14 @@ async def test_verify_passes_on_a_real_bundle_and_names_tampering(
         data["winners"][1]["index"],
         data["winners"][0]["index"],
     )
-    data["winners"][0]["ref"], data["winners"][1]["ref"] = (
-        data["winners"][1]["ref"],
-        data["winners"][0]["ref"],
-    )
+    for field in ("ref", "opening"):  # fairdraw/2 winners carry their openings
+        if field in data["winners"][0]:
+            data["winners"][0][field], data["winners"][1][field] = (
+                data["winners"][1][field],
+                data["winners"][0][field],
+            )
     swapped = tmp_path / "swapped.json"
-    swapped.write_text(json.dumps(data))
+    swapped.write_bytes(canonical_json(data))
     bad = runner.invoke(app, ["verify", str(swapped), str(entries)])
     assert bad.exit_code == 1
     assert "FAIL winners" in bad.output
@@ -92,6 +98,103 @@ def test_verify_rejects_a_file_that_is_not_json(tmp_path: Path) -> None:
     result = runner.invoke(app, ["verify", str(bundle), str(entries)])
     assert result.exit_code == 1
     assert "FAIL format" in result.output
+
+
+def write_case(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    case = fd2_corpus.by_name()[name]
+    bundle, entries = tmp_path / "bundle.json", tmp_path / "entries.txt"
+    bundle.write_bytes(case.bundle)
+    entries.write_bytes(case.entries)
+    return bundle, entries
+
+
+@pytest.mark.parametrize(
+    ("case", "last_line"),
+    [
+        (
+            "v1-vector.entries-invalid-utf8",
+            "FAIL format: the entries file is not UTF-8: invalid byte 0xff at offset 2",
+        ),
+        (
+            "v1-vector.bundle-invalid-utf8",
+            "FAIL format: the bundle is not UTF-8: invalid byte 0xff at offset 398",
+        ),
+        (
+            "v1-vector.entries-crlf",
+            "FAIL format: entries file line 1: carriage return found (lines must end with LF only)",
+        ),
+        (
+            "giveaway-quicknet.entries.invalid-utf8",
+            "FAIL format: the entries file is not UTF-8: invalid byte 0xff at offset 2",
+        ),
+        (
+            "giveaway-quicknet.bytes.duplicate-key",
+            "FAIL format: the bundle has the key 'seed' twice in one object",
+        ),
+    ],
+)
+def test_verify_names_unreadable_bytes_without_a_traceback(
+    tmp_path: Path, case: str, last_line: str
+) -> None:
+    result = runner.invoke(app, ["verify", *map(str, write_case(tmp_path, case))])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output.splitlines()[-1] == last_line
+    assert [line.split(":")[0] for line in result.output.splitlines()[1:-1]] == [
+        f"FAIL {name}" for name in (V1_CHECKS if case.startswith("v1") else V2_CHECKS)[1:]
+    ]
+
+
+def test_verify_prints_every_check_and_pass(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["verify", *map(str, write_case(tmp_path, "giveaway-quicknet"))])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == [f"ok   {name}" for name in V2_CHECKS]
+    assert lines[-1] == "PASS"
+
+    no_beacon = write_case(tmp_path, "giveaway-no-beacon")
+    result = runner.invoke(app, ["verify", *map(str, no_beacon)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "PASS (trusts its operator: no beacon)"
+    assert "this draw trusts its operator" in result.output.splitlines()[5]
+
+
+def test_verify_pins_the_chains_it_is_given(tmp_path: Path) -> None:
+    paths = list(map(str, write_case(tmp_path, "raffle-test-chain")))
+    unpinned = runner.invoke(app, ["verify", *paths])
+    assert unpinned.exit_code == 1
+    assert unpinned.output.splitlines()[-1].startswith(
+        f"FAIL beacon: chain {TEST_CHAIN.chain.chain_hash} is not pinned by this verifier"
+    )
+    info = tmp_path / "chain.json"
+    info.write_text(json.dumps(TEST_CHAIN.info()))
+    pinned = runner.invoke(app, ["verify", *paths, "--beacon-chain", str(info)])
+    assert pinned.exit_code == 0, pinned.output
+    assert pinned.output.splitlines()[-1] == "PASS"
+
+
+def test_verify_refuses_files_it_cannot_read(tmp_path: Path) -> None:
+    bundle, entries = write_case(tmp_path, "giveaway-quicknet")
+    missing = runner.invoke(app, ["verify", str(tmp_path / "nope.json"), str(entries)])
+    assert missing.exit_code == 2
+    assert missing.exception is None or isinstance(missing.exception, SystemExit)
+    assert missing.stderr == (
+        f"fairdraw: cannot read the bundle {tmp_path / 'nope.json'}: No such file or directory\n"
+    )
+    directory = runner.invoke(app, ["verify", str(bundle), str(tmp_path)])
+    assert directory.exit_code == 2
+    assert directory.stderr == (
+        f"fairdraw: cannot read the entries file {tmp_path}: Is a directory\n"
+    )
+    bad_chain = tmp_path / "chain.json"
+    bad_chain.write_text('{"hash": "00"}')
+    chain = runner.invoke(
+        app, ["verify", str(bundle), str(entries), "--beacon-chain", str(bad_chain)]
+    )
+    assert chain.exit_code == 2
+    assert chain.stderr.startswith(
+        f"fairdraw: --beacon-chain {bad_chain}: chain info has no public_key"
+    )
 
 
 def test_admin_create_against_a_store(

@@ -20,9 +20,9 @@ from fairdraw.domain import lotteries, tickets
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.errors import Forbidden, InvalidInput, NotAuthenticated
+from fairdraw.domain.moments import iso
 from fairdraw.services.dashboard import DashboardService
 from fairdraw.services.dashboard_views import Window, bucket_size
-from fairdraw.services.drawing import iso
 from fairdraw.services.lotteries import new_lottery_id
 from fairdraw.services.scheduler import Scheduler
 from fairdraw.services.ticket_ledger import TicketLedger

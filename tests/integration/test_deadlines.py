@@ -15,8 +15,9 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from fairdraw.domain.moments import iso, now_ms
 from fairdraw.domain.verification import verify_bundle
-from fairdraw.services.drawing import DeadlineOutcome, iso, now_ms
+from fairdraw.services.drawing import DeadlineOutcome
 from fairdraw.services.scheduler import Scheduler
 from fairdraw.store.keys import Keys
 from fairdraw.store.lotteries import LotteryStore

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from fairdraw.domain.verification import verify_bundle
-from fairdraw.services.drawing import iso
+from fairdraw.domain.moments import iso
+from fairdraw.domain.verification import verify_bundle_bytes
 from fairdraw.store.keys import Keys
 from tests.support.app import ADMIN, MANAGER, PARTICIPANT, login
 from tests.support.github_server import GitHubStandIn
@@ -67,7 +67,7 @@ async def test_full_giveaway_flow(
     assert len(result["alternates"]) == 2  # 5 entries: 3 winners, the 2 others as alternates
     assert result["unawarded"] == []
     proof = (await app_client.get(f"/api/v1/draws/{draw['id']}/proof")).json()
-    assert proof["algorithm"] == "fairdraw/1"
+    assert proof["algorithm"] == "fairdraw/2"
     assert proof["seed"] == result["seed"]
     download = await app_client.get(f"/api/v1/draws/{draw['id']}/entries.txt")
     assert download.headers["content-type"] == "text/plain; charset=utf-8"
@@ -75,7 +75,9 @@ async def test_full_giveaway_flow(
         f'attachment; filename="fairdraw-{draw["id"]}-entries.txt"'
     )
     assert [line.split("\t")[0] for line in download.text.splitlines()] == list("01234")
-    assert verify_bundle(proof, download.text).ok
+    assert verify_bundle_bytes(
+        (await app_client.get(f"/api/v1/draws/{draw['id']}/proof")).content, download.content
+    ).ok
 
 
 async def test_entry_receipt_and_duplicate(
@@ -88,7 +90,9 @@ async def test_entry_receipt_and_duplicate(
     assert first.status_code == 201
     receipt = first.json()
     assert receipt["index"] == 0
-    assert len(receipt["ref"]) == 32
+    assert len(receipt["ref"]) == 64  # fairdraw/2: sha256 of the nonce and the identity
+    assert receipt["opening"]["identity"] == "gh:583231"
+    assert receipt["signed"]["statement"]["ref"] == receipt["ref"]
     again = await enter(anon_client, draw["id"], "OCTOCAT")
     assert again.status_code == 409
     body = again.json()
@@ -368,6 +372,6 @@ async def test_every_key_left_matches_the_key_schema(
     used = {p.pattern for p in patterns for k in keys if p.fullmatch(k)}
     # Every kind of key the flow creates was seen, so the check above checked something.
     # meta|ledger|entrants|events|minutes, names, draws, activity, user, users, session,
-    # gh profile, rate limits
-    assert len(used) == 9
+    # gh profile, rate limits, the draw log's head|entries|ids and its levels
+    assert len(used) == 11
     assert all(k.startswith("fairdraw:") for k in keys)

@@ -18,7 +18,7 @@ from fairdraw.domain import lotteries
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import DESCRIPTION_MAX, QUANTITY_MAX
-from fairdraw.services.drawing import iso, now_ms
+from fairdraw.domain.moments import iso, now_ms
 from fairdraw.services.lotteries import new_lottery_id
 from fairdraw.store.keys import Keys
 from fairdraw.store.lotteries import LotteryStore

@@ -375,7 +375,7 @@ async def test_entering_gives_a_receipt_and_a_duplicate_gets_it_again(
     first = await entrant.client.get(location)
     assert first.status_code == 200
     words = text_of(first.text)
-    ref = re.search(r'<dd class="fd-mono">([0-9a-f]{32})</dd>', first.text)
+    ref = re.search(r'<dd class="fd-mono">([0-9a-f]{64})</dd>', first.text)
     assert ref
     assert "You\u2019re in!" in words
     assert f"Entry index 0 Public reference {ref[1]} Entered" in words

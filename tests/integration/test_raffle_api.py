@@ -429,7 +429,8 @@ async def test_a_sold_out_raffle_draws_once_and_tickets_learn_their_prize(
     assert drawn["status"] == "drawn"
     winners = drawn["result"]["winners"]
     assert [w["prize"] for w in winners] == ["Bike", "Mug", "Mug"]
-    prizes = {int(w["ref"]): w["prize"] for w in winners}
+    # fairdraw/2 raffle refs are "number:code commitment".
+    prizes = {int(w["ref"].split(":")[0]): w["prize"] for w in winners}
     assert len(prizes) == 3  # three prizes, three distinct tickets
     for ticket in held:
         answer = (await check(anon_client, draw_id, ticket["number"], ticket["code"])).json()
@@ -441,7 +442,13 @@ async def test_a_sold_out_raffle_draws_once_and_tickets_learn_their_prize(
 
     bundle = (await app_client.get(f"/api/v1/draws/{draw_id}/proof")).json()
     entries = (await app_client.get(f"/api/v1/draws/{draw_id}/entries.txt")).text
-    assert sorted(int(line.split("\t")[1]) for line in entries.splitlines()) == [1, 2, 3, 4, 5]
+    assert sorted(int(line.split("\t")[1].split(":")[0]) for line in entries.splitlines()) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
     report = verification.verify_bundle(bundle, entries)
     assert report.ok, report
     assert bundle["seed"] == drawn["result"]["seed"]

@@ -28,7 +28,7 @@ from fairdraw.domain.errors import (
 )
 from fairdraw.services.raffles import TicketStatus
 from fairdraw.store.keys import Keys
-from fairdraw.store.raffles import RaffleStore, claim_keys
+from fairdraw.store.raffles import RaffleStore, claim_commitment, claim_keys
 from fairdraw.store.scripts import script_source
 from fairdraw.web.deps import Services
 from tests.support.store import everything_stored
@@ -129,7 +129,7 @@ async def test_checking_a_ticket_before_and_after_the_draw(app: FastAPI, redis: 
     await svc.raffles.claim(draw_id, claimant(4))  # the last ticket closes the raffle
     draw = await svc.drawing.draw_winners(MANAGER, draw_id)
     assert draw.result is not None
-    prizes = {w.ref: w.prize for w in draw.result.winners}
+    prizes = {w.ref.split(":")[0]: w.prize for w in draw.result.winners}
     assert sorted(prizes.values()) == ["Bike", "Mug", "Mug"]
     for t in held:
         check = await svc.raffles.check(draw_id, t.number, t.code, HERE)
@@ -137,7 +137,13 @@ async def test_checking_a_ticket_before_and_after_the_draw(app: FastAPI, redis: 
         assert check.prize == prizes.get(str(t.number))
 
     entries = await svc.drawing.entries_file(draw_id)
-    assert sorted(int(line.split("\t")[1]) for line in entries.splitlines()) == [1, 2, 3, 4, 5]
+    assert sorted(int(line.split("\t")[1].split(":")[0]) for line in entries.splitlines()) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
     report = verification.verify_bundle(
         json.loads(await svc.drawing.proof_bundle(draw_id)), entries
     )
@@ -256,6 +262,8 @@ async def test_a_full_chunk_is_numbered_while_open_and_the_seal_agrees(
     closed = await svc.drawing.close(MANAGER, draw_id)
     assert closed.seal is not None
     assert draw.entry_count == size
-    refs = [str(n) for n in expected]
+    # fairdraw/2: each claim's ref is its number and the commitment to its code.
+    elements = await redis.lrange(KEYS.ledger(draw_id), 0, -1)
+    refs = [f"{n}:{claim_commitment(e)}" for n, e in zip(expected, elements, strict=True)]
     assert closed.seal.root == fairness.merkle_root(refs).hex()
     assert await svc.drawing.entries_file(draw_id) == proof.entries_file(refs)

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from fairdraw.config import Settings
 from fairdraw.domain import lotteries
-from fairdraw.services.drawing import iso, now_ms
+from fairdraw.domain.moments import iso, now_ms
 from fairdraw.store.keys import Keys
 from tests.integration.test_cli import free_port, start_serve
 from tests.integration.test_lottery_api import (

@@ -4,13 +4,17 @@ both in-process (``app_client``) and served over real HTTP by uvicorn (``live_se
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,9 +38,19 @@ MANAGER = ("maria", "manager password 123")
 PARTICIPANT = ("pat", "participant password 1")
 
 
+@functools.cache
+def signing_key_dir() -> Path:
+    """A temporary directory for the test session's signing key (removed at exit), so
+    that no test writes a key into the working directory."""
+    directory = Path(tempfile.mkdtemp(prefix="fairdraw-test-signing-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
+
+
 def make_settings(store_url: str, github_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "redis_url": store_url,
+        "signing_key_file": signing_key_dir() / "signing_key",
         "secret_key": SecretStr(secrets.token_urlsafe(48)),
         "github_api_url": github_url,
         "github_timeout": 2.0,
@@ -49,6 +63,9 @@ def make_settings(store_url: str, github_url: str, **overrides: Any) -> Settings
         "rate_limit_ticket_codes": "10000/minute",
         # The scheduler writes its lease into the store; tests that want it turn it on.
         "scheduler": False,
+        # No internet: draws trust their operator unless a test binds the loopback
+        # beacon relay (tests/support/drand_relay.py).
+        "beacon": "none",
     }
     values.update(overrides)
     return Settings(**values)

@@ -76,6 +76,8 @@ def embedded_env(data_dir: Path, **settings: str) -> dict[str, str]:
     ``data_dir`` and ``settings`` (``admin_password="…"`` → ``FAIRDRAW_ADMIN_PASSWORD``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRDRAW_")}
     env["FAIRDRAW_DATA_DIR"] = str(data_dir)
+    # No internet here: draws trust their operator unless a test says otherwise.
+    env["FAIRDRAW_BEACON"] = "none"
     env |= {f"FAIRDRAW_{name.upper()}": value for name, value in settings.items()}
     return env
 

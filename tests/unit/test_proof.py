@@ -1,4 +1,4 @@
-"""Proof bundles and offline verification of fairdraw/1 draws."""
+"""Proof bundles and their bytes; offline verification of fairdraw/1 draws."""
 
 from __future__ import annotations
 
@@ -6,19 +6,34 @@ import copy
 import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from fairdraw.cli import app
 from fairdraw.domain import fairness
 from fairdraw.domain.proof import (
     ProofFormatError,
     build_bundle,
+    build_bundle_v2,
+    bundle_core,
+    bundle_hash,
     canonical_json,
     entries_file,
+    parse_canonical,
+    parse_entries_bytes,
     parse_entries_file,
+    parse_json,
 )
-from fairdraw.domain.verification import Check, VerifyReport, verify_bundle
+from fairdraw.domain.verification import (
+    V2_CHECKS,
+    Check,
+    VerifyReport,
+    verify_bundle,
+    verify_bundle_bytes,
+)
 
 SEED = bytes(range(32))
 SALT = bytes(32)
@@ -355,7 +370,6 @@ FF_SEED_HASH = hashlib.sha256(bytes([0xFF]) * 32).hexdigest()
         ),
         (set_in("unawarded", ["Sticker"]), "unawarded", "the bundle says ['Sticker']"),
         (set_in("commitment", "00" * 32), "commitment", "sha256(seed) is 630dcd"),
-        (set_in("algorithm", "fairdraw/2"), "format", "algorithm is 'fairdraw/2'"),
         (set_in("seed", "AB" * 32), "format", "bundle.seed must be 64 lowercase hex"),
         (set_in("seal.entry_count", True), "format", "seal.entry_count must be a non-negative"),
         (set_in("winners.0.index", -1), "format", "winners[0].index must be a non-negative"),
@@ -444,3 +458,350 @@ def test_ticket_numbers_are_not_references_of_other_draws() -> None:
     report = verify_bundle(giveaway, entries_file(TICKET_REFS))
     assert failure(report).name == "format"
     assert "must be 32 lowercase hex characters" in failure(report).detail
+
+
+# -- fairdraw/1 read strictly, as bytes ----------------------------------------------------------
+
+VECTOR_BYTES = canonical_json(VECTOR_BUNDLE)
+VECTOR_ENTRIES = entries_file(REFS).encode()
+
+
+def format_failure(bundle: bytes, entries: bytes = VECTOR_ENTRIES) -> str:
+    report = verify_bundle_bytes(bundle, entries)
+    assert names(report) == CHECK_NAMES
+    assert failure(report).name == "format"
+    assert [c.detail for c in report.checks[1:]] == ["not checked: format failed"] * 7
+    return failure(report).detail
+
+
+def test_the_vector_verifies_from_its_bytes() -> None:
+    report = verify_bundle_bytes(VECTOR_BYTES, VECTOR_ENTRIES)
+    assert report.ok
+    assert report.algorithm == "fairdraw/1"
+    # fairdraw/1 has no beacon: the operator's seed alone decides.
+    assert report.trusts_operator
+    assert report.verdict == "PASS (trusts its operator: no beacon)"
+
+
+def test_fairdraw_1_bytes_need_not_be_canonical() -> None:
+    pretty = json.dumps(VECTOR_BUNDLE, indent=2).encode()
+    assert verify_bundle_bytes(pretty, VECTOR_ENTRIES).ok
+    assert verify_bundle_bytes(VECTOR_BYTES, VECTOR_ENTRIES.rstrip(b"\n")).ok
+
+
+def test_an_entries_file_with_crlf_fails_format() -> None:
+    assert format_failure(VECTOR_BYTES, VECTOR_ENTRIES.replace(b"\n", b"\r\n")) == (
+        "entries file line 1: carriage return found (lines must end with LF only)"
+    )
+
+
+def test_invalid_utf8_is_a_format_failure() -> None:
+    broken_entries = VECTOR_ENTRIES.replace(b"\t", b"\t\xff", 1)
+    assert format_failure(VECTOR_BYTES, broken_entries) == (
+        "the entries file is not UTF-8: invalid byte 0xff at offset 2"
+    )
+    broken_bundle = VECTOR_BYTES.replace(b"Vector draw", b"Vector dr\xe1w")
+    at = broken_bundle.index(b"\xe1")
+    assert format_failure(broken_bundle) == (
+        f"the bundle is not UTF-8: invalid byte 0xe1 at offset {at}"
+    )
+
+
+def test_duplicate_keys_are_a_format_failure() -> None:
+    twice = VECTOR_BYTES[:-1] + b',"seed":"' + b"00" * 32 + b'"}'
+    assert format_failure(twice) == "the bundle has the key 'seed' twice in one object"
+    nested = VECTOR_BYTES.replace(b'"entry_count":10', b'"entry_count":10,"entry_count":9')
+    assert format_failure(nested) == "the bundle has the key 'entry_count' twice in one object"
+
+
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        (b"\xef\xbb\xbf" + VECTOR_BYTES, "the bundle starts with a byte order mark"),
+        (VECTOR_BYTES.replace(b":10,", b":NaN,", 1), "the bundle is not JSON: NaN is not a JSON"),
+    ],
+)
+def test_bundle_bytes_that_are_not_json(data: bytes, detail: str) -> None:
+    assert format_failure(data).startswith(detail)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "detail"),
+    [
+        ("kind", "contest", "draw.kind must be one of giveaway, raffle, lottery"),
+        ("kind", None, "draw.kind must be one of giveaway, raffle, lottery"),
+        ("id", 7, "draw.id must be of type str"),
+        ("title", ["Vector draw"], "draw.title must be of type str"),
+    ],
+)
+def test_the_draw_is_described_with_the_right_types(field: str, value: Any, detail: str) -> None:
+    bundle = copy.deepcopy(VECTOR_BUNDLE)
+    bundle["draw"][field] = value
+    assert format_failure(canonical_json(bundle)) == detail
+    assert failure(verify_bundle(bundle, entries_file(REFS))).detail == detail
+
+
+@pytest.mark.parametrize(
+    "sealed_at",
+    [
+        1767323045,
+        "yesterday",
+        "2026-01-02 03:04:05Z",
+        "2026-01-02T03:04:05",
+        "2026-01-02T03:04:05+00:00",
+        "2026-13-02T03:04:05Z",
+        "2026-01-02T03:04:05.1Z",
+    ],
+)
+def test_sealed_at_is_an_iso_utc_time(sealed_at: Any) -> None:
+    bundle = copy.deepcopy(VECTOR_BUNDLE)
+    bundle["seal"]["sealed_at"] = sealed_at
+    assert format_failure(canonical_json(bundle)) == (
+        "seal.sealed_at must be an ISO-8601 UTC time like 2026-01-02T03:04:05Z"
+    )
+
+
+def test_sealed_at_may_carry_milliseconds() -> None:
+    # What fairdraw published for every fairdraw/1 draw.
+    bundle = copy.deepcopy(VECTOR_BUNDLE)
+    bundle["seal"]["sealed_at"] = "2026-01-02T03:04:05.123Z"
+    assert verify_bundle_bytes(canonical_json(bundle), VECTOR_ENTRIES).ok
+
+
+def test_the_cli_reads_crlf_entries_as_they_are(tmp_path: Path) -> None:
+    bundle, entries = tmp_path / "proof.json", tmp_path / "entries.txt"
+    bundle.write_bytes(VECTOR_BYTES)
+    entries.write_bytes(VECTOR_ENTRIES.replace(b"\n", b"\r\n"))
+    result = CliRunner().invoke(app, ["verify", str(bundle), str(entries)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        "FAIL format: entries file line 1: carriage return found (lines must end with LF only)"
+    )
+
+
+def test_an_unknown_algorithm_is_named() -> None:
+    bundle = copy.deepcopy(VECTOR_BUNDLE)
+    bundle["algorithm"] = "fairdraw/9"
+    for report in (
+        verify_bundle(bundle, entries_file(REFS)),
+        verify_bundle_bytes(canonical_json(bundle), VECTOR_ENTRIES),
+    ):
+        assert report.algorithm is None
+        assert names(report) == list(V2_CHECKS)
+        assert failure(report).detail == (
+            "algorithm is 'fairdraw/9'; this verifier implements 'fairdraw/1' and 'fairdraw/2'"
+        )
+    assert failure(verify_bundle_bytes(b"[]", b"")).detail == "the bundle must be a JSON object"
+    unreadable = verify_bundle_bytes(b"not json", b"")
+    assert names(unreadable) == list(V2_CHECKS)
+    assert failure(unreadable).detail == (
+        "the bundle is not JSON: Expecting value: line 1 column 1 (char 0)"
+    )
+
+
+# -- canonical JSON, strictly --------------------------------------------------------------------
+
+
+def test_parse_canonical_takes_canonical_bytes_and_one_final_lf() -> None:
+    document = {"b": [1, {"y": None, "x": "zoë"}], "a": -2}
+    data = canonical_json(document)
+    assert parse_canonical(data) == document
+    assert parse_canonical(data + b"\n") == document
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"a":1}\n\n', "the document is not canonical JSON: byte 7 is '\\n', canonical JSON"),
+        (b'{"a":1} ', "the document is not canonical JSON: byte 7 is ' ', canonical JSON"),
+        (b'{"a":1}\r\n', "the document is not canonical JSON: byte 7 is '\\r', canonical"),
+        (
+            b'{"a": 1}',
+            "the document is not canonical JSON: byte 5 is ' 1}', canonical JSON has '1}'",
+        ),
+        (b'{"b":1,"a":2}', 'the document is not canonical JSON: byte 2 is \'b":1,"a":2}\''),
+        (b'{"a":"\\u0041"}', "the document is not canonical JSON: byte 6 is '\\\\u0041\"}'"),
+        (b'{"a":"\\u00e9"}', "the document is not canonical JSON: byte 6 is '\\\\u00e9\"}'"),
+        (b'{"a":"\\/"}', "the document is not canonical JSON: byte 6 is '\\\\/\"}'"),
+        (b'{"a":"\\ud800"}', "the document is not canonical JSON: a \\u escape encodes a lone"),
+        (b'{"a":1.0}', "the document is not canonical JSON: 1.0 is not an integer"),
+        (b'{"a":1e3}', "the document is not canonical JSON: 1e3 is not an integer"),
+        (b'{"a":-0}', "the document is not canonical JSON: byte 5 is '-0}'"),
+        (b'{"a":1,"a":1}', "the document has the key 'a' twice in one object"),
+        (b'{"a":Infinity}', "the document is not JSON: Infinity is not a JSON number"),
+        (b'{"a":01}', "the document is not JSON: Expecting ',' delimiter"),
+        (b'{"a":"\xff"}', "the document is not UTF-8: invalid byte 0xff at offset 6"),
+        (b'\xef\xbb\xbf{"a":1}', "the document starts with a byte order mark"),
+    ],
+)
+def test_parse_canonical_refuses_everything_else(data: bytes, message: str) -> None:
+    with pytest.raises(ProofFormatError) as caught:
+        parse_canonical(data)
+    assert str(caught.value).startswith(message)
+
+
+def test_parse_json_is_strict_but_not_canonical() -> None:
+    assert parse_json(b'{ "b": 1.5, "a": [] }\r\n') == {"a": [], "b": 1.5}
+    with pytest.raises(ProofFormatError, match=r"^the file has the key 'a' twice"):
+        parse_json(b'{"a":1,"a":2}', "the file")
+
+
+def test_bundle_core_and_hash() -> None:
+    bundle = {"algorithm": "fairdraw/2", "seed": "00", "log": {"leaf_index": 3}}
+    assert bundle_core(bundle) == {"algorithm": "fairdraw/2", "seed": "00"}
+    assert (
+        bundle_hash(bundle) == hashlib.sha256(b'{"algorithm":"fairdraw/2","seed":"00"}').hexdigest()
+    )
+
+
+# -- fairdraw/2 entries files --------------------------------------------------------------------
+
+V2_REFS = [fairness.entry_ref_v2(f"gh:{i}", bytes([i]) * 16) for i in range(3)]
+RAFFLE_REFS = [f"{t}:{fairness.code_commitment(bytes([t]) * 16)}" for t in (7, 3, 10)]
+
+
+def test_v2_entries_files_round_trip() -> None:
+    data = entries_file(V2_REFS).encode()
+    assert parse_entries_bytes(data, "giveaway") == V2_REFS
+    assert parse_entries_bytes(data, "lottery") == V2_REFS
+    assert parse_entries_bytes(entries_file(RAFFLE_REFS).encode(), "raffle") == RAFFLE_REFS
+    assert parse_entries_bytes(b"", "giveaway") == []
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "message"),
+    [
+        (entries_file(V2_REFS).encode()[:-1], "giveaway", "entries file line 3: no LF at the end"),
+        (b"0\tzz\n1\tyy", "giveaway", "entries file line 1: the ref must be 64 lowercase hex"),
+        (b"0\tzz", "giveaway", "entries file line 1: the ref must be 64 lowercase hex"),
+        (b"\n", "giveaway", "entries file line 1: expected '<index><TAB><ref>', got ''"),
+        (f"0\t{V2_REFS[0]}\r\n".encode(), "giveaway", "entries file line 1: carriage return"),
+        (b"\xef\xbb\xbf", "giveaway", "the entries file starts with a byte order mark"),
+        (b"0\t\xc3\n", "giveaway", "the entries file is not UTF-8: invalid byte 0xc3 at offset 2"),
+        (f"0\t{REFS[0]}\n".encode(), "giveaway", "entries file line 1: the ref must be 64"),
+        (f"0\t{V2_REFS[0]}\n".encode(), "raffle", "entries file line 1: the ref must be a ticket"),
+        (b"0\t7\n", "raffle", "entries file line 1: the ref must be a ticket number, ':' and 64"),
+        (
+            f"0\t0{RAFFLE_REFS[0]}\n".encode(),
+            "raffle",
+            "entries file line 1: the ref must be a ticket",
+        ),
+        (
+            f"0\t12345678901{RAFFLE_REFS[0][1:]}\n".encode(),
+            "raffle",
+            "entries file line 1: the ref must be a ticket",
+        ),
+    ],
+)
+def test_v2_entries_files_are_strict(data: bytes, kind: str, message: str) -> None:
+    with pytest.raises(ProofFormatError) as caught:
+        parse_entries_bytes(data, kind)
+    assert str(caught.value).startswith(message)
+
+
+# -- building fairdraw/2 bundles -----------------------------------------------------------------
+
+V2_RULES: dict[str, Any] = {
+    "id": "d_v2",
+    "kind": "giveaway",
+    "title": "V2",
+    "prizes": [{"name": "Mug", "quantity": 1}],
+    "opened_at": "2026-12-06T21:00:00.000Z",
+    "deadline": None,
+    "ticket_count": None,
+}
+SIGNER = {"algorithm": "ed25519", "public_key": "11" * 32, "key_id": "22" * 32}
+
+
+def build_v2(draw: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    root = fairness.merkle_root(V2_REFS)
+    outcome = fairness.select_winners(
+        root, SEED, 3, [("Mug", 1)], 1, key=fairness.stream_key_v2(root, 3, SEED, None)
+    )
+    arguments: dict[str, Any] = {
+        "draw": draw,
+        "root": root,
+        "entry_count": 3,
+        "sealed_at": "2026-12-06T22:00:00.000Z",
+        "commitment": fairness.commitment(SEED),
+        "seed": SEED,
+        "beacon": None,
+        "outcome": outcome,
+        "picks": {
+            i: (ref, {"identity": f"gh:{i}", "nonce": f"{i:02x}" * 16})
+            for i, ref in enumerate(V2_REFS)
+        },
+        "signer": SIGNER,
+    }
+    arguments.update(changes)
+    return build_bundle_v2(**arguments)
+
+
+def test_build_bundle_v2_fixes_the_rules_fairdraw_2_fixes() -> None:
+    core = build_v2(V2_RULES)
+    assert core["draw"] == {**V2_RULES, "alternates": 1, "one_prize_per_entrant": False}
+    assert list(core) == [
+        "algorithm",
+        "draw",
+        "seal",
+        "commitment",
+        "seed",
+        "beacon",
+        "winners",
+        "alternates",
+        "unawarded",
+        "signer",
+    ]
+    assert core["seal"] == {
+        "root": fairness.merkle_root(V2_REFS).hex(),
+        "entry_count": 3,
+        "sealed_at": "2026-12-06T22:00:00.000Z",
+        "slots": ["Mug"],
+    }
+    winner = core["winners"][0]
+    assert winner["ref"] == V2_REFS[winner["index"]]
+    assert winner["opening"] == {
+        "identity": f"gh:{winner['index']}",
+        "nonce": f"{winner['index']:02x}" * 16,
+    }
+    assert bundle_core(core) == core
+    # The same rules with the values fairdraw/2 fixes are accepted as well.
+    assert build_v2({**V2_RULES, "alternates": 1, "one_prize_per_entrant": False}) == core
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"alternates": 2}, r"as many alternates as slots \(1\)"),
+        ({"one_prize_per_entrant": True}, "no one-prize-per-entrant rule"),
+        ({"ticket_count": 10}, "ticket_count is given for a raffle and only for a raffle"),
+        ({"kind": "raffle"}, "ticket_count is given for a raffle and only for a raffle"),
+        ({"colour": "red"}, r"unknown draw fields \['colour'\]"),
+    ],
+)
+def test_build_bundle_v2_refuses_other_rules(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_v2({**V2_RULES, **changes})
+
+
+def test_build_bundle_v2_needs_every_pick_and_a_whole_beacon() -> None:
+    with pytest.raises(ValueError, match=r"picks lacks the refs of entries \["):
+        build_v2(V2_RULES, picks={})
+    with pytest.raises(ValueError, match="a beacon object has the fields"):
+        build_v2(V2_RULES, beacon={"round": 1})
+
+
+def test_unreasonable_json_is_a_format_failure() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(ProofFormatError, match=r"^the document is not JSON this reader takes"):
+        parse_json(deep)
+    huge = b'{"a":' + b"9" * 5000 + b"}"
+    with pytest.raises(ProofFormatError, match=r"^the document is not JSON: Exceeds the limit"):
+        parse_canonical(huge)
+
+
+def test_a_huge_prize_quantity_is_counted_not_listed() -> None:
+    bundle = copy.deepcopy(VECTOR_BUNDLE)
+    bundle["draw"]["prizes"][1]["quantity"] = 10**15
+    report = verify_bundle_bytes(canonical_json(bundle), VECTOR_ENTRIES)
+    assert failure(report).detail == f"the seal lists 3 slots but the prizes give {10**15 + 1}"

@@ -147,6 +147,11 @@ class Seal:
     root: str
     entry_count: int
     sealed_ms: int
+    # The beacon round bound at the seal (fairdraw/2 with a beacon), and its chain.
+    beacon_round: int | None = None
+    beacon_chain: str | None = None
+    # When that round is published (epoch ms).
+    beacon_due_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +201,15 @@ class Draw:
     reveal_step: int | None = None
     # Drawn by the scheduler as soon as its deadline closes it.
     auto_draw: bool = False
+    # The proof version the draw was created under: its refs and bundle follow it.
+    algorithm: str = "fairdraw/1"
+    # fairdraw/2 without a beacon: the draw trusts its operator (fixed at creation).
+    trusts_operator: bool = False
+
+    @property
+    def binds_beacon(self) -> bool:
+        """Whether this draw's randomness comes from a public beacon round."""
+        return self.algorithm != "fairdraw/1" and not self.trusts_operator
 
     @property
     def slot_count(self) -> int:

@@ -40,6 +40,7 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
      │    └── TooManyConnections (429, too_many_connections)
      └── Unavailable (503, unavailable)
           ├── GitHubUnavailable (503, github_unavailable)
+          ├── BeaconPending (503, beacon_pending)
           └── NotReady (503, not_ready)
 """
 
@@ -223,6 +224,14 @@ class Unavailable(FairdrawError):
 class GitHubUnavailable(Unavailable):
     code = "github_unavailable"
     title = "Could not check GitHub, try again"
+
+
+class BeaconPending(Unavailable):
+    """The draw waits for its bound beacon round (``round``, due ``due_at``); it is drawn
+    when a relay serves it. Asking again is harmless."""
+
+    code = "beacon_pending"
+    title = "The draw is waiting for its beacon round"
 
 
 class StoreError(Unavailable):

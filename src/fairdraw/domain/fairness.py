@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from itertools import islice
 
 ALGORITHM = "fairdraw/1"
+ALGORITHM_V2 = "fairdraw/2"
+ALGORITHMS = (ALGORITHM, ALGORITHM_V2)
 SEED_BYTES = 32
+NONCE_BYTES = 16
 SALT_BYTES = 32
 REF_BYTES = 16
 _HASH_BYTES = 32
@@ -64,6 +67,49 @@ def entry_ref(salt: bytes, identity: str) -> str:
     as 32 lowercase hex characters. It reveals nothing about the identity without the salt.
     """
     return hmac.digest(salt, identity.encode("utf-8"), "sha256")[:REF_BYTES].hex()
+
+
+# -- fairdraw/2 references: commitments that an opening binds to one identity ------------
+
+_ENTRY_LABEL = b"fairdraw/2 entry\x00"
+_NONCE_LABEL = b"fairdraw/2 nonce\x00"
+_CODE_LABEL = b"fairdraw/2 code\x00"
+
+
+def entry_nonce(salt: bytes, identity: str) -> bytes:
+    """The secret 16-byte nonce of ``identity``'s entry in a draw keyed by ``salt``:
+    HMAC-SHA256(salt, "fairdraw/2 nonce" || 0x00 || identity)[0:16]. Derived, so nothing
+    per entry is stored; secret, because the salt is. Not part of what verifiers check:
+    any secret nonce would do."""
+    return hmac.digest(salt, _NONCE_LABEL + identity.encode("utf-8"), "sha256")[:NONCE_BYTES]
+
+
+def new_nonce() -> bytes:
+    """A fresh 16-byte nonce from the OS CSPRNG (one lottery ballot's)."""
+    return secrets.token_bytes(NONCE_BYTES)
+
+
+def entry_ref_v2(identity: str, nonce: bytes) -> str:
+    """A ``fairdraw/2`` entry reference: lowercase hex of
+    sha256("fairdraw/2 entry" || 0x00 || nonce || UTF-8(identity)), 64 characters.
+
+    The opening ``(identity, nonce)`` shows whose entry it is; without the nonce the
+    reference says nothing about the identity.
+    """
+    if len(nonce) != NONCE_BYTES:
+        raise ValueError(f"a nonce has {NONCE_BYTES} bytes, got {len(nonce)}")
+    return hashlib.sha256(_ENTRY_LABEL + nonce + identity.encode("utf-8")).hexdigest()
+
+
+def code_commitment(code: bytes) -> str:
+    """The public commitment to a raffle ticket's 16-byte verification code:
+    lowercase hex of sha256("fairdraw/2 code" || 0x00 || code)."""
+    return hashlib.sha256(_CODE_LABEL + code).hexdigest()
+
+
+def raffle_ref_v2(ticket: int, commitment_hex: str) -> str:
+    """A ``fairdraw/2`` raffle claim's reference: ``"{ticket}:{code commitment}"``."""
+    return f"{ticket}:{commitment_hex}"
 
 
 # -- the ledger's Merkle tree (RFC 6962) --------------------------------------------------
@@ -212,6 +258,25 @@ def stream_key(root: bytes, seed: bytes, beacon: bytes = b"") -> bytes:
     return hashlib.sha256(ALGORITHM.encode() + root + beacon + seed).digest()
 
 
+def stream_key_v2(root: bytes, entry_count: int, seed: bytes, beacon: bytes | None) -> bytes:
+    """The ``fairdraw/2`` stream key: sha256("fairdraw/2" || 0x00 || root ||
+    u64be(entry_count) || randomness || seed), where ``randomness`` is the beacon round's
+    32 bytes, or nothing for a draw without a beacon (``None``)."""
+    if beacon is not None and len(beacon) != _HASH_BYTES:
+        raise ValueError(f"beacon randomness has {_HASH_BYTES} bytes, got {len(beacon)}")
+    message = b"".join(
+        [
+            ALGORITHM_V2.encode(),
+            b"\x00",
+            root,
+            entry_count.to_bytes(8, "big"),
+            beacon or b"",
+            seed,
+        ]
+    )
+    return hashlib.sha256(message).digest()
+
+
 class RandomStream:
     """The deterministic stream of 64-bit words of one draw.
 
@@ -322,11 +387,13 @@ def select_winners(
     alternates: int,
     owners: Sequence[str] | None = None,
     beacon: bytes = b"",
+    key: bytes | None = None,
 ) -> Outcome:
     """Select the winners and alternates of a sealed draw.
 
     Picks come from one partial Fisher-Yates shuffle of [0, entry_count) driven by
-    ``RandomStream(stream_key(root, seed, beacon))``. Slot r gets the r-th accepted pick;
+    ``RandomStream(stream_key(root, seed, beacon))`` — or by ``RandomStream(key)`` when
+    ``key`` is given (``fairdraw/2``: :func:`stream_key_v2`). Slot r gets the r-th accepted pick;
     the next ``alternates`` accepted picks are the alternates, in order. With ``owners``
     (``owners[i]`` owns entry i), a pick whose owner already won or is already an
     alternate is skipped: it uses up the pick and nothing else. Picking stops when every
@@ -340,7 +407,9 @@ def select_winners(
         raise ValueError(f"owners has {len(owners)} items for {entry_count} entries")
     slots = prize_slots(prizes)
     wanted = len(slots) + alternates
-    picks = _fisher_yates(entry_count, RandomStream(stream_key(root, seed, beacon)))
+    if key is None:
+        key = stream_key(root, seed, beacon)
+    picks = _fisher_yates(entry_count, RandomStream(key))
     chosen: list[int] = []
     seen_owners: set[str] = set()
     # Checking the count before drawing keeps the stream from advancing past the last use.

@@ -17,6 +17,7 @@ from fairdraw.domain import lotteries, tickets
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import ACCOUNT_PREFIX, Draw, DrawKind, account_holder
 from fairdraw.domain.errors import DrawNotFound
+from fairdraw.domain.moments import now_ms
 from fairdraw.domain.networks import IPNetwork
 from fairdraw.services.accounts import require_admin
 from fairdraw.services.dashboard_views import (
@@ -33,7 +34,6 @@ from fairdraw.services.dashboard_views import (
     check_query,
     is_number,
 )
-from fairdraw.services.drawing import now_ms
 from fairdraw.services.lotteries import LotteryService
 from fairdraw.services.lottery_views import Lottery
 from fairdraw.services.ticket_ledger import TicketLedger

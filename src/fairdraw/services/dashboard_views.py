@@ -11,7 +11,7 @@ from typing import Any
 
 from fairdraw.domain.draws import Draw
 from fairdraw.domain.errors import InvalidInput
-from fairdraw.services.drawing import iso
+from fairdraw.domain.moments import iso
 from fairdraw.services.lottery_views import Lottery
 from fairdraw.store.keys import NAME_BUCKET_CHARS
 from fairdraw.store.live_stats import MINUTE_MS, ActiveDraw

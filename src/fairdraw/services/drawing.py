@@ -6,16 +6,16 @@ and the CLI cannot disagree about who may do what.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
-import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from fairdraw.domain import fairness, proof, tickets
 from fairdraw.domain.accounts import Role, User
+from fairdraw.domain.beacon import BeaconRound
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import (
     Draw,
@@ -25,6 +25,7 @@ from fairdraw.domain.draws import (
     validate_new_draw,
 )
 from fairdraw.domain.errors import (
+    BeaconPending,
     DrawNotFound,
     Forbidden,
     InvalidTransition,
@@ -32,14 +33,20 @@ from fairdraw.domain.errors import (
     NotFound,
     WrongDrawKind,
 )
+from fairdraw.domain.moments import iso, now_ms
 from fairdraw.domain.networks import IPNetwork, check_manager_network
 from fairdraw.domain.raffles import validate_new_raffle
 from fairdraw.services import sealing
 from fairdraw.services.github import GitHubClient
+from fairdraw.services.proofs import DrawProofs, OnWait, stream_key
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.services.winners import PickedPeople
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.schedule import ScheduleStore
+
+# How long drawing waits for a bound beacon round before answering BeaconPending: the
+# margin plus a period and the fetch, with room for a slow relay.
+BEACON_WAIT_SECONDS = 30.0
 
 # Draw ids: 12 characters of RFC 4648 base32 (60 bits), lower case, safe in URLs.
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -48,16 +55,6 @@ _ID_LENGTH = 12
 
 def new_draw_id() -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def iso(ms: int) -> str:
-    """Epoch milliseconds as an ISO-8601 UTC time, e.g. 2026-11-22T10:00:00.123Z."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def require_manager(
@@ -99,8 +96,15 @@ class DrawingService:
         manager_networks: Sequence[IPNetwork] = (),
         tickets: TicketLedger | None = None,
         schedule: ScheduleStore | None = None,
+        proofs: DrawProofs | None = None,
+        beacon_wait_seconds: float = BEACON_WAIT_SECONDS,
     ) -> None:
         self._store = store
+        # fairdraw/2: the draw log, the signing key and the beacon. Without it (tools and
+        # tests of other things) new draws are fairdraw/2 draws that trust their operator
+        # and are not logged.
+        self._proofs = proofs
+        self._beacon_wait = beacon_wait_seconds
         # Where opening records a deadline for the scheduler; without it (tools, benches)
         # a deadline still refuses late entries but nothing closes the draw by itself.
         self._schedule = schedule
@@ -154,7 +158,9 @@ class DrawingService:
             entry_identity=entry_identity,
             auto_draw=auto_draw,
         )
-        draw = await self._store.create(new_draw_id(), new, user.username, fairness.new_salt())
+        draw = await self._store.create(
+            new_draw_id(), new, user.username, fairness.new_salt(), beacon=self._beacon_chain()
+        )
         if open_now:
             return await self.open(caller, draw.id)
         return draw
@@ -190,6 +196,7 @@ class DrawingService:
             user.username,
             fairness.new_salt(),
             perm_key=tickets.new_permutation_key(),
+            beacon=self._beacon_chain(),
         )
         if open_now:
             return await self.open(caller, draw.id)
@@ -203,12 +210,24 @@ class DrawingService:
         # After the draw's own write, like every global index: opening again re-adds it.
         if deadline_ms is not None and self._schedule is not None:
             await self._schedule.add_deadline(draw_id, deadline_ms)
-        return await self._store.get(draw_id)
+        opened = await self._store.get(draw_id)
+        if self._proofs is not None:
+            await self._proofs.log_commit(opened)
+        return opened
 
     async def cancel(self, caller: Caller, draw_id: str) -> Draw:
+        """Cancel the draw; a fairdraw/2 draw's cancellation is logged with its seed
+        revealed, so that a draw cancelled and run again is plain to see."""
         require_manager(caller, await self._store.get(draw_id), self._networks)
         await self._store.cancel(draw_id)
-        return await self._store.get(draw_id)
+        cancelled = await self._store.get(draw_id)
+        if self._proofs is not None:
+            seed = await self._store.seed(draw_id)
+            await self._proofs.log_cancel(cancelled, seed, self._clock())
+        return cancelled
+
+    def _beacon_chain(self) -> str | None:
+        return self._proofs.beacon_chain if self._proofs is not None else None
 
     async def close(self, caller: Caller, draw_id: str) -> Draw:
         """Close the draw and seal its ledger; closing again is harmless."""
@@ -247,24 +266,38 @@ class DrawingService:
             draw = await self._store.get(draw_id)
         if draw.status is not DrawStatus.closed:
             return DeadlineOutcome.nothing
-        await self._ensure_sealed(draw)
+        seal = await self._ensure_sealed(draw)
         if draw.auto_draw:
-            await self.draw_closed(draw_id)
+            if draw.binds_beacon and self._round_due_ms(draw, seal) > self._clock():
+                return DeadlineOutcome.waiting
+            try:
+                await self.draw_closed(draw_id)
+            except BeaconPending:
+                return DeadlineOutcome.waiting
         return DeadlineOutcome.settled
 
     async def _ensure_sealed(self, draw: Draw) -> Seal:
-        if draw.seal is not None:
-            return draw.seal
+        """The draw's seal, made now if it has none; its log leaf written either way (a
+        seal whose process died before logging it is logged by the next attempt)."""
+        seal = draw.seal or await self._seal(draw)
+        if self._proofs is not None:
+            await self._proofs.log_seal(draw, seal)
+        return seal
+
+    async def _seal(self, draw: Draw) -> Seal:
+        binding = self._proofs.binding(draw) if self._proofs is not None else None
         if draw.kind is DrawKind.raffle:
-            raffle_root = await self._ticket_ledger().root(draw.id, draw.entry_count)
-            return await self._store.seal(draw.id, raffle_root.hex(), draw.entry_count)
-        known = await self._store.chunk_roots(draw.id)
+            root = (await self._ticket_ledger().root(draw.id, draw.entry_count)).hex()
+        else:
+            known = await self._store.chunk_roots(draw.id)
 
-        async def read(start: int, stop: int) -> list[str]:
-            return await self._store.refs_slice(draw.id, start, stop)
+            async def read(start: int, stop: int) -> list[str]:
+                return await self._store.refs_slice(draw.id, start, stop)
 
-        root = (await sealing.ledger_root(draw.entry_count, read, known)).hex()
-        return await self._store.seal(draw.id, root, draw.entry_count)
+            root = (await sealing.ledger_root(draw.entry_count, read, known)).hex()
+        sealed = await self._store.seal(draw.id, root, draw.entry_count, binding)
+        # The store's answer lacks the chain: read the draw back for the whole seal.
+        return (await self._store.get(draw.id)).seal or sealed
 
     async def seal_chunk(self, draw_id: str, chunk: int) -> None:
         """Hash complete ledger chunk ``chunk`` now and keep its root, so that closing the
@@ -296,14 +329,29 @@ class DrawingService:
             draw = await self._store.get(draw_id)
         if draw.status is DrawStatus.open:
             raise InvalidTransition("Close the draw before drawing winners")
-        return await self.draw_closed(draw_id)
+        try:
+            return await self.draw_closed(draw_id)
+        except BeaconPending:
+            # The scheduler finishes what the manager asked for once the round is out.
+            await self._store.request_draw(draw_id)
+            draw = await self._store.get(draw_id)
+            if self._schedule is not None and draw.seal is not None:
+                due = self._proofs_or_fail().round_due_ms(draw, draw.seal)
+                await self._schedule.add_deadline(draw_id, due)
+            raise
 
-    async def draw_closed(self, draw_id: str) -> Draw:
+    async def draw_closed(self, draw_id: str, on_wait: OnWait | None = None) -> Draw:
         """Seal (if needed) and draw a closed draw, with no caller: for draws that close
         and draw by their own rules (lottery rounds). Exactly one result is ever
-        recorded; a drawn draw is returned as it is."""
+        recorded; a drawn draw is returned as it is.
+
+        A draw that binds a beacon round waits for it (``on_wait`` hears why) up to the
+        service's beacon wait; past that it raises BeaconPending and stays closed, to be
+        drawn by a later call (the scheduler retries draws that asked to be drawn)."""
         draw = await self._store.get(draw_id)
         if draw.status is DrawStatus.drawn:
+            if self._proofs is not None and draw.result is not None:
+                await self._proofs.log_result(draw, draw.result.bundle)
             return draw
         if draw.status is not DrawStatus.closed:
             raise InvalidTransition(f"A {draw.status.value} draw cannot be drawn")
@@ -311,25 +359,43 @@ class DrawingService:
         seed = await self._store.seed(draw_id)
         if seed is None or draw.commitment is None:
             raise InvalidTransition("This draw was never opened")
+        beacon = None
+        if draw.binds_beacon:
+            beacon = await self._wait_for_beacon(draw, seal, on_wait)
         prizes = [(p.name, p.quantity) for p in draw.prizes]
         alternates = draw.slot_count
         outcome = fairness.select_winners(
-            bytes.fromhex(seal.root), seed, seal.entry_count, prizes, alternates
+            bytes.fromhex(seal.root),
+            seed,
+            seal.entry_count,
+            prizes,
+            alternates,
+            key=stream_key(draw, seal, seed, beacon),
         )
         picks = [w.index for w in outcome.winners] + list(outcome.alternates)
         people = await self._people.of_picks(draw, picks)
-        refs_of_picks = {i: person["ref"] for i, person in people.items()}
-        bundle = proof.build_bundle(
-            draw=bundle_rules(draw, alternates),
-            root=bytes.fromhex(seal.root),
-            entry_count=seal.entry_count,
-            sealed_at=iso(seal.sealed_ms),
-            commitment=draw.commitment,
-            seed=seed,
-            outcome=outcome,
-            refs_of_picks=refs_of_picks,
-            alternates=alternates,
-        )
+        if draw.algorithm == fairness.ALGORITHM:
+            bundle = proof.build_bundle(
+                draw=bundle_rules(draw, alternates),
+                root=bytes.fromhex(seal.root),
+                entry_count=seal.entry_count,
+                sealed_at=iso(seal.sealed_ms),
+                commitment=draw.commitment,
+                seed=seed,
+                outcome=outcome,
+                refs_of_picks={i: person["ref"] for i, person in people.items()},
+                alternates=alternates,
+            )
+        else:
+            bundle = await self._proofs_or_fail().bundle(
+                draw,
+                seal,
+                seed,
+                beacon,
+                outcome,
+                await self._openings(draw, picks, people),
+                bundle_rules_v2(draw, alternates),
+            )
         winners = {
             "winners": [
                 {"slot": w.slot, "prize": w.prize, **people[w.index]} for w in outcome.winners
@@ -341,6 +407,46 @@ class DrawingService:
             draw_id, proof.canonical_json(bundle).decode(), json.dumps(winners)
         )
         return await self._store.get(draw_id)
+
+    async def _wait_for_beacon(self, draw: Draw, seal: Seal, on_wait: OnWait | None) -> BeaconRound:
+        """The draw's verified beacon round; BeaconPending if it takes longer than the
+        beacon wait (the round is late, or no relay answers)."""
+        due_ms = self._proofs_or_fail().round_due_ms(draw, seal)
+        try:
+            async with asyncio.timeout(self._beacon_wait):
+                return await self._proofs_or_fail().beacon_round(draw, seal, on_wait)
+        except TimeoutError:
+            raise BeaconPending(
+                f"Waiting for beacon round {seal.beacon_round} (due {iso(due_ms)}); the "
+                "draw is made as soon as a relay serves it",
+                round=seal.beacon_round,
+                due_at=iso(due_ms),
+            ) from None
+
+    async def _openings(
+        self, draw: Draw, picks: Sequence[int], people: Mapping[int, Mapping[str, Any]]
+    ) -> dict[int, tuple[str, dict[str, str] | None]]:
+        """Each pick's reference and opening: a giveaway entry's identity and nonce; none
+        for a raffle ticket (its holder opens it with the ticket's code)."""
+        if draw.kind is DrawKind.raffle:
+            return {i: (str(people[i]["ref"]), None) for i in picks}
+        salt = (await self._store.entry_terms(draw.id)).salt
+        openings: dict[int, tuple[str, dict[str, str] | None]] = {}
+        for entry in await self._store.entries_at(draw.id, picks):
+            nonce = fairness.entry_nonce(salt, entry.identity)
+            openings[entry.index] = (
+                entry.ref,
+                {"identity": entry.identity, "nonce": nonce.hex()},
+            )
+        return openings
+
+    def _round_due_ms(self, draw: Draw, seal: Seal) -> int:
+        return self._proofs_or_fail().round_due_ms(draw, seal)
+
+    def _proofs_or_fail(self) -> DrawProofs:
+        if self._proofs is None:
+            raise InvalidTransition("This server cannot publish fairdraw/2 proofs")
+        return self._proofs
 
     def _ticket_ledger(self) -> TicketLedger:
         if self._tickets is None:
@@ -375,6 +481,17 @@ async def _entries_pieces(chunks: AsyncIterator[list[str]]) -> AsyncIterator[str
     async for refs in chunks:
         yield proof.entries_lines(refs, first)
         first += len(refs)
+
+
+def bundle_rules_v2(draw: Draw, alternates: int) -> dict[str, Any]:
+    """The draw's rules as a fairdraw/2 bundle states them: with its timing, and a
+    raffle's ticket count."""
+    return {
+        **bundle_rules(draw, alternates),
+        "opened_at": iso(draw.opened_ms) if draw.opened_ms is not None else None,
+        "deadline": iso(draw.deadline_ms) if draw.deadline_ms is not None else None,
+        "ticket_count": draw.raffle.ticket_count if draw.raffle is not None else None,
+    }
 
 
 def bundle_rules(draw: Draw, alternates: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -12,13 +13,14 @@ from fairdraw.domain.draws import ACCOUNT_PREFIX, DrawKind, EntryIdentity
 from fairdraw.domain.errors import AlreadyEntered, NotAuthenticated, WrongDrawKind
 from fairdraw.domain.idempotency import RetryKey
 from fairdraw.domain.identity import normalize_github_login
+from fairdraw.domain.moments import iso
+from fairdraw.domain.signing import SigningKey
 from fairdraw.metrics import counts_entries
 from fairdraw.services.background import Background
-from fairdraw.services.drawing import iso
 from fairdraw.services.github import GitHubClient
 from fairdraw.services.my_entries import EntryKind, remember
 from fairdraw.services.ratelimit import RateLimits
-from fairdraw.store.draws import DrawStore, LedgerEntry
+from fairdraw.store.draws import DrawStore, EntryTerms, LedgerEntry
 from fairdraw.store.live_stats import LiveStats
 from fairdraw.store.my_entries import MyEntriesStore
 
@@ -37,10 +39,27 @@ class Receipt:
     identity_kind: EntryIdentity
     # True when a keyed request got back the entry its first attempt made.
     replayed: bool = False
+    algorithm: str = fairness.ALGORITHM
+    # fairdraw/2: what shows the entry is this entrant's (identity and secret nonce), and
+    # the instance's signed promise that the entry is in the ledger.
+    opening: dict[str, str] | None = None
+    signed: dict[str, object] | None = None
 
     @property
     def entered_at(self) -> str:
         return iso(self.entered_ms)
+
+    def statement(self) -> dict[str, object]:
+        """What the signed receipt promises (fairdraw/2 ``receipt`` statement, without
+        the key id)."""
+        return {
+            "type": "receipt",
+            "algorithm": self.algorithm,
+            "draw_id": self.draw_id,
+            "index": self.index,
+            "ref": self.ref,
+            "entered_at": self.entered_at,
+        }
 
     def to_json(self) -> dict[str, object]:
         github = self.entrant if self.identity_kind is EntryIdentity.github else None
@@ -52,14 +71,40 @@ class Receipt:
             "entered_at": self.entered_at,
             "github": github,
             "account": account,
+            "algorithm": self.algorithm,
+            "opening": self.opening,
+            "signed": self.signed,
         }
 
 
-def receipt_of(draw_id: str, entry: LedgerEntry, replayed: bool = False) -> Receipt:
+def receipt_of(
+    draw_id: str,
+    entry: LedgerEntry,
+    replayed: bool = False,
+    *,
+    salt: bytes | None = None,
+    signing: SigningKey | None = None,
+) -> Receipt:
+    """The receipt of ``entry``. With the draw's ``salt`` (a fairdraw/2 draw) it carries
+    the entry's opening, and with ``signing`` the instance's signature."""
     kind = (
         EntryIdentity.account if entry.identity.startswith(ACCOUNT_PREFIX) else EntryIdentity.github
     )
-    return Receipt(draw_id, entry.index, entry.ref, entry.entered_ms, entry.label, kind, replayed)
+    receipt = Receipt(
+        draw_id, entry.index, entry.ref, entry.entered_ms, entry.label, kind, replayed
+    )
+    if salt is None:
+        return receipt
+    nonce = fairness.entry_nonce(salt, entry.identity)
+    v2 = dataclasses.replace(
+        receipt,
+        algorithm=fairness.ALGORITHM_V2,
+        opening={"identity": entry.identity, "nonce": nonce.hex()},
+    )
+    if signing is None:
+        return v2
+    signed = signing.sign_statement({**v2.statement(), "key_id": signing.key_id})
+    return dataclasses.replace(v2, signed=dict(signed))
 
 
 # seal_chunk(draw_id, chunk number): hash a ledger chunk that just became complete.
@@ -75,8 +120,10 @@ class EnteringService:
         seal_chunk: ChunkSealer | None = None,
         activity: LiveStats | None = None,
         mine: MyEntriesStore | None = None,
+        signing: SigningKey | None = None,
     ) -> None:
         self._store = store
+        self._signing = signing
         self._github = github
         self._limits = limits
         self._seal_chunk = seal_chunk
@@ -116,23 +163,24 @@ class EnteringService:
             if user is None:
                 raise NotAuthenticated("Log in to enter this draw")
             identity = ACCOUNT_PREFIX + user.username
-            return await self._append(draw_id, terms.salt, identity, user.username, caller, retry)
+            return await self._append(draw_id, terms, identity, user.username, caller, retry)
         login = normalize_github_login(github or "")
         profile = await self._github.lookup(login)
-        return await self._append(
-            draw_id, terms.salt, profile.identity, profile.login, caller, retry
-        )
+        return await self._append(draw_id, terms, profile.identity, profile.login, caller, retry)
 
     async def _append(
         self,
         draw_id: str,
-        salt: bytes,
+        terms: EntryTerms,
         identity: str,
         label: str,
         caller: Caller,
         retry: RetryKey | None,
     ) -> Receipt:
-        ref = fairness.entry_ref(salt, identity)
+        if terms.algorithm == fairness.ALGORITHM:
+            ref = fairness.entry_ref(terms.salt, identity)
+        else:
+            ref = fairness.entry_ref_v2(identity, fairness.entry_nonce(terms.salt, identity))
         outcome = await self._store.enter(draw_id, identity, ref, label, retry)
         # A replay's entry was counted and announced by the attempt that made it.
         fresh = outcome.created and not outcome.replayed
@@ -140,7 +188,7 @@ class EnteringService:
             await self._activity.record_activity(draw_id, outcome.entry.entered_ms)
         if fresh and (outcome.entry.index + 1) % fairness.CHUNK_LEAVES == 0:
             self._hash_chunk_soon(draw_id, outcome.entry.index // fairness.CHUNK_LEAVES)
-        receipt = receipt_of(draw_id, outcome.entry, outcome.replayed)
+        receipt = self._receipt(draw_id, terms, outcome.entry, outcome.replayed)
         if not outcome.created:
             raise AlreadyEntered(
                 "You have already entered this draw; here is your original receipt",
@@ -157,7 +205,15 @@ class EnteringService:
         elements = await self._store.ledger_slice(draw_id, index, index + 1)
         if index < 0 or not elements:
             return None
-        return receipt_of(draw_id, LedgerEntry.parse(index, elements[0]))
+        terms = await self._store.entry_terms(draw_id)
+        return self._receipt(draw_id, terms, LedgerEntry.parse(index, elements[0]))
+
+    def _receipt(
+        self, draw_id: str, terms: EntryTerms, entry: LedgerEntry, replayed: bool = False
+    ) -> Receipt:
+        v2 = terms.algorithm != fairness.ALGORITHM
+        salt = terms.salt if v2 else None
+        return receipt_of(draw_id, entry, replayed, salt=salt, signing=self._signing)
 
     def _hash_chunk_soon(self, draw_id: str, chunk: int) -> None:
         """Hash the chunk this entry completed, after answering the entrant."""

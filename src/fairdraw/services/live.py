@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fairdraw.domain.errors import TooManyConnections
-from fairdraw.services.drawing import iso
+from fairdraw.domain.moments import iso
 from fairdraw.store.events import ORIGIN, EventStore, StoredEvent, event_id_key
 
 log = logging.getLogger("fairdraw.live")

@@ -28,10 +28,11 @@ from fairdraw.domain.errors import (
 )
 from fairdraw.domain.idempotency import RetryKey
 from fairdraw.domain.lotteries import RoundState
+from fairdraw.domain.moments import now_ms
 from fairdraw.domain.networks import IPNetwork
 from fairdraw.metrics import counts_entries
 from fairdraw.services.background import Background
-from fairdraw.services.drawing import DrawingService, now_ms, require_manager
+from fairdraw.services.drawing import DrawingService, require_manager
 from fairdraw.services.lottery_views import (
     Ballot,
     DayState,

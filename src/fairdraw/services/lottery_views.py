@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from fairdraw.domain.lotteries import LotteryTerms
-from fairdraw.services.drawing import iso
+from fairdraw.domain.moments import iso
 from fairdraw.store.lotteries import RoundRecord
 
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.errors import NotAuthenticated
-from fairdraw.services.drawing import iso
+from fairdraw.domain.moments import iso
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
 from fairdraw.store.my_entries import IndexedItem, ItemDetails, MyEntriesStore

@@ -21,9 +21,9 @@ from fairdraw.domain.errors import (
     WrongDrawKind,
 )
 from fairdraw.domain.idempotency import RetryKey, SealBroken
+from fairdraw.domain.moments import iso
 from fairdraw.metrics import counts_entries
 from fairdraw.services.background import Background
-from fairdraw.services.drawing import iso
 from fairdraw.services.my_entries import EntryKind, remember
 from fairdraw.services.ratelimit import Address, RateLimits, address_identifier
 from fairdraw.services.ticket_ledger import TicketLedger
@@ -162,7 +162,12 @@ class RaffleService:
             where = address_identifier(caller.address)
             claimant = ADDRESS_PREFIX + fairness.entry_ref(terms.salt, "address:" + where)
         code = tickets.new_code()
-        code_hash = tickets.code_hash(self._secret, tickets.parse_code(code))
+        code_bytes = tickets.parse_code(code)
+        code_hash = tickets.code_hash(self._secret, code_bytes)
+        if terms.algorithm != fairness.ALGORITHM:
+            # fairdraw/2: the ledger commits to the code, so who holds the ticket is
+            # fixed before any randomness exists (the holder opens it with the code).
+            code_hash += ":" + fairness.code_commitment(code_bytes)
         # Only the client's key opens the sealed code: the store never holds it readably.
         sealed = retry.seal(code.encode()) if retry is not None else ""
         claim = await self._raffles.claim(draw_id, claimant, code_hash, name, retry, sealed)

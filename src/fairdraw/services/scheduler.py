@@ -25,9 +25,10 @@ from datetime import date
 from fairdraw.config import Settings
 from fairdraw.domain import lotteries
 from fairdraw.domain.errors import StoreError
+from fairdraw.domain.moments import iso
 from fairdraw.domain.networks import parse_networks
 from fairdraw.metrics import scheduler_passed
-from fairdraw.services.drawing import DeadlineOutcome, DrawingService, iso
+from fairdraw.services.drawing import DeadlineOutcome, DrawingService
 from fairdraw.services.lotteries import LotteryService
 from fairdraw.services.ratelimit import RateLimits
 from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS

@@ -49,11 +49,22 @@ async def chunk_root(start: int, refs: list[str]) -> bytes:
     return await compute(fairness.chunk_root, start, refs, in_pool=True)
 
 
-def ticket_chunk(key: bytes, size: int, start: int, stop: int) -> tuple[list[int], bytes]:
+def ticket_chunk(
+    key: bytes, size: int, start: int, stop: int, commitments: list[str] | None = None
+) -> tuple[list[int], bytes]:
     """The ticket numbers of a raffle's claims ``start .. stop-1`` (one ledger chunk) and
-    that chunk's Merkle root: the public reference of a claim is its ticket number."""
+    that chunk's Merkle root: the public reference of a claim is its ticket number, and
+    in a fairdraw/2 raffle (``commitments``, one per claim) ``number:commitment``."""
     numbers = tickets.ticket_numbers(key, size, start, stop)
-    return numbers, fairness.chunk_root(start, [str(n) for n in numbers])
+    return numbers, fairness.chunk_root(start, raffle_refs(numbers, commitments))
+
+
+def raffle_refs(numbers: list[int], commitments: list[str] | None) -> list[str]:
+    """The public references of claims with ticket ``numbers`` (and code
+    ``commitments`` in a fairdraw/2 raffle)."""
+    if commitments is None:
+        return [str(n) for n in numbers]
+    return [fairness.raffle_ref_v2(n, c) for n, c in zip(numbers, commitments, strict=True)]
 
 
 async def compute(function: Callable[..., T], *args: Any, in_pool: bool) -> T:

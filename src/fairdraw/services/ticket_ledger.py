@@ -17,7 +17,7 @@ from fairdraw.domain import fairness, tickets
 from fairdraw.domain.errors import WrongDrawKind
 from fairdraw.services import sealing
 from fairdraw.store.draws import DrawStore
-from fairdraw.store.raffles import RaffleStore
+from fairdraw.store.raffles import RaffleStore, claim_commitment
 
 # Numbering fewer claims than this runs in a thread; more go to worker processes.
 POOL_FROM = 4096
@@ -81,16 +81,41 @@ class TicketLedger:
         return await sealing.root_from_chunks(count, known, hash_chunk, parallel=in_pool)
 
     async def iter_refs(self, draw_id: str, count: int) -> AsyncIterator[list[str]]:
-        """The public references (ticket numbers) of the first ``count`` claims of a
-        sealed ledger, a chunk at a time, in claim order."""
+        """The public references (ticket numbers; ``number:code commitment`` in a
+        fairdraw/2 raffle) of the first ``count`` claims of a sealed ledger, a chunk at a
+        time, in claim order."""
+        for chunk in range(len(fairness.chunk_starts(count))):
+            yield await self.chunk_refs(draw_id, chunk, count)
+
+    async def chunk_refs(self, draw_id: str, chunk: int, count: int) -> list[str]:
+        """The public references of the claims in ledger chunk ``chunk`` of a sealed
+        ledger of ``count`` claims, from the kept ticket numbers when there are some."""
         size = fairness.CHUNK_LEAVES
-        for chunk, start in enumerate(fairness.chunk_starts(count)):
-            stop = min(start + size, count)
-            numbers = await self._raffles.chunk_numbers(draw_id, chunk)
-            if numbers is None or len(numbers) < stop - start:
-                in_pool = stop - start >= POOL_FROM
-                numbers, _ = await self._number_chunk(draw_id, chunk, start, stop, in_pool=in_pool)
-            yield [str(n) for n in numbers[: stop - start]]
+        start = chunk * size
+        stop = min(start + size, count)
+        numbers = await self._raffles.chunk_numbers(draw_id, chunk)
+        if numbers is None or len(numbers) < stop - start:
+            in_pool = stop - start >= POOL_FROM
+            numbers, _ = await self._number_chunk(draw_id, chunk, start, stop, in_pool=in_pool)
+        v2 = (await self._draws.entry_terms(draw_id)).algorithm != fairness.ALGORITHM
+        commitments = await self._commitments(draw_id, start, stop) if v2 else None
+        return sealing.raffle_refs(numbers[: stop - start], commitments)
+
+    async def refs_of(self, draw_id: str, indexes: Iterable[int]) -> dict[int, str]:
+        """The public references of a few claims, by claim index."""
+        wanted = sorted(set(indexes))
+        numbers = await self.numbers_of(draw_id, wanted)
+        if (await self._draws.entry_terms(draw_id)).algorithm == fairness.ALGORITHM:
+            return {i: str(n) for i, n in numbers.items()}
+        claims = await self._raffles.claims_at(draw_id, wanted)
+        return {
+            c.index: fairness.raffle_ref_v2(numbers[c.index], c.commitment or "") for c in claims
+        }
+
+    async def _commitments(self, draw_id: str, start: int, stop: int) -> list[str]:
+        """The code commitments of claims ``start .. stop-1`` of a fairdraw/2 raffle."""
+        elements = await self._draws.ledger_slice(draw_id, start, stop)
+        return [claim_commitment(e) for e in elements]
 
     async def _number_chunk(
         self, draw_id: str, chunk: int, start: int, stop: int, *, in_pool: bool
@@ -100,12 +125,16 @@ class TicketLedger:
         terms = await self._draws.entry_terms(draw_id)
         if terms.raffle is None or terms.perm_key is None:
             raise WrongDrawKind("Only raffles have tickets")
+        commitments = None
+        if terms.algorithm != fairness.ALGORITHM:
+            commitments = await self._commitments(draw_id, start, stop)
         numbers, root = await sealing.compute(
             sealing.ticket_chunk,
             terms.perm_key,
             terms.raffle.ticket_count,
             start,
             stop,
+            commitments,
             in_pool=in_pool,
         )
         complete = stop - start == fairness.CHUNK_LEAVES

@@ -44,11 +44,12 @@ class PickedPeople:
         if self._tickets is None:
             raise WrongDrawKind("Raffles are not available here")
         holders = await self._tickets.holders(draw.id, picks)
+        refs = await self._tickets.refs_of(draw.id, picks)
         people: dict[int, dict[str, Any]] = {}
         for index, (number, claimant) in holders.items():
             people[index] = {
                 "index": index,
-                "ref": str(number),
+                "ref": refs[index],
                 "login": account_holder(claimant) or "",
                 "name": f"Ticket {number}",
                 "avatar_url": None,

@@ -60,6 +60,8 @@ class EntryTerms:
     raffle: RaffleTerms | None = None
     # A raffle's secret ticket permutation key.
     perm_key: bytes | None = field(default=None, repr=False)
+    # The proof version: how entry references are made.
+    algorithm: str = fairness.ALGORITHM
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,16 @@ class EntryOutcome:
     created: bool
     entry: LedgerEntry
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class BeaconBinding:
+    """What the seal script needs to fix a draw's beacon round: the chain's timing and
+    how far after the seal the round must be."""
+
+    genesis_time: int
+    period: int
+    margin_seconds: int
 
 
 @dataclass(frozen=True)
@@ -113,6 +125,9 @@ def draw_from_hash(draw_id: str, fields: dict[str, str], live_count: int) -> Dra
             root=fields["root"],
             entry_count=int(fields["entry_count"]),
             sealed_ms=int(fields["sealed_ms"]),
+            beacon_round=_int(fields.get("beacon_round")),
+            beacon_due_ms=_int(fields.get("beacon_due_ms")),
+            beacon_chain=fields["beacon"] if fields.get("beacon", "none") != "none" else None,
         )
     result = None
     if status is DrawStatus.drawn and fields.get("bundle"):
@@ -139,6 +154,8 @@ def draw_from_hash(draw_id: str, fields: dict[str, str], live_count: int) -> Dra
         raffle=RaffleTerms.from_fields(fields) if fields["kind"] == DrawKind.raffle else None,
         reveal_step=_int(fields.get("reveal")),
         auto_draw=fields.get("auto_draw") == "1",
+        algorithm=fields.get("algorithm", fairness.ALGORITHM),
+        trusts_operator=fields.get("beacon") == "none",
     )
 
 
@@ -187,10 +204,15 @@ class DrawStore:
         created_by: str,
         salt: bytes,
         perm_key: bytes | None = None,
+        beacon: str | None = None,
     ) -> Draw:
-        """Store a new draft draw; a raffle (``new.raffle``) needs its ``perm_key``."""
+        """Store a new draft ``fairdraw/2`` draw; a raffle (``new.raffle``) needs its
+        ``perm_key``. ``beacon`` is the chain hash it will bind at its seal, or None: the
+        draw then trusts its operator, and says so for good."""
         fields: dict[str, str] = {
             "id": draw_id,
+            "algorithm": fairness.ALGORITHM_V2,
+            "beacon": beacon or "none",
             "kind": new.kind.value,
             "entry_identity": new.entry_identity.value,
             "title": new.title,
@@ -261,7 +283,8 @@ class DrawStore:
         its terms and ticket permutation key (cached: none of these ever change)."""
         terms = self._terms.get(draw_id)
         if terms is None:
-            names = ["salt", "entry_identity", "kind", "perm_key", *RaffleTerms.FIELDS]
+            names = ["salt", "entry_identity", "kind", "perm_key", "algorithm"]
+            names += RaffleTerms.FIELDS
             values = await self._redis.hmget(self._keys.draw_meta(draw_id), names)
             stored = {k: str(v) for k, v in zip(names, values, strict=True) if v is not None}
             if "salt" not in stored:
@@ -276,6 +299,7 @@ class DrawStore:
                 kind=kind,
                 raffle=RaffleTerms.from_fields(stored) if raffle else None,
                 perm_key=bytes.fromhex(stored["perm_key"]) if raffle else None,
+                algorithm=stored.get("algorithm", fairness.ALGORITHM),
             )
             self._terms[draw_id] = terms
             if len(self._terms) > TERMS_CACHE_SIZE:
@@ -311,13 +335,23 @@ class DrawStore:
         )
         return Closing(DrawStatus(status), int(count), int(closed_ms))
 
-    async def seal(self, draw_id: str, root: str, entry_count: int) -> Seal:
-        root, sealed_ms = await self._scripts.call(
-            "seal_draw",
-            [self._keys.draw_meta(draw_id), self._keys.events(draw_id)],
-            [root, entry_count],
+    async def seal(
+        self, draw_id: str, root: str, entry_count: int, binding: BeaconBinding | None = None
+    ) -> Seal:
+        """Record the root; with ``binding`` (a draw that binds a beacon), the round is
+        fixed from the store's clock at the seal, in the same step."""
+        args: list[str | int] = [root, entry_count]
+        if binding is not None:
+            args += [binding.genesis_time, binding.period, binding.margin_seconds]
+        root, sealed_ms, beacon_round = await self._scripts.call(
+            "seal_draw", [self._keys.draw_meta(draw_id), self._keys.events(draw_id)], args
         )
-        return Seal(root=root, entry_count=entry_count, sealed_ms=int(sealed_ms))
+        return Seal(
+            root=root,
+            entry_count=entry_count,
+            sealed_ms=int(sealed_ms),
+            beacon_round=_int(beacon_round),
+        )
 
     async def record_result(self, draw_id: str, bundle_json: str, winners_json: str) -> Recorded:
         recorded, bundle, winners, drawn_ms = await self._scripts.call(
@@ -326,6 +360,11 @@ class DrawStore:
             [bundle_json, winners_json],
         )
         return Recorded(bool(recorded), bundle, winners, int(drawn_ms))
+
+    async def request_draw(self, draw_id: str) -> None:
+        """Mark the draw to be drawn by the scheduler as soon as it can be (a manager
+        asked, and the draw waits for its beacon round)."""
+        await self._redis.hset(self._keys.draw_meta(draw_id), "auto_draw", "1")
 
     async def cancel(self, draw_id: str) -> None:
         await self._scripts.call(

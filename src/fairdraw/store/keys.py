@@ -78,6 +78,13 @@ Key schema (key → type → TTL → contents)::
                                       entries, tickets and ballots (newest kept), written
                                       after the entry, claim or ballot
     Pratelimit:…        (owned by the rate limiter; every name starts with this prefix)
+    P{log}:head         hash    none  the public draw log (RFC 9162 Merkle tree): size
+                                      (leaves) and frontier (hex hashes of the complete
+                                      subtrees the tree is made of, largest first)
+    P{log}:entries      list    none  leaf i at index i: its entry as canonical JSON
+    P{log}:ids          hash    none  leaf id "type:draw id" → leaf index (one leaf each)
+    P{log}:level:H      string  none  hex hashes of the complete subtrees of 2^H leaves,
+                                      64 characters each, by position (H = 0: leaf hashes)
 """
 
 from __future__ import annotations
@@ -100,6 +107,9 @@ _LOTTERY_ID = re.compile(LOTTERY_ID_PATTERN)
 FAMILY_ID_PATTERN = r"[a-z2-7]{26}"
 _FAMILY_ID = re.compile(FAMILY_ID_PATTERN)
 
+
+# The draw log's tree has at most 2**63 leaves, so levels 0 .. 63.
+LOG_LEVELS = 64
 
 _RECORD_NAME = re.compile(r"[0-9a-f]{32}")
 
@@ -251,6 +261,22 @@ class Keys:
     def rate_limit_prefix(self) -> str:
         return f"{self.prefix}ratelimit"
 
+    # -- the draw log (hash tag {log}: the whole log is one slot) ------------------------
+    def log_head(self) -> str:
+        return f"{self.prefix}{{log}}:head"
+
+    def log_entries(self) -> str:
+        return f"{self.prefix}{{log}}:entries"
+
+    def log_ids(self) -> str:
+        return f"{self.prefix}{{log}}:ids"
+
+    def log_level(self, level: int) -> str:
+        """The complete subtrees of ``2**level`` leaves, by position."""
+        if not 0 <= level < LOG_LEVELS:
+            raise ValueError(f"no draw log level {level}")
+        return f"{self.prefix}{{log}}:level:{level}"
+
     def patterns(self) -> list[re.Pattern[str]]:
         """Regular expressions that together match every key fairdraw may create."""
         p = re.escape(self.prefix)
@@ -275,4 +301,6 @@ class Keys:
             re.compile(rf"{p}ratelimit[:/].+"),
             re.compile(rf"{p}\{{f:{FAMILY_ID_PATTERN}\}}:family"),
             re.compile(rf"{p}\{{f:{FAMILY_ID_PATTERN}\}}:(access|refresh):[0-9a-f]{{64}}"),
+            re.compile(rf"{p}\{{log\}}:(head|entries|ids)"),
+            re.compile(rf"{p}\{{log\}}:level:(0|[1-9][0-9]?)"),
         ]

@@ -36,17 +36,31 @@ class Claim:
 
 @dataclass(frozen=True)
 class ClaimRecord:
-    """One claim as stored: the keyed hash of its code, when, and by whom."""
+    """One claim as stored: the keyed hash of its code, when, and by whom; in a
+    fairdraw/2 raffle also the public commitment to the code."""
 
     index: int
     code_hash: str
     claimed_ms: int
     claimant: str
+    commitment: str | None = None
 
     @classmethod
     def parse(cls, index: int, element: str) -> ClaimRecord:
-        code_hash, claimed_ms, claimant = element.split("\t", 2)
-        return cls(index=index, code_hash=code_hash, claimed_ms=int(claimed_ms), claimant=claimant)
+        code, claimed_ms, claimant = element.split("\t", 2)
+        code_hash, _, commitment = code.partition(":")
+        return cls(
+            index=index,
+            code_hash=code_hash,
+            claimed_ms=int(claimed_ms),
+            claimant=claimant,
+            commitment=commitment or None,
+        )
+
+
+def claim_commitment(element: str) -> str:
+    """The code commitment of a stored fairdraw/2 claim (its first field's second part)."""
+    return element[element.index(":") + 1 : element.index("\t")]
 
 
 def claim_keys(keys: Keys, draw_id: str, name: str = "") -> list[str]:

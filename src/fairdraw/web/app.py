@@ -25,8 +25,10 @@ from fairdraw.services.idempotency import IdempotencyService
 from fairdraw.services.live import LIVE_BLOCK_MS, LiveHub
 from fairdraw.services.my_entries import MyEntriesService
 from fairdraw.services.presenting import PresentingService
+from fairdraw.services.proofs import draw_proofs
 from fairdraw.services.raffles import RaffleService
 from fairdraw.services.ratelimit import RateLimits
+from fairdraw.services.receipts import ReceiptService
 from fairdraw.services.scheduler import lottery_services
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.services.tokens import TokenService
@@ -50,10 +52,12 @@ from fairdraw.web.api import auth as auth_api
 from fairdraw.web.api import dashboard as dashboard_api
 from fairdraw.web.api import draws as draws_api
 from fairdraw.web.api import health as health_api
+from fairdraw.web.api import log as log_api
 from fairdraw.web.api import lotteries as lotteries_api
 from fairdraw.web.api import me as me_api
 from fairdraw.web.api import presenting as presenting_api
 from fairdraw.web.api import raffles as raffles_api
+from fairdraw.web.api import receipts as receipts_api
 from fairdraw.web.api import session as session_api
 from fairdraw.web.api import users as users_api
 from fairdraw.web.deps import Services
@@ -94,6 +98,10 @@ def create_app(settings: Settings) -> FastAPI:
             settings, ProfileCache(redis, keys, settings.github_cache_seconds)
         )
         draw_store = DrawStore(redis, keys)
+        # fairdraw/2: the instance's signing key, the public draw log it signs, and the
+        # beacon new draws bind (none: FAIRDRAW_BEACON=none, they trust the operator).
+        proofs = draw_proofs(settings, redis, keys)
+        signing, draw_log = proofs.signing, proofs.draw_log
         accounts = AccountService(
             AccountStore(redis, keys, secret),
             idle_seconds=settings.session_idle_seconds,
@@ -114,6 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
             manager_networks=parse_networks(settings.manager_networks),
             tickets=tickets,
             schedule=schedule,
+            proofs=proofs,
         )
         lotteries, scheduler = lottery_services(
             settings,
@@ -153,6 +162,7 @@ def create_app(settings: Settings) -> FastAPI:
                 seal_chunk=drawing.seal_chunk,
                 activity=live_stats,
                 mine=mine,
+                signing=signing,
             ),
             raffles=RaffleService(
                 draw_store,
@@ -193,6 +203,9 @@ def create_app(settings: Settings) -> FastAPI:
                 lease_seconds=settings.idempotency_lease_seconds,
             ),
             my_entries=MyEntriesService(mine, tickets),
+            signing=signing,
+            draw_log=draw_log,
+            receipts=ReceiptService(draw_store, tickets, signing),
             trusted_proxies=parse_networks(settings.trusted_proxies),
         )
         # Every process runs a scheduler; the lease in the store lets one of them act.
@@ -206,6 +219,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await running
             await limits.aclose()
             await github.aclose()
+            await proofs.aclose()
             live.close()
             await sampler.stop()
             await reader.aclose()
@@ -243,6 +257,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(me_api.router)
     app.include_router(dashboard_api.router)
     app.include_router(presenting_api.router)
+    app.include_router(log_api.router)
+    app.include_router(receipts_api.router)
     app.include_router(live_api.router)
     app.include_router(pages.router)
     install_error_handlers(app, pages.render_error_page)

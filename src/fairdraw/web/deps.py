@@ -13,8 +13,10 @@ from fairdraw.config import Settings
 from fairdraw.domain.accounts import Session, User
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.errors import CsrfFailed
+from fairdraw.domain.signing import SigningKey
 from fairdraw.services.accounts import AccountService
 from fairdraw.services.dashboard import DashboardService
+from fairdraw.services.draw_log import DrawLogService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
 from fairdraw.services.idempotency import IdempotencyService
@@ -24,6 +26,7 @@ from fairdraw.services.my_entries import MyEntriesService
 from fairdraw.services.presenting import PresentingService
 from fairdraw.services.raffles import RaffleService
 from fairdraw.services.ratelimit import RateLimits
+from fairdraw.services.receipts import ReceiptService
 from fairdraw.services.scheduler import Scheduler
 from fairdraw.services.tokens import TokenService
 from fairdraw.web import security
@@ -50,6 +53,9 @@ class Services:
     presenting: PresentingService
     idempotency: IdempotencyService
     my_entries: MyEntriesService
+    signing: SigningKey
+    draw_log: DrawLogService
+    receipts: ReceiptService
     trusted_proxies: tuple[IPNetwork, ...] = ()
 
 

@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from fairdraw.domain import errors
 from fairdraw.domain.errors import CrossOriginRefused, DrawNotFound, InvalidInput
-from fairdraw.services.drawing import now_ms
+from fairdraw.domain.moments import now_ms
 from fairdraw.services.live import LiveHub, Sink
 from fairdraw.services.viewing import require_draw_viewer
 from fairdraw.store.events import event_id_key

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from fairdraw.domain import errors
+from fairdraw.domain.moments import now_ms
 from fairdraw.services.dashboard import SEARCH_LIMIT
 from fairdraw.services.dashboard_views import ActivityRow, Chart, EntryView, TopLists, Window
-from fairdraw.services.drawing import now_ms
 from fairdraw.web.api.lottery_schemas import LotteryOut, lottery_out
 from fairdraw.web.api.schemas import DrawOut, draw_out
 from fairdraw.web.api.text_patterns import SEARCH_PATTERN

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from fairdraw.domain import errors
-from fairdraw.services.drawing import now_ms
+from fairdraw.domain.moments import now_ms
 from fairdraw.web.api.schemas import DrawIn, DrawOut, EntryIn, ReceiptOut, draw_out
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
 from fairdraw.web.idempotency import REPLAYED_HEADER, RetryDep

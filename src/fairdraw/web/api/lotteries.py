@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from fairdraw.domain import errors
-from fairdraw.services.drawing import now_ms
+from fairdraw.domain.moments import now_ms
 from fairdraw.services.lotteries import HISTORY_MAX
 from fairdraw.web.api.lottery_schemas import (
     BallotOut,

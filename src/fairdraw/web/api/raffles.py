@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from fairdraw.domain import errors
-from fairdraw.services.drawing import now_ms
+from fairdraw.domain.moments import now_ms
 from fairdraw.web.api.draws import MANAGE, ONE_DRAW
 from fairdraw.web.api.schemas import (
     DrawOut,

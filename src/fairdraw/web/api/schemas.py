@@ -15,8 +15,8 @@ from fairdraw.domain.draws import (
     Draw,
     WinnerView,
 )
+from fairdraw.domain.moments import iso
 from fairdraw.domain.tickets import CODE_TEXT_MAX, MAX_TICKETS
-from fairdraw.services.drawing import iso
 from fairdraw.web.api.text_patterns import (
     GITHUB_LOGIN_PATTERN,
     NOT_BLANK,
@@ -197,10 +197,21 @@ class PrizeOut(BaseModel):
     quantity: int
 
 
+class BeaconBindingOut(BaseModel):
+    chain_hash: str = Field(description="The drand chain the draw binds (hex).")
+    round: int = Field(description="The round bound at the seal: published after it.")
+    due_at: str | None = Field(description="When the round is published (ISO-8601 UTC).")
+
+
 class SealOut(BaseModel):
     root: str
     entry_count: int
     sealed_at: str
+    beacon: BeaconBindingOut | None = Field(
+        default=None,
+        description="fairdraw/2 with a beacon: the round whose randomness decides the "
+        "draw; the draw waits for it. Null otherwise.",
+    )
 
 
 class PersonOut(BaseModel):
@@ -259,6 +270,14 @@ class DrawOut(BaseModel):
     )
     closed_at: str | None
     commitment: str | None
+    algorithm: str = Field(
+        default="fairdraw/1", description="The proof version: fairdraw/1 or fairdraw/2."
+    )
+    trusts_operator: bool = Field(
+        default=False,
+        description="True when no public beacon decides this draw (fairdraw/1, or "
+        "fairdraw/2 on a server without one): its randomness is the operator's seed alone.",
+    )
     seal: SealOut | None
     result: ResultOut | None
     links: LinksOut
@@ -272,6 +291,16 @@ class DrawOut(BaseModel):
     )
 
 
+class OpeningOut(BaseModel):
+    identity: str = Field(description="The entrant's identity (e.g. gh:583231).")
+    nonce: str = Field(description="The entry's secret 16-byte nonce, 32 hex characters.")
+
+
+class SignedStatementOut(BaseModel):
+    statement: dict[str, Any] = Field(description="What the instance states (canonical JSON).")
+    signature: str = Field(description="Ed25519 signature of the statement, 128 hex.")
+
+
 class ReceiptOut(BaseModel):
     draw_id: str
     index: int
@@ -279,6 +308,15 @@ class ReceiptOut(BaseModel):
     entered_at: str
     github: str | None
     account: str | None
+    algorithm: str = Field(description="The proof version of the draw: fairdraw/1 or fairdraw/2.")
+    opening: OpeningOut | None = Field(
+        description="fairdraw/2: the identity and secret nonce the ref commits to. Keep it: "
+        "it shows the entry is yours. Null for fairdraw/1 draws."
+    )
+    signed: SignedStatementOut | None = Field(
+        description="fairdraw/2: the instance's signed promise that this entry is in the "
+        "ledger (a `receipt` statement); check it with `fairdraw verify-receipt`."
+    )
 
 
 def _person(view: WinnerView) -> dict[str, Any]:
@@ -311,10 +349,18 @@ def draw_out(draw: Draw, now_ms: int) -> DrawOut:
         )
     seal = None
     if draw.seal is not None:
+        beacon = None
+        if draw.seal.beacon_round is not None and draw.seal.beacon_chain is not None:
+            beacon = BeaconBindingOut(
+                chain_hash=draw.seal.beacon_chain,
+                round=draw.seal.beacon_round,
+                due_at=_maybe_iso(draw.seal.beacon_due_ms),
+            )
         seal = SealOut(
             root=draw.seal.root,
             entry_count=draw.seal.entry_count,
             sealed_at=iso(draw.seal.sealed_ms),
+            beacon=beacon,
         )
     raffle = None
     if draw.raffle is not None:
@@ -337,6 +383,8 @@ def draw_out(draw: Draw, now_ms: int) -> DrawOut:
         auto_draw=draw.auto_draw,
         closed_at=_maybe_iso(draw.closed_ms),
         commitment=draw.commitment,
+        algorithm=draw.algorithm,
+        trusts_operator=not draw.binds_beacon,
         seal=seal,
         result=result,
         links=LinksOut(

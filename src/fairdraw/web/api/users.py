@@ -23,7 +23,7 @@ from fairdraw.domain.accounts import (
     User,
     UserPage,
 )
-from fairdraw.services.drawing import iso
+from fairdraw.domain.moments import iso
 from fairdraw.web import security
 from fairdraw.web.api.text_patterns import USERNAME_PATTERN, display_name_pattern, lazy_pattern
 from fairdraw.web.deps import (

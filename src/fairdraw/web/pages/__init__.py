@@ -14,6 +14,7 @@ from fairdraw.web.pages import (
     accounts,
     admin,
     auth,
+    check_entry,
     create,
     dashboard,
     docs,
@@ -25,6 +26,7 @@ from fairdraw.web.pages import (
     raffle_create,
     raffles,
     results,
+    verify,
 )
 from fairdraw.web.pages.rendering import login_url, render_page, see_other
 
@@ -48,6 +50,8 @@ router.include_router(dashboard.router)
 router.include_router(draws.router)
 router.include_router(lotteries.router)
 router.include_router(my_entries.router)
+router.include_router(check_entry.router)
+router.include_router(verify.router)
 
 _PLAIN_ERROR_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} · fairdraw</title></head>

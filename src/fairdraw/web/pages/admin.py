@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from fairdraw.domain.accounts import DEFAULT_PAGE_SIZE, Role, User
 from fairdraw.domain.errors import Conflict, InvalidInput, NotFound
-from fairdraw.services.drawing import iso
+from fairdraw.domain.moments import iso
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.rendering import checked_form, render, see_other, text
 

@@ -15,9 +15,9 @@ from fastapi.responses import Response
 
 from fairdraw.domain.draws import Draw, DrawKind, DrawStatus
 from fairdraw.domain.errors import InvalidInput
+from fairdraw.domain.moments import iso, now_ms
 from fairdraw.services.dashboard import RECENT_ENTRIES, SEARCH_LIMIT
 from fairdraw.services.dashboard_views import Chart, EntryView, Window
-from fairdraw.services.drawing import iso, now_ms
 from fairdraw.store.live_stats import MINUTE_MS
 from fairdraw.web.api.dashboard import private_feed
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep

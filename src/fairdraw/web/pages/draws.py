@@ -20,7 +20,7 @@ from fairdraw.domain.errors import (
     NotAuthenticated,
     NotFound,
 )
-from fairdraw.services.drawing import now_ms
+from fairdraw.domain.moments import now_ms
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.outcomes import form_retry, receipt_signed, receipt_url
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text

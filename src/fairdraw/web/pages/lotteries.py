@@ -20,7 +20,7 @@ from fairdraw.domain.errors import (
     LotteryNotRunning,
     NotAuthenticated,
 )
-from fairdraw.services.drawing import now_ms
+from fairdraw.domain.moments import now_ms
 from fairdraw.services.lottery_views import DayState, Lottery, RoundView
 from fairdraw.web.api.lottery_schemas import (
     lottery_status,

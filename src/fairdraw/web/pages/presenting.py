@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from fairdraw.domain.draws import Draw, DrawKind, DrawStatus
 from fairdraw.domain.errors import NotAuthenticated
-from fairdraw.services.drawing import now_ms
+from fairdraw.domain.moments import now_ms
 from fairdraw.services.presenting import RevealSlot, reveal_slots, shown_step
 from fairdraw.web.deps import ServicesDep, VisitorDep
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from fairdraw.domain.draws import Draw
 from fairdraw.domain.errors import InvalidCode, RateLimited, TicketNotFound
-from fairdraw.services.drawing import iso
+from fairdraw.domain.moments import iso
 from fairdraw.services.raffles import KeptTicket, TicketCheck, TicketStatus
 from fairdraw.web.pages.views import Moment, moment
 

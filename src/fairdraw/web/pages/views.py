@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from fairdraw.domain.accounts import User
 from fairdraw.domain.draws import TRANSITIONS, Draw, DrawKind, DrawStatus, WinnerView
-from fairdraw.services.drawing import iso
+from fairdraw.domain.moments import iso
 
 _TEXT_FORMAT = "%-d %b %Y, %H:%M UTC"
 _PRECISE_FORMAT = "%-d %b %Y, %H:%M:%S UTC"
@@ -146,6 +146,8 @@ class DrawPage:
     closed: Moment | None
     sealed: Moment | None
     actions: list[Action]
+    # When the beacon round the seal bound is published (the draw waits for it).
+    beacon_due: Moment | None = None
 
 
 def draw_page(draw: Draw, user: User | None, now_ms: int) -> DrawPage:
@@ -162,6 +164,7 @@ def draw_page(draw: Draw, user: User | None, now_ms: int) -> DrawPage:
         closed=moment(draw.closed_ms),
         sealed=moment(draw.seal.sealed_ms if draw.seal else None),
         actions=manager_actions(draw, user, now_ms),
+        beacon_due=moment(draw.seal.beacon_due_ms if draw.seal else None),
     )
 
 

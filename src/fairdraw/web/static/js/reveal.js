@@ -147,7 +147,7 @@
       return { name: "No winner", detail: "not enough entries", none: true };
     }
     if (state.kind === "raffle") {
-      return { name: "Ticket " + w.ref, detail: w.login ? "held by " + w.login : "" };
+      return { name: "Ticket " + String(w.ref).split(":")[0], detail: w.login ? "held by " + w.login : "" };
     }
     var label = w.name || w.login;
     var detail = w.login && w.login !== label ? (w.html_url ? "@" : "") + w.login : "";

@@ -1,0 +1,17 @@
+"""Moments as fairdraw stores and publishes them: epoch milliseconds, ISO-8601 UTC."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+
+def now_ms() -> int:
+    """The host clock in epoch milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+def iso(ms: int) -> str:
+    """Epoch milliseconds as an ISO-8601 UTC time, e.g. 2026-11-22T10:00:00.123Z."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
