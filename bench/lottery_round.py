@@ -39,7 +39,7 @@ from fairdraw.services.drawing import DrawingService
 from fairdraw.services.github import GitHubClient
 from fairdraw.services.lotteries import LotteryService
 from fairdraw.store.connection import connect
-from fairdraw.store.draws import DrawStore
+from fairdraw.store.draws import BeaconBinding, DrawStore
 from fairdraw.store.embedded import EmbeddedStore
 from fairdraw.store.keys import Keys
 from fairdraw.store.lotteries import LotteryStore, ballot_keys
@@ -112,8 +112,10 @@ class _MarkingDrawStore(DrawStore):
         super().__init__(redis, keys)
         self._marks = marks
 
-    async def seal(self, draw_id: str, root: str, entry_count: int) -> Seal:
-        sealed = await super().seal(draw_id, root, entry_count)
+    async def seal(
+        self, draw_id: str, root: str, entry_count: int, binding: BeaconBinding | None = None
+    ) -> Seal:
+        sealed = await super().seal(draw_id, root, entry_count, binding)
         self._marks.sealed = time.perf_counter()
         self._marks.seals.append(root)
         return sealed

@@ -1,13 +1,17 @@
 """Sealing and drawing a raffle of N claimed tickets (100 prizes), service level, in a
 private embedded store.
 
-Two raffles of N tickets each get N - 1 claims (bulk-loaded in the claim script's exact
-format: sealing and drawing depend on how many claims there are and on the raffle's
-permutation, not on who claimed; the second raffle's ledger and claimants are a
-server-side ``COPY`` of the first's). The last ticket of each is claimed through
+The raffles are ``fairdraw/2`` raffles made and drawn by a ``DrawingService`` with its
+proofs (draw log, signing key, and a beacon client pinned to a test drand chain on
+loopback, bound with a margin of 0 s: bench/bench_draw.py's ``draw_stack``). Two raffles
+of N tickets each get N - 1 claims (bulk-loaded in the claim script's exact format, with
+each code's commitment: sealing and drawing depend on how many claims there are and on
+the raffle's permutation, not on who claimed; the second raffle's ledger and claimants
+are a server-side ``COPY`` of the first's). The last ticket of each is claimed through
 ``RaffleService.claim``, which closes the raffle as it sells out; then
-``DrawingService.seal_closed`` and ``draw_winners`` are timed, and the entries file
-after them (``DrawingService.entries_file``):
+``DrawingService.seal_closed`` and ``draw_winners`` are timed, the wait for the bound
+beacon round apart (slept before the draw), and the entries file after them
+(``DrawingService.entries_file``):
 
 - *chunks numbered while open*: before the last claim, ``TicketLedger.hash_complete_chunk``
   runs for every complete 65,536-claim chunk, as the server does in the background each
@@ -19,19 +23,39 @@ after them (``DrawingService.entries_file``):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import os
 import time
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
+
 from bench import cpu
-from bench.bench_draw import ACTOR, wait_for_persistence
-from bench.claims import bulk_load_claims, check_claims
-from bench.harness import BenchError, Stopwatch
+from bench.bench_draw import (
+    ACTOR,
+    beacon_relay,
+    draw_stack,
+    sleep_until_round,
+    wait_for_persistence,
+)
+from bench.claims import (
+    COMMAND_BATCH,
+    COMMANDS_PER_ROUND_TRIP,
+    claim_element,
+    synthetic_claimant,
+    synthetic_code_hash,
+)
+from bench.harness import BenchError, Stopwatch, refused_tcp_port
 from bench.raffle_scale import key_sizes, private_store
 from bench.raffle_services import RaffleStack, claimant_address, create_open_raffle
 from fairdraw.domain import fairness
+from fairdraw.domain.beacon import Chain
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import DrawStatus
+from fairdraw.store.keys import Keys
+from fairdraw.store.raffles import ClaimRecord, RaffleStore
 
 PROCESS_GROUPS = {"valkey-server": "store", "redis-server": "store"}
 
@@ -63,6 +87,7 @@ class SealDrawFigures:
     open_hashing: OpenHashing | None
     last_claim_s: float
     seal_s: float
+    wait_s: float
     draw_s: float
     entries_s: float
     entries_bytes: int
@@ -75,7 +100,55 @@ class SealDrawFigures:
 
     @property
     def seal_and_draw_s(self) -> float:
+        """Seal and draw, the beacon wait excluded."""
         return self.seal_s + self.draw_s
+
+
+def synthetic_commitment(number: int) -> str:
+    """The public commitment to the code of synthetic claim ``number``."""
+    return fairness.code_commitment(hashlib.sha256(b"code %d" % number).digest()[:16])
+
+
+async def bulk_load_claims_v2(
+    redis: Redis, keys: Keys, draw_id: str, count: int, claimed_ms: int
+) -> None:
+    """Append claims of synthetic claimants 0..count-1 to the empty ledger of an open
+    fairdraw/2 raffle (code hash and code commitment), and their counts to its claimants
+    hash, as the claim script leaves them."""
+    ledger, claimants = keys.ledger(draw_id), keys.claimants(draw_id)
+    if await redis.llen(ledger):
+        raise BenchError(f"the ledger of {draw_id} is not empty")
+    pipe = redis.pipeline(transaction=False)
+    for start in range(0, count, COMMAND_BATCH):
+        elements: list[str] = []
+        held: dict[FieldT, EncodableT] = {}
+        for number in range(start, min(start + COMMAND_BATCH, count)):
+            claimant = synthetic_claimant(number)
+            code = f"{synthetic_code_hash(number)}:{synthetic_commitment(number)}"
+            elements.append(claim_element(code, claimed_ms, claimant))
+            held[claimant] = 1
+        pipe.rpush(ledger, *elements)
+        pipe.hset(claimants, mapping=held)
+        if len(pipe) >= 2 * COMMANDS_PER_ROUND_TRIP:
+            await pipe.execute()
+    if len(pipe):
+        await pipe.execute()
+
+
+async def check_claims_v2(raffles: RaffleStore, draw_id: str, numbers: list[int]) -> None:
+    """Read synthetic fairdraw/2 claims back through RaffleStore, as the service will."""
+    for record in await raffles.claims_at(draw_id, numbers):
+        expected = ClaimRecord(
+            index=record.index,
+            code_hash=synthetic_code_hash(record.index),
+            claimed_ms=record.claimed_ms,
+            claimant=synthetic_claimant(record.index),
+            commitment=synthetic_commitment(record.index),
+        )
+        if record != expected:
+            raise BenchError(f"claim {record.index} reads back as {record!r}")
+        if await raffles.claims_held(draw_id, record.claimant) != 1:
+            raise BenchError(f"the claimant of claim {record.index} holds no ticket")
 
 
 def _bench_cpu_seconds(before: cpu.CpuSnapshot, after: cpu.CpuSnapshot) -> float:
@@ -108,7 +181,12 @@ async def _hash_while_open(stack: RaffleStack, draw_id: str, claims: int) -> Ope
 
 
 async def _seal_and_draw(
-    stack: RaffleStack, draw_id: str, label: str, ticket_count: int, hash_first: bool
+    stack: RaffleStack,
+    chain: Chain,
+    draw_id: str,
+    label: str,
+    ticket_count: int,
+    hash_first: bool,
 ) -> SealDrawFigures:
     await wait_for_persistence(stack.redis)
     open_hashing = await _hash_while_open(stack, draw_id, ticket_count - 1) if hash_first else None
@@ -123,6 +201,9 @@ async def _seal_and_draw(
     before = cpu.snapshot()
     with Stopwatch() as seal:
         await stack.drawing.seal_closed(draw_id)
+    sealed_at = time.time()
+    await sleep_until_round(await stack.drawing.get(draw_id), chain)
+    wait_s = time.time() - sealed_at
     with Stopwatch() as drawing:
         drawn = await stack.drawing.draw_winners(ACTOR, draw_id)
     after = cpu.snapshot()
@@ -131,6 +212,8 @@ async def _seal_and_draw(
 
     if drawn.status is not DrawStatus.drawn or drawn.result is None or drawn.seal is None:
         raise BenchError(f"the raffle ended {drawn.status.value}, not drawn")
+    if drawn.seal.beacon_round is None or drawn.result.bundle.get("beacon") is None:
+        raise BenchError("the raffle bound no beacon round")
     if drawn.seal.entry_count != ticket_count or text.count("\n") != ticket_count:
         raise BenchError(
             f"sealed {drawn.seal.entry_count:,} claims, entries file of"
@@ -144,6 +227,7 @@ async def _seal_and_draw(
         open_hashing=open_hashing,
         last_claim_s=last_claim.seconds,
         seal_s=seal.seconds,
+        wait_s=wait_s,
         draw_s=drawing.seconds,
         entries_s=entries.seconds,
         entries_bytes=len(text.encode()),
@@ -160,22 +244,35 @@ async def measure_seal_and_draw(ticket_count: int) -> tuple[float, list[SealDraw
     """The bulk-load time, then the figures with chunks hashed while open and cold."""
     if ticket_count < 2:
         raise BenchError("a raffle to draw needs at least 2 tickets")
-    async with private_store() as (_store, stack):
-        warm = await create_open_raffle(stack, ticket_count, "bench: chunks hashed while open")
-        cold = await create_open_raffle(stack, ticket_count, "bench: cold seal")
-        with Stopwatch() as load:
-            await bulk_load_claims(
-                stack.redis, stack.keys, warm.id, ticket_count - 1, int(time.time() * 1000)
-            )
-            for key in (stack.keys.ledger, stack.keys.claimants):
-                await stack.redis.copy(key(warm.id), key(cold.id))
-        await check_claims(stack.raffles, warm.id, [0, ticket_count - 2])
-        await check_claims(stack.raffles, cold.id, [0, ticket_count - 2])
-        results = [
-            await _seal_and_draw(stack, warm.id, "chunks numbered while open", ticket_count, True),
-            await _seal_and_draw(stack, cold.id, "cold", ticket_count, False),
-        ]
-        return load.seconds, results
+    async with private_store() as (_store, plain):
+        with refused_tcp_port() as github_port, beacon_relay() as beacon:
+            github_url = f"http://127.0.0.1:{github_port}"
+            async with draw_stack(
+                plain.redis, plain.keys, github_url, beacon, tickets=plain.tickets
+            ) as proven:
+                stack = dataclasses.replace(plain, drawing=proven.service)
+                return await _measure(stack, beacon.test_chain.chain, ticket_count)
+
+
+async def _measure(
+    stack: RaffleStack, chain: Chain, ticket_count: int
+) -> tuple[float, list[SealDrawFigures]]:
+    warm = await create_open_raffle(stack, ticket_count, "bench: chunks hashed while open")
+    cold = await create_open_raffle(stack, ticket_count, "bench: cold seal")
+    with Stopwatch() as load:
+        await bulk_load_claims_v2(
+            stack.redis, stack.keys, warm.id, ticket_count - 1, int(time.time() * 1000)
+        )
+        for key in (stack.keys.ledger, stack.keys.claimants):
+            await stack.redis.copy(key(warm.id), key(cold.id))
+    await check_claims_v2(stack.raffles, warm.id, [0, ticket_count - 2])
+    await check_claims_v2(stack.raffles, cold.id, [0, ticket_count - 2])
+    return load.seconds, [
+        await _seal_and_draw(
+            stack, chain, warm.id, "chunks numbered while open", ticket_count, True
+        ),
+        await _seal_and_draw(stack, chain, cold.id, "cold", ticket_count, False),
+    ]
 
 
 def print_seal_and_draw(load_s: float, results: list[SealDrawFigures]) -> None:
@@ -197,8 +294,9 @@ def print_seal_and_draw(load_s: float, results: list[SealDrawFigures]) -> None:
             )
         print(f"last claim      {f.last_claim_s * 1000:8.1f} ms  (sells out, closes)")
         print(f"seal            {f.seal_s:8.3f} s  (DrawingService.seal_closed)")
-        print(f"draw            {f.draw_s:8.3f} s  (DrawingService.draw_winners)")
-        print(f"seal + draw     {f.seal_and_draw_s:8.3f} s")
+        print(f"beacon wait     {f.wait_s:8.3f} s  (seal to the bound round's time)")
+        print(f"draw            {f.draw_s:8.3f} s  (DrawingService.draw_winners, no wait)")
+        print(f"seal + draw     {f.seal_and_draw_s:8.3f} s  (beacon wait excluded)")
         print(
             f"entries file    {f.entries_s:8.3f} s  ({f.entries_bytes / 2**20:.0f} MiB,"
             " DrawingService.entries_file after the draw)"

@@ -39,6 +39,7 @@ from fairdraw.services.receipts import InstanceUnreachable, check_with_instance
 from fairdraw.services.scheduler import lottery_services
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
+from fairdraw.store.draw_log import DrawLogStore
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.embedded import DataDirectoryInUse, EmbeddedStore
 from fairdraw.store.keys import Keys
@@ -206,7 +207,7 @@ async def _schedule(settings: Settings, once: bool) -> None:
     github = GitHubClient.from_settings(
         settings, ProfileCache(redis, keys, settings.github_cache_seconds)
     )
-    proofs = draw_proofs(settings, redis, keys)
+    proofs = draw_proofs(settings, DrawLogStore(redis, keys))
     drawing = DrawingService(DrawStore(redis, keys), github, proofs=proofs)
     _, runner = lottery_services(
         settings, LotteryStore(redis, keys), ScheduleStore(redis, keys), drawing

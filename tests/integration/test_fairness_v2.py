@@ -25,7 +25,9 @@ from fairdraw.domain.beacon import Chain
 from fairdraw.domain.signing import SigningKey
 from fairdraw.domain.verification import verify_bundle_bytes
 from fairdraw.store.keys import Keys
-from tests.support.app import ADMIN, login, make_settings
+from tests.integration.test_lottery_api import API as LOTTERIES
+from tests.integration.test_lottery_api import past_rounds
+from tests.support.app import ADMIN, MANAGER, login, make_settings
 from tests.support.drand_relay import DrandRelays, chain_file_content
 from tests.support.github_server import GitHubStandIn
 
@@ -446,3 +448,62 @@ async def test_concurrent_draws_of_one_beacon_draw_record_one_result(
     assert len({json.dumps(r["result"], sort_keys=True) for r in results}) == 1
     leaves = (await anon_client.get(f"/api/v1/draws/{draw['id']}/log")).json()
     assert [leaf["entry"]["type"] for leaf in leaves] == ["commit", "seal", "draw"]
+
+
+async def test_a_lottery_round_binds_the_beacon_and_opens_its_winning_ballot(
+    app: Any, app_client: httpx.AsyncClient, redis: Redis, drand: DrandRelays
+) -> None:
+    """Each round of a daily lottery is a fairdraw/2 draw too: sealed when its day ends,
+    decided by the next beacon round, its winning ballot opened to its participant."""
+    past = await past_rounds(app, redis)
+    csrf = await login(app_client, MANAGER)
+    url = f"{LOTTERIES}/{past.lottery_id}/rounds/{past.yesterday}/draw"
+    drawn = await app_client.post(url, headers={"X-CSRF-Token": csrf})
+    assert drawn.status_code == 200, drawn.text
+    links = drawn.json()["links"]
+    bundle_bytes = (await app_client.get(links["proof"])).content
+    entries = (await app_client.get(links["entries"])).content
+    report = verify_bundle_bytes(bundle_bytes, entries, chains=(chain_of(drand),))
+    assert report.ok, report.first_failure
+    bundle = json.loads(bundle_bytes)
+    assert bundle["draw"]["kind"] == "lottery"
+    assert bundle["beacon"] is not None
+    # Yesterday's only ballot was Pat's: the opening names Pat's account.
+    assert bundle["winners"][0]["opening"]["identity"] == "u:pat"
+    # The days the scheduler drew are fairdraw/2 as well, and verify the same way.
+    first = f"{LOTTERIES}/{past.lottery_id}/rounds/{past.first}"
+    view = (await app_client.get(first)).json()
+    first_bundle = (await app_client.get(view["links"]["proof"])).content
+    first_entries = (await app_client.get(view["links"]["entries"])).content
+    assert verify_bundle_bytes(first_bundle, first_entries, chains=(chain_of(drand),)).ok
+
+
+async def test_a_draw_stored_before_fairdraw_2_stays_a_fairdraw_1_draw(
+    app_client: httpx.AsyncClient,
+    anon_client: httpx.AsyncClient,
+    github: GitHubStandIn,
+    redis: Redis,
+) -> None:
+    """A draw an older version created has no proof fields: it keeps its refs, is drawn
+    without a beacon and publishes a fairdraw/1 bundle that still verifies."""
+    csrf = await login(app_client, ADMIN)
+    response = await app_client.post(
+        "/api/v1/draws",
+        json={"title": "Older draw", "prizes": PRIZES},
+        headers={"X-CSRF-Token": csrf},
+    )
+    draft = response.json()
+    await redis.hdel(KEYS.draw_meta(draft["id"]), "algorithm", "beacon")
+    await act(app_client, csrf, draft["id"], "open")
+    receipts = await enter_all(anon_client, github, draft["id"], range(950, 953))
+    assert {len(r["ref"]) for r in receipts} == {32}
+    assert {r["algorithm"] for r in receipts} == {"fairdraw/1"}
+    assert all(r["opening"] is None and r["signed"] is None for r in receipts)
+    await act(app_client, csrf, draft["id"], "close")
+    drawn = await act(app_client, csrf, draft["id"], "draw")
+    assert drawn["algorithm"] == "fairdraw/1"
+    assert drawn["trusts_operator"] is True
+    bundle_bytes, entries = await published(app_client, draft["id"])
+    assert json.loads(bundle_bytes)["algorithm"] == "fairdraw/1"
+    assert verify_bundle_bytes(bundle_bytes, entries).ok
+    assert (await anon_client.get(f"/api/v1/draws/{draft['id']}/log")).json() == []

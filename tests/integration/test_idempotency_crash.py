@@ -28,7 +28,7 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from fairdraw.config import Settings
-from fairdraw.domain import idempotency, tickets
+from fairdraw.domain import fairness, idempotency, tickets
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.idempotency import RetryKey
@@ -334,10 +334,18 @@ async def test_keyed_claims_survive_a_kill_of_the_web_server(
     assert len(ledger) == len(sent)
     assert len({t["number"] for t in tickets.values()}) == len(sent)
     secret_bytes = app_settings.secret_bytes()
+    # Each claim holds its code's keyed hash and (fairdraw/2) the code's public commitment.
     stored = {line.split("\t", 1)[0] for line in ledger}
-    codes = {code_hash_of(secret_bytes, t["code"]) for t in tickets.values()}
+    codes = {
+        f"{code_hash_of(secret_bytes, t['code'])}:{commitment_of(t['code'])}"
+        for t in tickets.values()
+    }
     assert codes == stored
 
 
 def code_hash_of(secret: bytes, code: str) -> str:
     return tickets.code_hash(secret, tickets.parse_code(code))
+
+
+def commitment_of(code: str) -> str:
+    return fairness.code_commitment(tickets.parse_code(code))

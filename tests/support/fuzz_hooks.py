@@ -81,6 +81,16 @@ UNSTATED_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     # A search is compared in the canonical form of usernames, which NFKC can make longer
     # than the text sent ("\ufdfa" is 18 characters); the schema bounds the text sent.
     "GET /api/v1/users": (("q", "Search for at most 32 characters"),),
+    # The draw log: sizes and indexes are bounded by the log's size now, and by each other.
+    "GET /api/v1/log/inclusion": (
+        ("leaf_index", "a leaf of the tree: 0 to"),
+        ("tree_size", "a tree size from 0 to the log's size"),
+    ),
+    "GET /api/v1/log/consistency": (
+        ("first", "a tree size from 0 to second"),
+        ("second", "a tree size from 0 to the log's size"),
+    ),
+    "GET /api/v1/log/entries": (("end", "at least start"),),
     # On the draw: a single digit is a ticket number, which only raffles have.
     "GET /api/v1/draws/{draw_id}/entries": (("q", "Type at least 2 characters of a name"),),
 }

@@ -41,7 +41,7 @@ from fairdraw.services.github import GitHubClient
 from fairdraw.services.proofs import DrawProofs, OnWait, stream_key
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.services.winners import PickedPeople
-from fairdraw.store.draws import DrawStore
+from fairdraw.store.draws import DrawStore, new_draw_fields
 from fairdraw.store.schedule import ScheduleStore
 
 # How long drawing waits for a bound beacon round before answering BeaconPending: the
@@ -229,6 +229,19 @@ class DrawingService:
     def _beacon_chain(self) -> str | None:
         return self._proofs.beacon_chain if self._proofs is not None else None
 
+    async def algorithm_of(self, draw_id: str) -> str:
+        """The proof version of a draw; a draw not stored yet will be made with
+        :meth:`new_draw_fields`, so fairdraw/2. Cached: it never changes."""
+        try:
+            return (await self._store.entry_terms(draw_id)).algorithm
+        except DrawNotFound:
+            return fairness.ALGORITHM_V2
+
+    def new_draw_fields(self) -> dict[str, str]:
+        """The proof fields every new draw is stored with (for draws created outside
+        :meth:`create`, such as lottery rounds): fairdraw/2, and the beacon it binds."""
+        return new_draw_fields(self._beacon_chain())
+
     async def close(self, caller: Caller, draw_id: str) -> Draw:
         """Close the draw and seal its ledger; closing again is harmless."""
         draw = await self._store.get(draw_id)
@@ -281,6 +294,8 @@ class DrawingService:
         seal whose process died before logging it is logged by the next attempt)."""
         seal = draw.seal or await self._seal(draw)
         if self._proofs is not None:
+            # The commit leaf too: an opening whose process died before logging it.
+            await self._proofs.log_commit(draw)
             await self._proofs.log_seal(draw, seal)
         return seal
 
@@ -433,11 +448,8 @@ class DrawingService:
         salt = (await self._store.entry_terms(draw.id)).salt
         openings: dict[int, tuple[str, dict[str, str] | None]] = {}
         for entry in await self._store.entries_at(draw.id, picks):
-            nonce = fairness.entry_nonce(salt, entry.identity)
-            openings[entry.index] = (
-                entry.ref,
-                {"identity": entry.identity, "nonce": nonce.hex()},
-            )
+            nonce = entry.nonce or fairness.entry_nonce(salt, entry.identity).hex()
+            openings[entry.index] = (entry.ref, {"identity": entry.identity, "nonce": nonce})
         return openings
 
     def _round_due_ms(self, draw: Draw, seal: Seal) -> int:

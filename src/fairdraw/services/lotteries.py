@@ -184,7 +184,15 @@ class LotteryService:
                 raise LotteryNotRunning()
             start_ms, end_ms = lotteries.day_bounds(lottery.terms.zone, day)
             round_id = lotteries.round_draw_id(lottery_id, day)
-            ref = fairness.new_ballot_ref()
+            nonce = None
+            if await self._drawing.algorithm_of(round_id) == fairness.ALGORITHM:
+                ref = fairness.new_ballot_ref()
+            else:
+                # fairdraw/2: the ref commits to the participant and a secret nonce, so a
+                # winning ballot is shown to be theirs; random, so their ballots are not
+                # linked to each other.
+                nonce = fairness.new_nonce()
+                ref = fairness.entry_ref_v2(identity, nonce)
             cast_in_round = functools.partial(
                 self._store.cast_ballot,
                 round_id,
@@ -196,6 +204,7 @@ class LotteryService:
                 name=user.username,
                 at_ms=at_ms,
                 retry=retry,
+                nonce=nonce,
             )
             # The round's fields go along only when the day's first ballot creates it.
             cast = await cast_in_round()
@@ -402,6 +411,7 @@ class LotteryService:
             "deadline_ms": str(end_ms),
             "lottery_id": lottery.id,
             "round_date": day.isoformat(),
+            **self._drawing.new_draw_fields(),
         }
 
 

@@ -14,8 +14,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from redis.asyncio import Redis
-
 from fairdraw.config import Settings, signing_key_path
 from fairdraw.domain import fairness, proof
 from fairdraw.domain.beacon import BeaconRound
@@ -28,7 +26,6 @@ from fairdraw.services.beacon import BeaconClient
 from fairdraw.services.draw_log import DrawLogService
 from fairdraw.store.draw_log import DrawLogStore
 from fairdraw.store.draws import BeaconBinding
-from fairdraw.store.keys import Keys
 
 log = logging.getLogger("fairdraw.proofs")
 
@@ -36,11 +33,12 @@ log = logging.getLogger("fairdraw.proofs")
 OnWait = Callable[[str], Awaitable[None] | None]
 
 
-def draw_proofs(settings: Settings, redis: Redis, keys: Keys) -> DrawProofs:
-    """The draw log, signing key and beacon of this instance, from its settings (the
-    signing key is created on first start). Close it with :meth:`DrawProofs.aclose`."""
+def draw_proofs(settings: Settings, log_store: DrawLogStore) -> DrawProofs:
+    """The draw log (in ``log_store``), signing key and beacon of this instance, from its
+    settings (the signing key is created on first start). Close it with
+    :meth:`DrawProofs.aclose`."""
     signing = SigningKey.load_or_create(signing_key_path(settings))
-    draw_log = DrawLogService(DrawLogStore(redis, keys), signing)
+    draw_log = DrawLogService(log_store, signing)
     beacon = BeaconClient.from_settings(settings)
     return DrawProofs(draw_log, signing, beacon, settings.beacon_margin_seconds)
 

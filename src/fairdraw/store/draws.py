@@ -43,11 +43,21 @@ class LedgerEntry:
     entered_ms: int
     identity: str
     label: str
+    # A fairdraw/2 lottery ballot's secret nonce (hex), kept to open its ref; a giveaway
+    # entry's is derived from the draw's salt instead.
+    nonce: str | None = None
 
     @classmethod
     def parse(cls, index: int, element: str) -> LedgerEntry:
-        ref, entered_ms, identity, label = element.split("\t", 3)
-        return cls(index=index, ref=ref, entered_ms=int(entered_ms), identity=identity, label=label)
+        ref, entered_ms, identity, label, *nonce = element.split("\t", 4)
+        return cls(
+            index=index,
+            ref=ref,
+            entered_ms=int(entered_ms),
+            identity=identity,
+            label=label,
+            nonce=nonce[0] if nonce else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -170,6 +180,12 @@ def result_from_json(bundle_json: str, winners_json: str, drawn_ms: int) -> Draw
     )
 
 
+def new_draw_fields(beacon: str | None) -> dict[str, str]:
+    """The proof fields of a new draw: fairdraw/2, and the chain hash of the beacon it
+    binds at its seal ("none": it trusts its operator, and says so for good)."""
+    return {"algorithm": fairness.ALGORITHM_V2, "beacon": beacon or "none"}
+
+
 def enter_keys(keys: Keys, draw_id: str, label: str) -> list[str]:
     """The KEYS of the ``enter`` script for an entry labelled ``label``."""
     return [
@@ -211,8 +227,7 @@ class DrawStore:
         draw then trusts its operator, and says so for good."""
         fields: dict[str, str] = {
             "id": draw_id,
-            "algorithm": fairness.ALGORITHM_V2,
-            "beacon": beacon or "none",
+            **new_draw_fields(beacon),
             "kind": new.kind.value,
             "entry_identity": new.entry_identity.value,
             "title": new.title,

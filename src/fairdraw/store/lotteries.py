@@ -124,6 +124,7 @@ class LotteryStore:
         round_fields: Mapping[str, str] | None = None,
         at_ms: int | None = None,
         retry: RetryKey | None = None,
+        nonce: bytes | None = None,
     ) -> Cast:
         """Add a ballot to the round ``[start_ms, end_ms)`` if the store's clock (or
         ``at_ms``) is in it; DrawNotOpen if that round is already closed. Without
@@ -132,7 +133,10 @@ class LotteryStore:
         account name) is what the round's top list and search show.
 
         With ``retry``, the ballot's record is written in the same script, and a request
-        whose record exists in this round gets its first ballot back (``replayed``)."""
+        whose record exists in this round gets its first ballot back (``replayed``).
+
+        A fairdraw/2 ballot's secret ``nonce`` (what its ref commits to with the identity)
+        is kept as the ledger element's last field, to open the ref if the ballot wins."""
         keys = ballot_keys(self._keys, round_id, name)
         keyed: list[str | int] = ["", ""]
         if retry is not None:
@@ -147,7 +151,7 @@ class LotteryStore:
                 end_ms,
                 identity,
                 ref,
-                label,
+                label if nonce is None else f"{label}\t{nonce.hex()}",
                 name,
                 *keyed,
                 *_pairs(round_fields or {}),

@@ -34,6 +34,7 @@ from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.services.tokens import TokenService
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
+from fairdraw.store.draw_log import DrawLogStore
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.events import EventStore
 from fairdraw.store.idempotency import IdempotencyStore
@@ -100,7 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
         draw_store = DrawStore(redis, keys)
         # fairdraw/2: the instance's signing key, the public draw log it signs, and the
         # beacon new draws bind (none: FAIRDRAW_BEACON=none, they trust the operator).
-        proofs = draw_proofs(settings, redis, keys)
+        proofs = draw_proofs(settings, DrawLogStore(redis, keys))
         signing, draw_log = proofs.signing, proofs.draw_log
         accounts = AccountService(
             AccountStore(redis, keys, secret),

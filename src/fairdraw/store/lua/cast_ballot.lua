@@ -6,7 +6,8 @@
 --          "fingerprint \t index \t the identity's ballots then" + TTL
 -- ARGV[1]  now (ms) for tests, or "" to use the store's clock
 -- ARGV[2]  round start (ms, inclusive)   ARGV[3] round end (ms, exclusive)
--- ARGV[4]  identity   ARGV[5] public ref   ARGV[6] label   ARGV[7] name (search, top list)
+-- ARGV[4]  identity   ARGV[5] public ref   ARGV[6] label (a fairdraw/2 ballot's: the label,
+--          TAB, its secret nonce in hex)   ARGV[7] name (search, top list)
 -- ARGV[8]  (keyed) the request's fingerprint, else ""   ARGV[9] (keyed) how long the
 --          record lives (ms), else ""
 -- ARGV[10..] field, value, ... of the round draw, stored when its first ballot creates it;

@@ -4,7 +4,7 @@
 import { fromHex, toHex, u64be } from "./bytes.js";
 import { sha256 } from "./hashing.js";
 
-export const SCHEME = "bls-unchained-g1-rfc9380";
+const SCHEME = "bls-unchained-g1-rfc9380";
 const DST = "BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_";
 const MAX_ROUND = (1n << 64n) - 1n;
 
@@ -52,11 +52,15 @@ export function chainFromJson(value) {
   if (typeof chain.publicKey !== "string" || !/^[0-9a-f]{192}$/.test(chain.publicKey)) {
     throw new Error("public_key: 192 lowercase hex digits (96 bytes)");
   }
-  if (!Number.isSafeInteger(chain.period) || chain.period < 1) throw new Error("period: whole seconds ≥ 1");
+  if (!Number.isSafeInteger(chain.period) || chain.period < 1) {
+    throw new Error("period: whole seconds ≥ 1");
+  }
   if (!Number.isSafeInteger(chain.genesisTime) || chain.genesisTime < 0) {
     throw new Error("genesis_time: Unix seconds ≥ 0");
   }
-  if (chain.scheme !== SCHEME) throw new Error(`unsupported beacon scheme: fairdraw verifies ${SCHEME}`);
+  if (chain.scheme !== SCHEME) {
+    throw new Error(`unsupported beacon scheme: fairdraw verifies ${SCHEME}`);
+  }
   return Object.freeze(chain);
 }
 
@@ -73,8 +77,12 @@ export function isoSeconds(seconds) {
 }
 
 /** Whether `round` is a round number a chain can have: 1 to 2^64 − 1. */
-export function isRoundNumber(round) {
-  return (typeof round === "number" || typeof round === "bigint") && BigInt(round) >= 1n && BigInt(round) <= MAX_ROUND;
+function isRoundNumber(round) {
+  return (
+    (typeof round === "number" || typeof round === "bigint") &&
+    BigInt(round) >= 1n &&
+    BigInt(round) <= MAX_ROUND
+  );
 }
 
 let curves = null;
@@ -101,10 +109,16 @@ export async function roundProblem(chain, round, signatureHex) {
   }
   let valid = false;
   try {
-    valid = scheme.verify(signature, scheme.hash(message, DST), bls.G2.Point.fromBytes(fromHex(chain.publicKey)));
+    valid = scheme.verify(
+      signature,
+      scheme.hash(message, DST),
+      bls.G2.Point.fromBytes(fromHex(chain.publicKey)),
+    );
   } catch {
     valid = false; // a chain key that is no point of G2 verifies nothing
   }
-  if (!valid) return `round ${round}: the signature does not verify under the public key of chain ${chain.chainHash}`;
+  if (!valid) {
+    return `round ${round}: the signature does not verify under the public key of chain ${chain.chainHash}`;
+  }
   return null;
 }

@@ -66,7 +66,12 @@ export function parseCommon(bundle, kind, algorithm) {
     picks.push(picked);
     return { index: picked.index, ref: picked.ref };
   });
-  const unawarded = strings(bundle, "unawarded", "bundle", "unawarded must be a list of prize names");
+  const unawarded = strings(
+    bundle,
+    "unawarded",
+    "bundle",
+    "unawarded must be a list of prize names",
+  );
   return {
     kind,
     prizes,

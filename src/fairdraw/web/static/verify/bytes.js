@@ -24,8 +24,8 @@ export function decodeUtf8(bytes) {
  * Where the first byte sequence that is not UTF-8 starts (as Python's decoder reports
  * it), or -1 when all of `bytes` is UTF-8. Unicode's table of well-formed sequences.
  */
-export function invalidUtf8At(bytes) {
-  for (let at = 0; at < bytes.length; ) {
+function invalidUtf8At(bytes) {
+  for (let at = 0; at < bytes.length;) {
     const lead = bytes[at];
     let size = 1;
     let low = 0x80;

@@ -32,7 +32,8 @@ class LedgerWorker {
     };
     this.worker.onerror = (event) => {
       event.preventDefault();
-      for (const { reject } of this.pending.values()) reject(new Error(event.message || "worker failed"));
+      for (const { reject } of this.pending.values())
+        reject(new Error(event.message || "worker failed"));
       this.pending.clear();
     };
   }
@@ -47,7 +48,7 @@ class LedgerWorker {
 }
 
 /** Let the page paint and take input between slices of work. */
-export function yieldToPage() {
+function yieldToPage() {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
@@ -102,7 +103,7 @@ async function joinChunkRoots(roots, count) {
 /**
  * Check and hash a whole entries file. Returns {count, root, problem, ref, tickets}:
  * `problem` is null or the first malformed line's description (then `root` is null);
- * `ref(i)` reads entry i's reference; `tickets` holds a raffle's ticket numbers.
+ * `ref(i)` reads entry i's reference; `tickets` holds a fairdraw/2 raffle's ticket numbers.
  * `onProgress(done, total)` is told as chunks complete.
  */
 export async function readEntries(bytes, { algorithm, kind, onProgress }) {
@@ -148,7 +149,7 @@ export async function readEntries(bytes, { algorithm, kind, onProgress }) {
     outcomes.map((o) => o.root),
     count,
   );
-  if (kind === "raffle") {
+  if (kind === "raffle" && strict) {
     result.tickets = new Float64Array(count);
     outcomes.forEach((o, c) => result.tickets.set(o.tickets, c * CHUNK_LEAVES));
   }

@@ -16,9 +16,6 @@ async function nobleHashes() {
   return noble;
 }
 
-/** Whether hashing runs on WebCrypto (else on @noble/hashes). */
-export const usesWebCrypto = subtle !== undefined;
-
 /** sha256(bytes), 32 bytes. */
 export async function sha256(bytes) {
   if (subtle) return new Uint8Array(await subtle.digest("SHA-256", bytes));

@@ -21,11 +21,8 @@ export class DuplicateKeyError extends JsonError {
   }
 }
 
-/** NaN, Infinity or -Infinity, which strict JSON does not have. */
-export class ConstantError extends JsonError {}
-
 /** A JSON number with a fraction or an exponent: never an integer. */
-export class JsonFloat {
+class JsonFloat {
   constructor(text) {
     this.text = text;
   }
@@ -101,7 +98,7 @@ class Parser {
     }
     const constant = CONSTANTS.find((word) => this.text.startsWith(word, this.at));
     if (constant !== undefined) {
-      if (!this.lenient) throw new ConstantError(`${constant} is not a JSON number`);
+      if (!this.lenient) throw new JsonError(`${constant} is not a JSON number`);
       this.at += constant.length;
       return new JsonFloat(constant);
     }
@@ -145,7 +142,9 @@ class Parser {
       if (escape === undefined) this.fail("Unterminated string starting at", begin);
       if (escape === "u") {
         const digits = this.text.slice(this.at + 2, this.at + 6);
-        if (this.at + 6 >= this.text.length || !HEX4.test(digits)) this.fail("Invalid \\uXXXX escape", this.at + 1);
+        if (this.at + 6 >= this.text.length || !HEX4.test(digits)) {
+          this.fail("Invalid \\uXXXX escape", this.at + 1);
+        }
         out += String.fromCharCode(parseInt(digits, 16));
         this.at += 6;
       } else if (Object.hasOwn(ESCAPES, escape)) {
@@ -192,7 +191,9 @@ class Parser {
     this.skipSpace();
     if (this.text[this.at] !== "}") {
       for (;;) {
-        if (this.text[this.at] !== '"') this.fail("Expecting property name enclosed in double quotes", this.at);
+        if (this.text[this.at] !== '"') {
+          this.fail("Expecting property name enclosed in double quotes", this.at);
+        }
         const key = this.string();
         if (repeated === null && Object.hasOwn(object, key)) repeated = key;
         this.skipSpace();
@@ -260,9 +261,4 @@ export function canonicalJson(value) {
   if (Array.isArray(value)) return "[" + value.map(canonicalJson).join(",") + "]";
   const keys = Object.keys(value).sort(compareCodePoints);
   return "{" + keys.map((k) => canonicalString(k) + ":" + canonicalJson(value[k])).join(",") + "}";
-}
-
-/** A plain-JavaScript rendering of a parsed value, for display (BigInts as numbers). */
-export function displayJson(value) {
-  return JSON.stringify(value, (_, v) => (typeof v === "bigint" ? Number(v) : v));
 }

@@ -46,11 +46,12 @@ function lineProblem(index, line, rule) {
 }
 
 /**
- * Check and hash one chunk: `bytes` holds lines `first`, `first + 1`, ..., each ending in
- * LF except perhaps the file's last, from byte `offset` of the file on. Returns {count, root, problem, tickets}: `root` the
- * Merkle tree hash over the chunk's leaves (null for no lines), `problem` null or
- * {line, message} for the first malformed line (line 0 when the bytes are not UTF-8),
- * `tickets` each line's ticket number for a raffle (else null).
+ * Check and hash one chunk: `bytes`, from byte `offset` of the file on, holds lines
+ * `first`, `first + 1`, ..., each ending in LF except perhaps the file's last. Returns
+ * {count, root, problem, tickets}: `root` the Merkle tree hash over the chunk's leaves
+ * (null for no lines), `problem` null or {line, message} for the first malformed line
+ * (line 0 when the bytes are not UTF-8), `tickets` each line's ticket number for a
+ * fairdraw/2 raffle (else null).
  */
 export async function hashChunk({ bytes, first, offset, algorithm, kind }) {
   const text = decodeUtf8(bytes);
@@ -61,14 +62,24 @@ export async function hashChunk({ bytes, first, offset, algorithm, kind }) {
   const rule = refRule(algorithm, kind);
   const lines = text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
-  const tickets = kind === "raffle" ? new Float64Array(lines.length) : null;
+  const tickets =
+    kind === "raffle" && algorithm === "fairdraw/2" ? new Float64Array(lines.length) : null;
   for (let k = 0; k < lines.length; k++) {
     const line = lines[k];
     const tab = line.indexOf("\t");
     const index = first + k;
-    if (tab < 0 || line.slice(0, tab) !== String(index) || !rule.pattern.test(line.slice(tab + 1))) {
+    if (
+      tab < 0 ||
+      line.slice(0, tab) !== String(index) ||
+      !rule.pattern.test(line.slice(tab + 1))
+    ) {
       const message = `entries file line ${index + 1}: ${lineProblem(index, line, rule)}`;
-      return { count: lines.length, root: null, problem: { line: index + 1, message }, tickets: null };
+      return {
+        count: lines.length,
+        root: null,
+        problem: { line: index + 1, message },
+        tickets: null,
+      };
     }
     if (tickets !== null) tickets[k] = parseInt(line.slice(tab + 1), 10);
   }

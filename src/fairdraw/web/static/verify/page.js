@@ -5,12 +5,14 @@
 import { chainFromJson, parseDocument, QUICKNET, verifyBytes } from "./verifier.js";
 
 const DESCRIPTIONS = {
-  format: "The files are well-formed: the bundle is strict JSON with every field of the right type, the entries file one line per entry.",
+  format:
+    "The files are well-formed: the bundle is strict JSON with every field of the right type, the entries file one line per entry.",
   entry_count: "The entries file has exactly as many entries as were sealed.",
   merkle_root: "The entries file is exactly the list that was sealed before any winner was picked.",
   commitment: "The revealed seed is the one committed to when the draw opened.",
   slots: "The prizes and their quantities are the ones the draw announced.",
-  beacon: "The public randomness is the beacon round fixed at the seal, signed by the beacon's pinned key.",
+  beacon:
+    "The public randomness is the beacon round fixed at the seal, signed by the beacon's pinned key.",
   openings: "Each winner's published identity is the one their entry committed to.",
   winners: "Re-running the algorithm on the sealed list picks the same winners.",
   alternates: "It picks the same alternates, in the same order.",
@@ -96,9 +98,16 @@ function showReport(report) {
     const failed = report.checks.find((c) => !c.ok);
     verdict.textContent = `FAIL. The ${failed.name} check failed: ${failed.detail}`;
   }
-  trust.hidden = !report.trusts_operator;
-  trust.textContent = report.trusts_operator ? TRUSTS_OPERATOR : "";
-  say(report.ok ? "Verification finished: PASS." : `Verification finished: FAIL (${report.checks.find((c) => !c.ok).name}).`);
+  // Whom a passing draw trusts; a failing one is not to be trusted at all.
+  const trusting = report.ok && report.trusts_operator;
+  trust.hidden = !trusting;
+  trust.textContent = trusting ? TRUSTS_OPERATOR : "";
+  say(
+    report.ok
+      ? "Verification finished: PASS."
+      : `Verification finished: FAIL (${report.checks.find((c) => !c.ok).name}).`,
+  );
+  document.getElementById("verify-result-heading").focus();
 }
 
 function showError(message) {
@@ -109,11 +118,15 @@ function showError(message) {
   say(message);
 }
 
-/** Verify the bytes; `label` says where they came from. */
-async function run(bundle, entries, chainBytes, label) {
+/** Clear the last result: a new verification is under way. */
+function start() {
   setState("running");
   result.hidden = true;
   delete result.dataset.report;
+}
+
+/** Verify the bytes; `label` says where they came from. */
+async function run(bundle, entries, chainBytes, label) {
   source.textContent = label;
   const chains = [QUICKNET];
   if (chainBytes !== null) {
@@ -144,7 +157,10 @@ async function readFile(input) {
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const [bundle, entries, chain] = await Promise.all([inputs.bundle, inputs.entries, inputs.chain].map(readFile));
+  start();
+  const [bundle, entries, chain] = await Promise.all(
+    [inputs.bundle, inputs.entries, inputs.chain].map(readFile),
+  );
   if (bundle === null || entries === null) {
     showError("Choose both files: the proof bundle and the entries file.");
     (bundle === null ? inputs.bundle : inputs.entries).focus();
@@ -181,10 +197,14 @@ async function fetchSameOrigin(value, what) {
     throw new Error(`the ${what} URL is not a URL`);
   }
   if (url.origin !== location.origin) {
-    throw new Error(`the ${what} URL is on another site (${url.origin}); only this site's files are fetched`);
+    throw new Error(
+      `the ${what} URL is on another site (${url.origin}); only this site's files are fetched`,
+    );
   }
   const response = await fetch(url, { credentials: "same-origin" });
-  if (new URL(response.url).origin !== location.origin) throw new Error(`the ${what} URL left this site`);
+  if (new URL(response.url).origin !== location.origin) {
+    throw new Error(`the ${what} URL left this site`);
+  }
   if (!response.ok) throw new Error(`fetching the ${what} gave HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
 }
@@ -197,7 +217,7 @@ async function runFromQuery() {
     showError("The link names only one file: it needs both ?bundle= and ?entries=.");
     return;
   }
-  setState("running");
+  start();
   say("Fetching the files…");
   let files;
   try {
@@ -207,7 +227,12 @@ async function runFromQuery() {
     return;
   }
   const [bundle, entries, chain = null] = files;
-  await run(bundle, entries, chain, `From this site: ${query.get("bundle")} and ${query.get("entries")}`);
+  await run(
+    bundle,
+    entries,
+    chain,
+    `From this site: ${query.get("bundle")} and ${query.get("entries")}`,
+  );
 }
 
 setState("idle");

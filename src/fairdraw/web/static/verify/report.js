@@ -55,7 +55,13 @@ export function pyRepr(value) {
   if (typeof value === "string") return reprString(value);
   if (Array.isArray(value)) return "[" + value.map(pyRepr).join(", ") + "]";
   if (typeof value === "object" && !("text" in value)) {
-    return "{" + Object.entries(value).map(([k, v]) => `${reprString(k)}: ${pyRepr(v)}`).join(", ") + "}";
+    return (
+      "{" +
+      Object.entries(value)
+        .map(([k, v]) => `${reprString(k)}: ${pyRepr(v)}`)
+        .join(", ") +
+      "}"
+    );
   }
   return String(value?.text ?? value);
 }

@@ -50,12 +50,14 @@ export function object(obj, name, where) {
   return value;
 }
 
-export const DRAW_KINDS = ["giveaway", "raffle", "lottery"];
+const DRAW_KINDS = ["giveaway", "raffle", "lottery"];
 
 /** draw.kind, one of DRAW_KINDS. */
 export function drawKind(draw) {
   const kind = draw.kind;
-  if (!DRAW_KINDS.includes(kind)) throw new FormatError(`draw.kind must be one of ${DRAW_KINDS.join(", ")}`);
+  if (!DRAW_KINDS.includes(kind)) {
+    throw new FormatError(`draw.kind must be one of ${DRAW_KINDS.join(", ")}`);
+  }
   return kind;
 }
 

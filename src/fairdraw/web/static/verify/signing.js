@@ -15,7 +15,7 @@ export async function keyId(publicKeyHex) {
 }
 
 /** The bytes a statement's signature covers, or null when it has no printable-ASCII type. */
-export function signedMessage(statement) {
+function signedMessage(statement) {
   if (!isObject(statement) || typeof statement.type !== "string" || !TYPE.test(statement.type)) {
     return null;
   }
@@ -40,7 +40,7 @@ async function webCryptoVerify(publicKey, signature, message) {
 }
 
 /** Whether `signatureHex` is a valid Ed25519 signature of `message` by `publicKeyHex`. */
-export async function verifyEd25519(publicKeyHex, signatureHex, message) {
+async function verifyEd25519(publicKeyHex, signatureHex, message) {
   const publicKey = fromHex(publicKeyHex);
   const signature = fromHex(signatureHex);
   const verdict = await webCryptoVerify(publicKey, signature, message);
@@ -56,7 +56,9 @@ export async function verifyEd25519(publicKeyHex, signatureHex, message) {
 /** Whether `signed` ({statement, signature}) carries a valid signature by `publicKeyHex`. */
 export async function verifyStatement(signed, publicKeyHex) {
   if (!isObject(signed) || typeof signed.signature !== "string") return false;
-  if (!/^[0-9a-f]{128}$/.test(signed.signature) || !/^[0-9a-f]{64}$/.test(publicKeyHex)) return false;
+  if (!/^[0-9a-f]{128}$/.test(signed.signature) || !/^[0-9a-f]{64}$/.test(publicKeyHex)) {
+    return false;
+  }
   let message;
   try {
     message = signedMessage(signed.statement);

@@ -3,7 +3,14 @@
 
 import { concat, decodeUtf8, fromHex, notUtf8, utf8 } from "./bytes.js";
 import { parseCommon } from "./bundle.js";
-import { commitmentCheck, entryCountCheck, RESULT_CHECKS, resultChecks, rootCheck, slotsCheck } from "./checks.js";
+import {
+  commitmentCheck,
+  entryCountCheck,
+  RESULT_CHECKS,
+  resultChecks,
+  rootCheck,
+  slotsCheck,
+} from "./checks.js";
 import { readEntries } from "./entries.js";
 import { sha256 } from "./hashing.js";
 import { check, FormatError, notChecked, report } from "./report.js";
@@ -11,11 +18,27 @@ import { selectWinners } from "./selection.js";
 import { drawKind, exactFields, field, ISO_V1, object, time } from "./shapes.js";
 
 export const ALGORITHM = "fairdraw/1";
-const BUNDLE_FIELDS = ["algorithm", "draw", "seal", "commitment", "seed", "winners", "alternates", "unawarded"];
+const BUNDLE_FIELDS = [
+  "algorithm",
+  "draw",
+  "seal",
+  "commitment",
+  "seed",
+  "winners",
+  "alternates",
+  "unawarded",
+];
 const DRAW_FIELDS = ["id", "kind", "title", "prizes", "alternates", "one_prize_per_entrant"];
 
 /** The check names of a fairdraw/1 verification, in order. */
-export const CHECKS = ["format", "entry_count", "merkle_root", "commitment", "slots", ...RESULT_CHECKS];
+export const CHECKS = [
+  "format",
+  "entry_count",
+  "merkle_root",
+  "commitment",
+  "slots",
+  ...RESULT_CHECKS,
+];
 
 function parseBundle(bundle) {
   exactFields(bundle, BUNDLE_FIELDS, "bundle");
@@ -46,13 +69,23 @@ export async function verifyV1(bundle, entriesBytes, { onProgress } = {}) {
   } catch (error) {
     if (!(error instanceof FormatError)) throw error;
     // The entries file is read as text first: its bytes' problem is the one to name.
-    const utf8Problem = decodeUtf8(entriesBytes) === null ? notUtf8(entriesBytes, "the entries file") : null;
+    const utf8Problem =
+      decodeUtf8(entriesBytes) === null ? notUtf8(entriesBytes, "the entries file") : null;
     return formatFailure(utf8Problem ?? error.message);
   }
-  const entries = await readEntries(entriesBytes, { algorithm: ALGORITHM, kind: p.kind, onProgress });
+  const entries = await readEntries(entriesBytes, {
+    algorithm: ALGORITHM,
+    kind: p.kind,
+    onProgress,
+  });
   if (entries.problem !== null) return formatFailure(entries.problem);
   const checks = [check("format", true, `${ALGORITHM} bundle and ${entries.count} entries`)];
-  checks.push(entryCountCheck(p, entries), rootCheck(p, entries), await commitmentCheck(p), slotsCheck(p, false));
+  checks.push(
+    entryCountCheck(p, entries),
+    rootCheck(p, entries),
+    await commitmentCheck(p),
+    slotsCheck(p, false),
+  );
   const blocker = checks.find((c) => !c.ok);
   if (blocker) {
     checks.push(...notChecked(RESULT_CHECKS, blocker.name));

@@ -5,25 +5,69 @@
 import { isoSeconds, QUICKNET, roundProblem, roundTime } from "./beacon.js";
 import { concat, fromHex, label, sameBytes, toHex, u64be, utf8 } from "./bytes.js";
 import { parseCommon } from "./bundle.js";
-import { commitmentCheck, entryCountCheck, RESULT_CHECKS, resultChecks, rootCheck, slotsCheck } from "./checks.js";
+import {
+  commitmentCheck,
+  entryCountCheck,
+  RESULT_CHECKS,
+  resultChecks,
+  rootCheck,
+  slotsCheck,
+} from "./checks.js";
 import { readEntries } from "./entries.js";
 import { sha256 } from "./hashing.js";
 import { canonicalJson, compareCodePoints, isInteger } from "./json.js";
 import { check, FormatError, joinProblems, notChecked, pyRepr, pyStr, report } from "./report.js";
 import { selectWinners } from "./selection.js";
 import { keyId, verifyStatement } from "./signing.js";
-import { count, drawKind, epochMs, exactFields, field, hex, ISO_MS, ISO_SECONDS, object, time } from "./shapes.js";
+import {
+  count,
+  drawKind,
+  epochMs,
+  exactFields,
+  field,
+  hex,
+  ISO_MS,
+  ISO_SECONDS,
+  object,
+  time,
+} from "./shapes.js";
 import { logLeafHash, verifyInclusion } from "./transparency.js";
 
 export const ALGORITHM = "fairdraw/2";
 const BUNDLE_FIELDS = [
-  "algorithm", "draw", "seal", "commitment", "seed", "winners", "alternates", "unawarded", "beacon", "signer", "log",
+  "algorithm",
+  "draw",
+  "seal",
+  "commitment",
+  "seed",
+  "winners",
+  "alternates",
+  "unawarded",
+  "beacon",
+  "signer",
+  "log",
 ];
 const DRAW_FIELDS = [
-  "id", "kind", "title", "prizes", "alternates", "one_prize_per_entrant", "opened_at", "deadline", "ticket_count",
+  "id",
+  "kind",
+  "title",
+  "prizes",
+  "alternates",
+  "one_prize_per_entrant",
+  "opened_at",
+  "deadline",
+  "ticket_count",
 ];
 const BEACON_FIELDS = [
-  "chain_hash", "public_key", "scheme", "period", "genesis_time", "round", "round_time", "signature", "randomness",
+  "chain_hash",
+  "public_key",
+  "scheme",
+  "period",
+  "genesis_time",
+  "round",
+  "round_time",
+  "signature",
+  "randomness",
 ];
 const TREE_HEAD_FIELDS = ["type", "tree_size", "root_hash", "timestamp", "key_id"];
 const DRAW_LEAF_FIELDS = ["bundle_hash", "draw_id", "time", "type"]; // sorted
@@ -35,12 +79,22 @@ const NO_BEACON =
 
 /** The check names of a fairdraw/2 verification, in order. */
 export const CHECKS = [
-  "format", "entry_count", "merkle_root", "commitment", "slots", "beacon", "openings", ...RESULT_CHECKS, "log",
+  "format",
+  "entry_count",
+  "merkle_root",
+  "commitment",
+  "slots",
+  "beacon",
+  "openings",
+  ...RESULT_CHECKS,
+  "log",
 ];
 
 /** The format check's failure, every later check blocked by it. */
 export function formatFailure(detail, algorithm = null) {
-  return report([check("format", false, detail), ...notChecked(CHECKS.slice(1), "format")], { algorithm });
+  return report([check("format", false, detail), ...notChecked(CHECKS.slice(1), "format")], {
+    algorithm,
+  });
 }
 
 /**
@@ -48,10 +102,14 @@ export function formatFailure(detail, algorithm = null) {
  * LF; `firstFloat` is the first non-integer number in them, as written, or null.
  */
 function requireCanonical(bytes, value, firstFloat) {
-  if (firstFloat !== null) throw new FormatError(`the bundle is not canonical JSON: ${firstFloat} is not an integer`);
+  if (firstFloat !== null) {
+    throw new FormatError(`the bundle is not canonical JSON: ${firstFloat} is not an integer`);
+  }
   const text = canonicalJson(value);
   if (!text.isWellFormed()) {
-    throw new FormatError("the bundle is not canonical JSON: a \\u escape encodes a lone surrogate");
+    throw new FormatError(
+      "the bundle is not canonical JSON: a \\u escape encodes a lone surrogate",
+    );
   }
   const canonical = utf8(text);
   const body = bytes[bytes.length - 1] === 0x0a ? bytes.subarray(0, bytes.length - 1) : bytes;
@@ -62,17 +120,23 @@ function requireCanonical(bytes, value, firstFloat) {
     const piece = data.subarray(at, at + 12);
     return piece.length > 0 ? pyRepr(new TextDecoder().decode(piece)) : "the end";
   };
-  throw new FormatError(`the bundle is not canonical JSON: byte ${at} is ${excerpt(body)}, canonical JSON has ${excerpt(canonical)}`);
+  throw new FormatError(
+    `the bundle is not canonical JSON: byte ${at} is ${excerpt(body)}, canonical JSON has ${excerpt(canonical)}`,
+  );
 }
 
 function ticketCount(draw, kind) {
   if (kind !== "raffle") {
-    if (draw.ticket_count !== null) throw new FormatError("draw.ticket_count must be null for a draw that is no raffle");
+    if (draw.ticket_count !== null) {
+      throw new FormatError("draw.ticket_count must be null for a draw that is no raffle");
+    }
     return null;
   }
   const value = draw.ticket_count;
   if (isInteger(value) && value >= 1 && value <= MAX_TICKETS) return Number(value);
-  throw new FormatError(`draw.ticket_count must be an integer from 1 to ${MAX_TICKETS} for a raffle`);
+  throw new FormatError(
+    `draw.ticket_count must be an integer from 1 to ${MAX_TICKETS} for a raffle`,
+  );
 }
 
 function parseBeacon(value) {
@@ -142,13 +206,23 @@ function parseBundle(bytes, bundle, firstFloat) {
   if (signer.algorithm !== "ed25519") throw new FormatError("signer.algorithm must be 'ed25519'");
   const log = parseLog(object(bundle, "log", "bundle"));
   const p = parseCommon(bundle, kind, ALGORITHM);
-  const v2 = { drawId, ticketCount: tickets, sealedAt, sealedMs: epochMs(ISO_MS.exec(sealedAt)), beacon, log };
+  const v2 = {
+    drawId,
+    ticketCount: tickets,
+    sealedAt,
+    sealedMs: epochMs(ISO_MS.exec(sealedAt)),
+    beacon,
+    log,
+  };
   return { p, v2, signer };
 }
 
 /** The signer's fields, checked after the entries file as the Python verifier does. */
 function parseSigner(signer) {
-  return { signerKey: hex(signer, "public_key", "signer", 32), signerKeyId: hex(signer, "key_id", "signer", 32) };
+  return {
+    signerKey: hex(signer, "public_key", "signer", 32),
+    signerKeyId: hex(signer, "key_id", "signer", 32),
+  };
 }
 
 async function beaconProblem(beacon, v2, chains) {
@@ -207,7 +281,9 @@ async function beaconCheck(v2, chains) {
 
 /** ref = hex(sha256(label("fairdraw/2 entry") || nonce || UTF-8(identity))). */
 async function entryRef(opening) {
-  return toHex(await sha256(concat(label("fairdraw/2 entry"), fromHex(opening.nonce), utf8(opening.identity))));
+  return toHex(
+    await sha256(concat(label("fairdraw/2 entry"), fromHex(opening.nonce), utf8(opening.identity))),
+  );
 }
 
 async function openingsCheck(kind, picks) {
@@ -215,18 +291,28 @@ async function openingsCheck(kind, picks) {
   for (const pick of picks) {
     const named = `${pick.label} (entry ${pick.index})`;
     if (kind === "raffle") {
-      if (pick.opening !== null) problems.push(`${named}: a raffle pick has no opening in the bundle`);
+      if (pick.opening !== null) {
+        problems.push(`${named}: a raffle pick has no opening in the bundle`);
+      }
     } else if (pick.opening === null) {
       problems.push(`${named}: the opening is missing`);
     } else {
       const ref = await entryRef(pick.opening);
       if (ref !== pick.ref) {
-        problems.push(`${named}: the opening of ${pyRepr(pick.opening.identity)} gives ref ${ref}, not ${pick.ref}`);
+        problems.push(
+          `${named}: the opening of ${pyRepr(pick.opening.identity)} gives ref ${ref}, not ${pick.ref}`,
+        );
       }
     }
   }
   if (problems.length > 0) return check("openings", false, joinProblems(problems));
-  if (kind === "raffle") return check("openings", true, `${picks.length} raffle picks, each opened by its ticket's code`);
+  if (kind === "raffle") {
+    return check(
+      "openings",
+      true,
+      `${picks.length} raffle picks, each opened by its ticket's code`,
+    );
+  }
   return check("openings", true, `${picks.length} openings match their refs`);
 }
 
@@ -237,7 +323,9 @@ async function logProblem(v2, signer, coreHash) {
     return `signer.key_id is ${signer.signerKeyId} but sha256(public_key) is ${computedId}`;
   }
   const { entry } = log;
-  if (!Object.hasOwn(entry, "type")) return "log.entry has no type; the draw's leaf is of type 'draw'";
+  if (!Object.hasOwn(entry, "type")) {
+    return "log.entry has no type; the draw's leaf is of type 'draw'";
+  }
   if (entry.type !== "draw") return `log.entry is a ${pyRepr(entry.type)} leaf, not a 'draw' leaf`;
   const fields = Object.keys(entry).sort(compareCodePoints);
   if (fields.join() !== DRAW_LEAF_FIELDS.join() || fields.length !== DRAW_LEAF_FIELDS.length) {
@@ -257,7 +345,9 @@ async function logProblem(v2, signer, coreHash) {
     return `the tree head names key ${statement.key_id}, but the bundle's signer is ${signer.signerKeyId}`;
   }
   const leaf = await logLeafHash(entry);
-  if (!(await verifyInclusion(leaf, log.leafIndex, log.treeSize, log.path, fromHex(log.rootHash)))) {
+  if (
+    !(await verifyInclusion(leaf, log.leafIndex, log.treeSize, log.path, fromHex(log.rootHash)))
+  ) {
     return (
       `the path does not prove leaf ${log.leafIndex} (hash ${toHex(leaf)}) in the tree ` +
       `of ${log.treeSize} leaves with root ${log.rootHash}`
@@ -292,13 +382,22 @@ function core(bundle) {
  * is `firstFloat`) against the bytes of its entries file; `chains` are the pinned beacon
  * chains.
  */
-export async function verifyV2(bytes, bundle, entriesBytes, { chains, firstFloat = null, onProgress } = {}) {
+export async function verifyV2(
+  bytes,
+  bundle,
+  entriesBytes,
+  { chains, firstFloat = null, onProgress } = {},
+) {
   let parsed;
   let signer;
   let entries;
   try {
     parsed = parseBundle(bytes, bundle, firstFloat);
-    entries = await readEntries(entriesBytes, { algorithm: ALGORITHM, kind: parsed.p.kind, onProgress });
+    entries = await readEntries(entriesBytes, {
+      algorithm: ALGORITHM,
+      kind: parsed.p.kind,
+      onProgress,
+    });
     if (entries.problem !== null) throw new FormatError(entries.problem);
     signer = parseSigner(parsed.signer);
   } catch (error) {

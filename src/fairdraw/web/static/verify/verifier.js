@@ -24,7 +24,9 @@ export function parseDocument(bytes, what) {
   try {
     return parseJson(text);
   } catch (error) {
-    if (error instanceof DuplicateKeyError) return { error: `${what} has the key ${pyRepr(error.key)} twice in one object` };
+    if (error instanceof DuplicateKeyError) {
+      return { error: `${what} has the key ${pyRepr(error.key)} twice in one object` };
+    }
     if (error instanceof JsonError) return { error: `${what} is not JSON: ${error.message}` };
     throw error;
   }
@@ -49,7 +51,11 @@ function claimedAlgorithm(bytes) {
  * the beacon chains whose keys are pinned (quicknet unless told otherwise);
  * `onProgress(done, total)` follows the hashing of the entries.
  */
-export async function verifyBytes(bundleBytes, entriesBytes, { chains = [QUICKNET], onProgress } = {}) {
+export async function verifyBytes(
+  bundleBytes,
+  entriesBytes,
+  { chains = [QUICKNET], onProgress } = {},
+) {
   const parsed = parseDocument(bundleBytes, "the bundle");
   if (parsed.error !== undefined) {
     const claimed = claimedAlgorithm(bundleBytes);
