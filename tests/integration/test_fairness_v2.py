@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from fairdraw.config import Settings
 from fairdraw.domain import fairness, proof, transparency
 from fairdraw.domain.beacon import Chain
-from fairdraw.domain.signing import SigningKey
+from fairdraw.domain.signing import SigningKey, verify_statement
 from fairdraw.domain.verification import verify_bundle_bytes
 from fairdraw.store.keys import Keys
 from tests.integration.test_lottery_api import API as LOTTERIES
@@ -507,3 +507,31 @@ async def test_a_draw_stored_before_fairdraw_2_stays_a_fairdraw_1_draw(
     assert json.loads(bundle_bytes)["algorithm"] == "fairdraw/1"
     assert verify_bundle_bytes(bundle_bytes, entries).ok
     assert (await anon_client.get(f"/api/v1/draws/{draft['id']}/log")).json() == []
+
+
+async def test_a_raffle_ticket_comes_with_a_signed_receipt_its_code_opens(
+    app_client: httpx.AsyncClient, anon_client: httpx.AsyncClient
+) -> None:
+    csrf = await login(app_client, ADMIN)
+    response = await app_client.post(
+        "/api/v1/raffles",
+        json={"title": "Receipts", "prizes": PRIZES, "ticket_count": 3, "open": True},
+        headers={"X-CSRF-Token": csrf},
+    )
+    raffle = response.json()
+    ticket = (await anon_client.post(f"/api/v1/draws/{raffle['id']}/tickets")).json()
+    key = (await anon_client.get("/.well-known/fairdraw-signing-key")).json()
+    statement = ticket["signed"]["statement"]
+    assert statement == {
+        "type": "receipt",
+        "algorithm": "fairdraw/2",
+        "draw_id": raffle["id"],
+        "index": 0,
+        "ref": ticket["ref"],
+        "entered_at": ticket["claimed_at"],
+        "key_id": key["key_id"],
+    }
+    assert verify_statement(ticket["signed"], bytes.fromhex(key["public_key"]))
+    number, commitment = ticket["ref"].split(":")
+    assert int(number) == ticket["number"]
+    assert fairness.code_commitment(_code_bytes(ticket["code"])) == commitment

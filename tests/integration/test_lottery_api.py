@@ -30,7 +30,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 UTC_ZONE = ZoneInfo("UTC")
 API = "/api/v1/lotteries"
 _ID = re.compile(r"[a-z2-7]{12}")
-_REF = re.compile(r"[0-9a-f]{32}")
+_REF = re.compile(r"[0-9a-f]{64}")  # fairdraw/2: sha256 of the nonce and the identity
 
 
 def person(name: str) -> Caller:
@@ -285,10 +285,18 @@ async def test_ballots_are_counted_per_participant_and_day(
             "ref",
             "cast_at",
             "ballots_today",
+            "signed",
         }
         assert (receipt["lottery_id"], receipt["date"]) == (lottery_id, today.isoformat())
         assert receipt["round_id"] == round_id
         assert _REF.fullmatch(receipt["ref"])
+        # fairdraw/2: the instance signs its promise that the ballot is in the round.
+        statement = receipt["signed"]["statement"]
+        assert (statement["draw_id"], statement["index"], statement["ref"]) == (
+            round_id,
+            receipt["number"] - 1,
+            receipt["ref"],
+        )
     assert len({r["ref"] for r in receipts}) == 3
 
     # A bearer token needs no CSRF token; the manager's ballot is the round's fourth.

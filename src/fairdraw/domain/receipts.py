@@ -119,6 +119,22 @@ def _signed(value: object, fields: Fields, what: str) -> dict[str, Any]:
     return {"statement": dict(statement), "signature": signature}
 
 
+def receipt_statement(
+    draw_id: str, index: int, ref: str, entered_at: str, key_id: str
+) -> dict[str, Any]:
+    """The ``receipt`` statement the instance signs for entry ``index`` of a fairdraw/2
+    draw: its promise that the entry, with this ref, is in the ledger."""
+    return {
+        "type": "receipt",
+        "algorithm": fairness.ALGORITHM_V2,
+        "draw_id": draw_id,
+        "index": index,
+        "ref": ref,
+        "entered_at": entered_at,
+        "key_id": key_id,
+    }
+
+
 def signed_receipt(receipt: object) -> dict[str, Any]:
     """The signed part ``{"statement", "signature"}`` of a receipt, as the API and the
     receipt page give it (with ``signed``) or as the specification writes it (the

@@ -36,6 +36,7 @@ from fairdraw.domain.errors import (
 from fairdraw.domain.moments import iso, now_ms
 from fairdraw.domain.networks import IPNetwork, check_manager_network
 from fairdraw.domain.raffles import validate_new_raffle
+from fairdraw.domain.receipts import receipt_statement
 from fairdraw.services import sealing
 from fairdraw.services.github import GitHubClient
 from fairdraw.services.proofs import DrawProofs, OnWait, stream_key
@@ -101,8 +102,7 @@ class DrawingService:
     ) -> None:
         self._store = store
         # fairdraw/2: the draw log, the signing key and the beacon. Without it (tools and
-        # tests of other things) new draws are fairdraw/2 draws that trust their operator
-        # and are not logged.
+        # tests of other things) new draws are fairdraw/1 draws.
         self._proofs = proofs
         self._beacon_wait = beacon_wait_seconds
         # Where opening records a deadline for the scheduler; without it (tools, benches)
@@ -159,7 +159,7 @@ class DrawingService:
             auto_draw=auto_draw,
         )
         draw = await self._store.create(
-            new_draw_id(), new, user.username, fairness.new_salt(), beacon=self._beacon_chain()
+            new_draw_id(), new, user.username, fairness.new_salt(), proof=self.new_draw_fields()
         )
         if open_now:
             return await self.open(caller, draw.id)
@@ -196,7 +196,7 @@ class DrawingService:
             user.username,
             fairness.new_salt(),
             perm_key=tickets.new_permutation_key(),
-            beacon=self._beacon_chain(),
+            proof=self.new_draw_fields(),
         )
         if open_now:
             return await self.open(caller, draw.id)
@@ -226,8 +226,16 @@ class DrawingService:
             await self._proofs.log_cancel(cancelled, seed, self._clock())
         return cancelled
 
-    def _beacon_chain(self) -> str | None:
-        return self._proofs.beacon_chain if self._proofs is not None else None
+    async def sign_receipt(
+        self, draw_id: str, index: int, ref: str, entered_ms: int
+    ) -> dict[str, Any] | None:
+        """The instance's signed receipt for entry ``index`` of a fairdraw/2 draw (None
+        for a fairdraw/1 draw, or without a signing key)."""
+        if self._proofs is None or await self.algorithm_of(draw_id) == fairness.ALGORITHM:
+            return None
+        signing = self._proofs.signing
+        statement = receipt_statement(draw_id, index, ref, iso(entered_ms), signing.key_id)
+        return dict(signing.sign_statement(statement))
 
     async def algorithm_of(self, draw_id: str) -> str:
         """The proof version of a draw; a draw not stored yet will be made with
@@ -235,12 +243,15 @@ class DrawingService:
         try:
             return (await self._store.entry_terms(draw_id)).algorithm
         except DrawNotFound:
-            return fairness.ALGORITHM_V2
+            return self.new_draw_fields().get("algorithm", fairness.ALGORITHM)
 
     def new_draw_fields(self) -> dict[str, str]:
-        """The proof fields every new draw is stored with (for draws created outside
-        :meth:`create`, such as lottery rounds): fairdraw/2, and the beacon it binds."""
-        return new_draw_fields(self._beacon_chain())
+        """The proof fields every new draw is stored with: fairdraw/2 and the beacon it
+        binds; none (a fairdraw/1 draw) for a service without proofs (tools, tests of
+        other things), which could not publish a fairdraw/2 bundle."""
+        if self._proofs is None:
+            return {}
+        return new_draw_fields(self._proofs.beacon_chain)
 
     async def close(self, caller: Caller, draw_id: str) -> Draw:
         """Close the draw and seal its ledger; closing again is harmless."""

@@ -216,15 +216,19 @@ class LotteryService:
                 await remember(
                     self._mine, caller, EntryKind.ballot, round_id, cast.index, cast.cast_ms
                 )
+                ballot_ref = cast.ref or ref
                 return Ballot(
                     lottery_id=lottery_id,
                     day=day,
                     round_id=round_id,
                     number=cast.index + 1,
-                    ref=cast.ref or ref,
+                    ref=ballot_ref,
                     cast_ms=cast.cast_ms,
                     ballots_today=cast.mine,
                     replayed=cast.replayed,
+                    signed=await self._drawing.sign_receipt(
+                        round_id, cast.index, ballot_ref, cast.cast_ms
+                    ),
                 )
             moment = cast.cast_ms
             asked_store = True
@@ -287,6 +291,7 @@ class LotteryService:
             cast_ms=cast_ms,
             ballots_today=int(kept.extra),
             replayed=True,
+            signed=await self._drawing.sign_receipt(round_id, kept.index, ref, cast_ms),
         )
 
     async def ballots_today(self, lottery_ids: Sequence[str], caller: Caller) -> dict[str, int]:

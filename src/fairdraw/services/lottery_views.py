@@ -45,6 +45,8 @@ class Ballot:
     ballots_today: int
     # True when a keyed request got back the ballot its first attempt cast.
     replayed: bool = False
+    # fairdraw/2: the instance's signed promise that the ballot is in its round's ledger.
+    signed: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +57,7 @@ class Ballot:
             "ref": self.ref,
             "cast_at": iso(self.cast_ms),
             "ballots_today": self.ballots_today,
+            "signed": self.signed,
         }
 
 

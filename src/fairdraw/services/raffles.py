@@ -6,6 +6,7 @@ Creating, closing and drawing a raffle are the draw lifecycle of
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from fairdraw.domain.errors import (
 )
 from fairdraw.domain.idempotency import RetryKey, SealBroken
 from fairdraw.domain.moments import iso
+from fairdraw.domain.receipts import receipt_statement
+from fairdraw.domain.signing import SigningKey
 from fairdraw.metrics import counts_entries
 from fairdraw.services.background import Background
 from fairdraw.services.my_entries import EntryKind, remember
@@ -51,6 +54,11 @@ class Ticket:
     sold_out: bool
     # True when a keyed request got back the ticket its first attempt claimed.
     replayed: bool = False
+    # fairdraw/2: the claim's place in the ledger, its public ref ("number:commitment to
+    # the code") and the instance's signed promise that it is in the ledger.
+    index: int | None = None
+    ref: str | None = None
+    signed: dict[str, object] | None = None
 
     @property
     def claimed_at(self) -> str:
@@ -62,6 +70,9 @@ class Ticket:
             "number": self.number,
             "code": self.code,
             "claimed_at": self.claimed_at,
+            "index": self.index,
+            "ref": self.ref,
+            "signed": self.signed,
         }
 
 
@@ -122,8 +133,10 @@ class RaffleService:
         seal: Sealer | None = None,
         activity: LiveStats | None = None,
         mine: MyEntriesStore | None = None,
+        signing: SigningKey | None = None,
     ) -> None:
         self._mine = mine
+        self._signing = signing
         self._draws = draws
         self._raffles = raffles
         self._ledger = ledger
@@ -183,10 +196,26 @@ class RaffleService:
             claimed_ms=claim.claimed_ms,
             sold_out=claim.sold_out,
             replayed=claim.replayed,
+            index=claim.index,
         )
+        if terms.algorithm != fairness.ALGORITHM:
+            ticket = self._with_receipt(ticket)
         # Also on a replay: the attempt that made the claim may have died before this.
         await remember(self._mine, caller, EntryKind.ticket, draw_id, claim.index, claim.claimed_ms)
         return ticket
+
+    def _with_receipt(self, ticket: Ticket) -> Ticket:
+        """The fairdraw/2 ticket with its ref and, with a signing key, its signed
+        receipt: the code it carries opens the ref's commitment."""
+        commitment = fairness.code_commitment(tickets.parse_code(ticket.code))
+        ref = fairness.raffle_ref_v2(ticket.number, commitment)
+        signed = None
+        if self._signing is not None and ticket.index is not None:
+            statement = receipt_statement(
+                ticket.draw_id, ticket.index, ref, ticket.claimed_at, self._signing.key_id
+            )
+            signed = dict(self._signing.sign_statement(statement))
+        return dataclasses.replace(ticket, ref=ref, signed=signed)
 
     async def _after_new_claim(
         self, draw_id: str, index: int, claimed_ms: int, sold_out: bool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -220,14 +220,13 @@ class DrawStore:
         created_by: str,
         salt: bytes,
         perm_key: bytes | None = None,
-        beacon: str | None = None,
+        proof: Mapping[str, str] | None = None,
     ) -> Draw:
-        """Store a new draft ``fairdraw/2`` draw; a raffle (``new.raffle``) needs its
-        ``perm_key``. ``beacon`` is the chain hash it will bind at its seal, or None: the
-        draw then trusts its operator, and says so for good."""
+        """Store a new draft draw; a raffle (``new.raffle``) needs its ``perm_key``.
+        ``proof`` is :func:`new_draw_fields` (a fairdraw/2 draw), or nothing: fairdraw/1."""
         fields: dict[str, str] = {
             "id": draw_id,
-            **new_draw_fields(beacon),
+            **(proof or {}),
             "kind": new.kind.value,
             "entry_identity": new.entry_identity.value,
             "title": new.title,

@@ -174,6 +174,7 @@ def create_app(settings: Settings) -> FastAPI:
                 seal=drawing.seal_closed,
                 activity=live_stats,
                 mine=mine,
+                signing=signing,
             ),
             accounts=accounts,
             tokens=TokenService(

@@ -12,7 +12,7 @@ from fairdraw.domain import lotteries
 from fairdraw.domain.draws import DESCRIPTION_MAX, PRIZE_NAME_MAX, TITLE_MAX
 from fairdraw.domain.lotteries import WINNERS_PER_DAY_MAX, LotteryTerms, RoundState
 from fairdraw.services.lottery_views import DayState, Lottery, RoundView
-from fairdraw.web.api.schemas import number_rule, text_rule
+from fairdraw.web.api.schemas import SignedStatementOut, number_rule, text_rule
 from fairdraw.web.api.text_patterns import SPACE
 
 LotteryStatus = Literal["upcoming", "running", "ended"]
@@ -150,6 +150,11 @@ class BallotOut(BaseModel):
     ref: str = Field(description="The ballot's public reference in the round's entries file.")
     cast_at: str
     ballots_today: int = Field(description="The caller's ballots in this round, this one included.")
+    signed: SignedStatementOut | None = Field(
+        default=None,
+        description="fairdraw/2: the instance's signed promise that this ballot is in its "
+        "round's ledger (a `receipt` statement); check it with `fairdraw verify-receipt`.",
+    )
 
 
 class RoundWinnerOut(BaseModel):

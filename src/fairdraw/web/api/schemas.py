@@ -158,6 +158,16 @@ class SessionOut(BaseModel):
     csrf_token: str = Field(description="Send as X-CSRF-Token on state-changing calls.")
 
 
+class OpeningOut(BaseModel):
+    identity: str = Field(description="The entrant's identity (e.g. gh:583231).")
+    nonce: str = Field(description="The entry's secret 16-byte nonce, 32 hex characters.")
+
+
+class SignedStatementOut(BaseModel):
+    statement: dict[str, Any] = Field(description="What the instance states (canonical JSON).")
+    signature: str = Field(description="Ed25519 signature of the statement, 128 hex.")
+
+
 class TicketOut(BaseModel):
     draw_id: str
     number: int = Field(description="The ticket number, 1 to the raffle's ticket count.")
@@ -167,6 +177,18 @@ class TicketOut(BaseModel):
         examples=["AAAQE-AYEAU-DAOCA-JBIFQ-YDIOB4"],
     )
     claimed_at: str
+    index: int | None = Field(default=None, description="The claim's place in the ledger.")
+    ref: str | None = Field(
+        default=None,
+        description="fairdraw/2: the claim's public reference, `number:commitment`, where "
+        "the commitment is sha256 of the code (see fairness-v2.md); the code opens it. "
+        "Null in fairdraw/1 raffles.",
+    )
+    signed: SignedStatementOut | None = Field(
+        default=None,
+        description="fairdraw/2: the instance's signed promise that this claim is in the "
+        "ledger (a `receipt` statement); check it with `fairdraw verify-receipt`.",
+    )
 
 
 class TicketCheckIn(BaseModel):
@@ -289,16 +311,6 @@ class DrawOut(BaseModel):
         description="How many prize slots the presenter has revealed (0 .. the number "
         "of slots); null until a presentation starts. The result is public either way.",
     )
-
-
-class OpeningOut(BaseModel):
-    identity: str = Field(description="The entrant's identity (e.g. gh:583231).")
-    nonce: str = Field(description="The entry's secret 16-byte nonce, 32 hex characters.")
-
-
-class SignedStatementOut(BaseModel):
-    statement: dict[str, Any] = Field(description="What the instance states (canonical JSON).")
-    signature: str = Field(description="Ed25519 signature of the statement, 128 hex.")
 
 
 class ReceiptOut(BaseModel):
