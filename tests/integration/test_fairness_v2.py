@@ -22,8 +22,9 @@ from redis.asyncio import Redis
 from fairdraw.config import Settings
 from fairdraw.domain import fairness, proof, transparency
 from fairdraw.domain.beacon import Chain
-from fairdraw.domain.signing import SigningKey, verify_statement
+from fairdraw.domain.signing import verify_statement
 from fairdraw.domain.verification import verify_bundle_bytes
+from fairdraw.keyfiles import load_or_create_signing_key
 from fairdraw.store.keys import Keys
 from tests.integration.test_lottery_api import API as LOTTERIES
 from tests.integration.test_lottery_api import past_rounds
@@ -252,7 +253,7 @@ async def test_a_self_consistent_forgery_is_caught_by_the_log(
 
     # Even a rewritten log, signed with the stolen instance key, cannot extend the tree
     # head seen before the forgery.
-    signing = SigningKey.load_or_create(app_settings.signing_key_file or Path("unused"))
+    signing = load_or_create_signing_key(app_settings.signing_key_file or Path("unused"))
     leaves = [
         item["entry"]
         for item in (

@@ -24,6 +24,7 @@ from fairdraw.domain.signing import (
     signed_message,
     verify_statement,
 )
+from fairdraw.keyfiles import load_or_create_signing_key
 
 # RFC 8032 section 7.1, TEST 1.
 RFC8032_SECRET = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
@@ -214,11 +215,11 @@ def test_anything_but_an_ed25519_private_key_is_refused(pem: bytes, message: str
 
 def test_load_or_create_makes_a_private_file_once(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "signing_key"
-    created = SigningKey.load_or_create(path)
+    created = load_or_create_signing_key(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert SigningKey.from_pem(path.read_bytes()).key_id == created.key_id
-    assert SigningKey.load_or_create(str(path)).key_id == created.key_id
+    assert load_or_create_signing_key(str(path)).key_id == created.key_id
     assert os.listdir(path.parent) == ["signing_key"]  # no temporary file left
 
 
@@ -226,7 +227,7 @@ def test_an_existing_key_file_is_used_as_it_is(tmp_path: Path) -> None:
     path = tmp_path / "signing_key"
     pem = pem_of(Ed25519PrivateKey.from_private_bytes(RFC8032_SECRET))
     path.write_bytes(pem)
-    assert SigningKey.load_or_create(path).key_id == RFC8032_KEY_ID
+    assert load_or_create_signing_key(path).key_id == RFC8032_KEY_ID
     assert path.read_bytes() == pem
 
 
@@ -234,7 +235,7 @@ def test_a_file_that_is_not_a_key_is_refused_by_name(tmp_path: Path) -> None:
     path = tmp_path / "signing_key"
     path.write_text("not a key\n")
     with pytest.raises(SigningKeyError, match=f"{path}: not an unencrypted PEM private key"):
-        SigningKey.load_or_create(path)
+        load_or_create_signing_key(path)
     assert path.read_text() == "not a key\n"
 
 
@@ -245,7 +246,7 @@ def test_processes_starting_together_share_one_key(tmp_path: Path) -> None:
 
     def load() -> None:
         start.wait()
-        found.append(SigningKey.load_or_create(path).key_id)
+        found.append(load_or_create_signing_key(path).key_id)
 
     threads = [threading.Thread(target=load) for _ in range(8)]
     for thread in threads:

@@ -11,11 +11,8 @@ key that contradict each other are a proof without further trust. ``docs/fairnes
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import secrets
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -35,7 +32,6 @@ _SIGNATURE_HEX: Final = re.compile(rf"[0-9a-f]{{{2 * SIGNATURE_BYTES}}}")
 # label() takes ASCII; a NUL would end it early, so a type is printable ASCII.
 _TYPE: Final = re.compile(r"[\x21-\x7e]+")
 _LABEL_PREFIX: Final = "fairdraw/2 "
-_KEY_FILE_MODE: Final = 0o600
 
 
 class SigningKeyError(FairdrawError):
@@ -128,45 +124,6 @@ class SigningKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-
-    @classmethod
-    def load_or_create(cls, path: Path | str) -> SigningKey:
-        """The key kept at ``path``, created there on first use.
-
-        A new key is written to a private temporary file and linked into place, so the
-        file appears complete or not at all, readable by its owner only; when several
-        processes start at once, all of them end up with the one key that was linked
-        first. Raises :class:`SigningKeyError` naming the file when it holds anything
-        but an Ed25519 private key.
-        """
-        path = Path(path)
-        try:
-            return cls._read(path)
-        except FileNotFoundError:
-            pass
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        key = cls.generate()
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _KEY_FILE_MODE)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key.to_pem())
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                return cls._read(path)  # another process created it first
-        finally:
-            temporary.unlink(missing_ok=True)
-        return key
-
-    @classmethod
-    def _read(cls, path: Path) -> SigningKey:
-        try:
-            return cls.from_pem(path.read_bytes())
-        except SigningKeyError as exc:
-            raise SigningKeyError(f"{path}: {exc.detail}") from exc
 
     def signer(self) -> dict[str, str]:
         """The public description of this key, as ``/.well-known/fairdraw-signing-key``

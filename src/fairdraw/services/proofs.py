@@ -22,6 +22,7 @@ from fairdraw.domain.errors import InvalidTransition
 from fairdraw.domain.fairness import Outcome
 from fairdraw.domain.moments import iso, now_ms
 from fairdraw.domain.signing import SigningKey
+from fairdraw.keyfiles import load_or_create_signing_key
 from fairdraw.services.beacon import BeaconClient
 from fairdraw.services.draw_log import DrawLogService
 from fairdraw.store.draw_log import DrawLogStore
@@ -37,7 +38,7 @@ def draw_proofs(settings: Settings, log_store: DrawLogStore) -> DrawProofs:
     """The draw log (in ``log_store``), signing key and beacon of this instance, from its
     settings (the signing key is created on first start). Close it with
     :meth:`DrawProofs.aclose`."""
-    signing = SigningKey.load_or_create(signing_key_path(settings))
+    signing = load_or_create_signing_key(signing_key_path(settings))
     draw_log = DrawLogService(log_store, signing)
     beacon = BeaconClient.from_settings(settings)
     return DrawProofs(draw_log, signing, beacon, settings.beacon_margin_seconds)
