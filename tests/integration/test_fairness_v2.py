@@ -536,3 +536,35 @@ async def test_a_raffle_ticket_comes_with_a_signed_receipt_its_code_opens(
     number, commitment = ticket["ref"].split(":")
     assert int(number) == ticket["number"]
     assert fairness.code_commitment(_code_bytes(ticket["code"])) == commitment
+
+
+async def test_the_scheduler_finishes_a_draw_that_waited_for_its_round(
+    app_client: httpx.AsyncClient,
+    anon_client: httpx.AsyncClient,
+    github: GitHubStandIn,
+    drand: DrandRelays,
+    app: Any,
+) -> None:
+    """A manager's draw that met no relay is finished by the scheduler, with no one
+    asking again, once a relay serves the round."""
+    services = app.state.services
+    relay = services.settings.beacon_relays[0]
+    drand.set_mode(relay, "error")
+    services.drawing._beacon_wait = 2.0  # keep the test short
+    csrf = await login(app_client, ADMIN)
+    draw = await create(app_client, csrf)
+    await enter_all(anon_client, github, draw["id"], range(1000, 1004))
+    await act(app_client, csrf, draw["id"], "close")
+    pending = await app_client.post(
+        f"/api/v1/draws/{draw['id']}/draw", headers={"X-CSRF-Token": csrf}
+    )
+    assert pending.status_code == 503
+    # Still failing: the scheduler leaves it closed and keeps it scheduled.
+    await services.scheduler.run_once()
+    assert (await anon_client.get(f"/api/v1/draws/{draw['id']}")).json()["status"] == "closed"
+    drand.set_mode(relay, "ok")
+    await services.scheduler.run_once()
+    done = (await anon_client.get(f"/api/v1/draws/{draw['id']}")).json()
+    assert done["status"] == "drawn"
+    bundle_bytes, entries = await published(anon_client, draw["id"])
+    assert verify_bundle_bytes(bundle_bytes, entries, chains=(chain_of(drand),)).ok
