@@ -1,5 +1,5 @@
-"""The ``fairdraw`` command: serve, scheduler, admin, verify, store. A thin shell over the
-services."""
+"""The ``fairdraw`` command: serve, scheduler, admin, verify, store, log. A thin shell over
+the services."""
 
 from __future__ import annotations
 
@@ -34,6 +34,14 @@ from fairdraw.metrics import shared_between_workers
 from fairdraw.services.accounts import AccountService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.github import GitHubClient
+from fairdraw.services.log_monitor import (
+    DEFAULT_MARGIN_SECONDS,
+    Checked,
+    LogUnreachable,
+    MonitorStateError,
+    evidence_problem,
+    monitor_once,
+)
 from fairdraw.services.proofs import draw_proofs
 from fairdraw.services.receipts import InstanceUnreachable, check_with_instance
 from fairdraw.services.scheduler import lottery_services
@@ -53,6 +61,8 @@ admin_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 store_app = typer.Typer(help="Look after the embedded store.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+log_app = typer.Typer(help="Watch an instance's public draw log.", no_args_is_help=True)
+app.add_typer(log_app, name="log")
 
 log = logging.getLogger("fairdraw")
 
@@ -396,6 +406,86 @@ def verify_receipt(
         "which contradict each other. Anyone can check it with the instance's public key."
     )
     raise typer.Exit(code=1)
+
+
+@log_app.command("monitor")
+def log_monitor(
+    server: Annotated[
+        str, typer.Option(help="The fairdraw to watch: its address, e.g. https://draws.example.")
+    ],
+    state: Annotated[
+        Path,
+        typer.Option(
+            help="The file this monitor keeps between runs (created on the first run); "
+            "evidence files are written beside it."
+        ),
+    ],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="The instance's Ed25519 public key, 64 hex (default: the key it publishes "
+            "at /.well-known/fairdraw-signing-key on the first run, pinned from then on)."
+        ),
+    ] = None,
+    beacon_chain: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--beacon-chain",
+            metavar="CHAIN_JSON",
+            help="A drand chain besides quicknet whose round times seals are held to, as "
+            "for verify. Repeatable.",
+        ),
+    ] = None,
+    margin: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Seconds a seal's beacon round may have been out, by this machine's clock, "
+            "before a run that did not see the seal, without a warning.",
+        ),
+    ] = DEFAULT_MARGIN_SECONDS,
+) -> None:
+    """Check that the instance's draw log only grew since the last run: a one-line
+    summary (exit 0); an alarm with its evidence (exit 1); or why nothing could be
+    checked, with the state file untouched (exit 2)."""
+    try:
+        public_key = public_key_from_hex(key) if key is not None else None
+    except ValueError as exc:
+        raise fail(f"--key: {exc}") from exc
+    chains = [QUICKNET, *(read_chain(path) for path in beacon_chain or [])]
+    try:
+        result = monitor_once(server, state, public_key, chains=chains, margin_seconds=margin)
+    except (LogUnreachable, MonitorStateError) as exc:
+        raise fail(str(exc)) from exc
+    if isinstance(result, Checked):
+        for warning in result.warnings:
+            typer.secho(f"WARNING: {warning}", fg=typer.colors.YELLOW)
+        typer.echo(result.summary())
+        return
+    for number, line in enumerate(result.lines()):
+        typer.secho(line, fg=typer.colors.RED if number == 0 else None)
+    raise typer.Exit(code=1)
+
+
+@log_app.command("check-evidence")
+def log_check_evidence(
+    evidence: Annotated[Path, typer.Argument(help="An evidence file fairdraw log monitor wrote.")],
+) -> None:
+    """Check an evidence file by its signatures alone: PROVED (exit 0) or why it proves
+    nothing (exit 1)."""
+    try:
+        document = parse_json(read_input(evidence, "evidence file"), "the evidence file")
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    problem = evidence_problem(document)
+    if problem is not None:
+        typer.secho(f"NOT PROVED: {problem}", fg=typer.colors.RED)
+        raise typer.Exit(code=1)
+    typer.secho(
+        f"PROVED ({document['kind']}): {document['detail']}; signed by the key "
+        f"{document['public_key']}",
+        fg=typer.colors.GREEN,
+    )
 
 
 @store_app.command("repair")

@@ -262,8 +262,11 @@ async def test_a_claim_answers_the_number_and_code_once(
     assert response.status_code == 201, response.text
     assert response.headers["cache-control"] == "no-store"
     ticket = response.json()
-    assert set(ticket) == {"draw_id", "number", "code", "claimed_at"}
+    assert set(ticket) == {"draw_id", "number", "code", "claimed_at", "index", "ref", "signed"}
     assert ticket["draw_id"] == raffle["id"]
+    assert ticket["index"] == 0
+    assert ticket["ref"].startswith(f"{ticket['number']}:")
+    assert ticket["signed"]["statement"]["ref"] == ticket["ref"]
     assert ticket["number"] in range(1, 6)
     assert CODE.fullmatch(ticket["code"])
     shown = (await app_client.get(f"/api/v1/draws/{raffle['id']}")).json()
