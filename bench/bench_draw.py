@@ -103,7 +103,6 @@ from fairdraw.store.draws import DrawStore, LedgerEntry
 from fairdraw.store.embedded import EmbeddedStore
 from fairdraw.store.keys import Keys
 from fairdraw.store.profiles import ProfileCache
-from tests.support import drand_relay
 from tests.support.drand_relay import DrandRelays, TestChain, sign_round
 
 DEFAULT_SIZES = "100000,1000000"
@@ -322,10 +321,6 @@ class DrawStack:
 @contextmanager
 def beacon_relay() -> Iterator[Beacon]:
     """A test chain of one round a second, served by a relay on loopback."""
-    # The stand-in sends a reply's headers and body in two writes; with Nagle's algorithm
-    # the body then waits for the client's delayed ACK (40 ms on Linux), a cost of the
-    # stand-in that would otherwise be most of a draw's time.
-    drand_relay._Handler.disable_nagle_algorithm = True
     with DrandRelays(TestChain()) as relays:
         yield Beacon(relays.test_chain, relays.add_relay("ok"))
 
