@@ -106,6 +106,7 @@ async def create_open_raffle(stack: RaffleStack, ticket_count: int, title: str) 
         ticket_count=ticket_count,
         claimants="anonymous",
         per_claimant=1,
+        early_close=True,
         open_now=True,
     )
 

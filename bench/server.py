@@ -251,7 +251,7 @@ class AdminApi:
                 "ticket_count": ticket_count,
                 "claimants": "anonymous",
                 "per_claimant": per_claimant,
-                "early_close": False,
+                "early_close": True,
                 "open": True,
             },
         )

@@ -45,6 +45,7 @@ from fairdraw.services.log_monitor import (
 from fairdraw.services.proofs import draw_proofs
 from fairdraw.services.receipts import InstanceUnreachable, check_with_instance
 from fairdraw.services.scheduler import lottery_services
+from fairdraw.services.webhooks import WebhookService, WebhookWorker
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
 from fairdraw.store.draw_log import DrawLogStore
@@ -54,6 +55,7 @@ from fairdraw.store.keys import Keys
 from fairdraw.store.lotteries import LotteryStore
 from fairdraw.store.profiles import ProfileCache
 from fairdraw.store.schedule import ScheduleStore
+from fairdraw.store.webhooks import WebhookStore
 from fairdraw.web.limits import server_options
 
 app = typer.Typer(help="fairdraw: provably fair prize draws.", no_args_is_help=True)
@@ -218,7 +220,16 @@ async def _schedule(settings: Settings, once: bool) -> None:
         settings, ProfileCache(redis, keys, settings.github_cache_seconds)
     )
     proofs = draw_proofs(settings, DrawLogStore(redis, keys))
-    drawing = DrawingService(DrawStore(redis, keys), github, proofs=proofs)
+    # Draws the scheduler settles announce their webhooks; its leader delivers them.
+    webhooks = WebhookService(
+        WebhookStore(redis, keys),
+        DrawStore(redis, keys),
+        settings.secret_bytes(),
+        allow_http=settings.webhook_allow_http,
+    )
+    drawing = DrawingService(
+        DrawStore(redis, keys), github, proofs=proofs, announce=webhooks.announce
+    )
     _, runner = lottery_services(
         settings, LotteryStore(redis, keys), ScheduleStore(redis, keys), drawing
     )
@@ -236,7 +247,13 @@ async def _schedule(settings: Settings, once: bool) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         typer.echo(f"fairdraw scheduler {runner.instance} running  (Ctrl-C stops it)")
-        await runner.run(stop)
+        worker = WebhookWorker(
+            webhooks,
+            ScheduleStore(redis, keys),
+            runner.instance,
+            interval_seconds=settings.scheduler_interval_seconds,
+        )
+        await asyncio.gather(runner.run(stop), worker.run(stop))
     finally:
         await github.aclose()
         await proofs.aclose()

@@ -184,6 +184,13 @@ class Settings(BaseSettings):
         "created on first start. Hosts of one instance must share it.",
     )
 
+    # -- webhooks ------------------------------------------------------------------------
+    webhook_allow_http: bool = Field(
+        default=False,
+        description="Allow plain http:// webhook URLs to loopback hosts (tests, local "
+        "receivers); otherwise every webhook URL must be https://.",
+    )
+
     # -- networks ------------------------------------------------------------------------
     manager_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="CIDRs allowed to manage draws; empty: anywhere."

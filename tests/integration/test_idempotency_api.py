@@ -114,7 +114,7 @@ async def test_a_retried_entry_and_ballot_act_once(
     url = f"/api/v1/draws/{draw_id}/entries"
     first = await anon_client.post(url, json={"github": "octocat"}, headers=keyed(same))
     assert first.status_code == 201, first.text
-    # Without the key, the same entry is a second entry: 409 with the first receipt.
+    # Without the key, the same entry is a second entry: 409, and no receipt.
     unkeyed = await anon_client.post(url, json={"github": "octocat"})
     assert problem(unkeyed, 409) == "already_entered"
     # With it, the first answer itself.

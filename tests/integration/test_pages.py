@@ -363,7 +363,7 @@ async def test_lifecycle_buttons_follow_the_draw(admin: Visitor) -> None:
 # -- entering -----------------------------------------------------------------------------------
 
 
-async def test_entering_gives_a_receipt_and_a_duplicate_gets_it_again(
+async def test_entering_gives_a_receipt_and_a_duplicate_is_only_refused(
     admin: Visitor, entrant: Visitor, github: GitHubStandIn
 ) -> None:
     draw_id = await admin.create_draw()
@@ -386,14 +386,16 @@ async def test_entering_gives_a_receipt_and_a_duplicate_gets_it_again(
     # A forged or altered link shows nothing: the receipt names the entrant.
     assert (await entrant.client.get(location[:-1] + "x")).status_code == 404
     assert (await entrant.client.get(location.replace("i=0", "i=1"))).status_code == 404
+    # Typing the username again (anyone can) says it entered, and nothing of the entry.
     second = await entrant.post(f"/draws/{draw_id}/enter", {"github": "OCTOCAT"})
-    assert second.status_code == 303
-    assert second.headers["location"] == location + "&already=1"
-    again = await entrant.client.get(second.headers["location"])
-    assert again.status_code == 200
-    assert "You have already entered" in again.text
-    assert ref[1] in again.text
-    assert "Entry index 0" in text_of(again.text)
+    assert second.status_code == 409
+    assert field_error(second.text, "github") == (
+        "This GitHub account has already entered this draw"
+    )
+    assert input_value(second.text, "github") == "OCTOCAT"
+    assert ref[1] not in second.text
+    assert "/receipt" not in second.text
+    assert "Entry index" not in text_of(second.text)
     assert (await draw_state(admin, draw_id))["entry_count"] == 1
     assert "Entries so far 1" in text_of((await entrant.client.get(f"/draws/{draw_id}")).text)
 

@@ -167,14 +167,14 @@ async def test_a_raffle_is_created_and_shown_with_its_terms(app_client: httpx.As
     assert raffle["raffle"] == terms
     assert raffle["prizes"] == PRIZES
     assert (await app_client.get(f"/api/v1/draws/{raffle['id']}")).json() == raffle
-    defaults = await create_raffle(app_client, csrf, ticket_count=10**9)
+    defaults = await create_raffle(app_client, csrf, ticket_count=10**6)
     assert defaults["status"] == "open"
     assert defaults["raffle"] == {
-        "ticket_count": 10**9,
+        "ticket_count": 10**6,
         "claimants": "anonymous",
         "per_claimant": 1,
         "early_close": False,
-        "tickets_left": 10**9,
+        "tickets_left": 10**6,
     }
     giveaway = await app_client.post(
         "/api/v1/draws", json={"title": "Give", "prizes": PRIZES}, headers={"X-CSRF-Token": csrf}
@@ -195,6 +195,14 @@ TICKETS_ERROR = "The number of tickets must be between 1 and 1,000,000,000"
     [
         ({"ticket_count": 0}, {"ticket_count": TICKETS_ERROR}),
         ({"ticket_count": 10**9 + 1}, {"ticket_count": TICKETS_ERROR}),
+        (
+            {"ticket_count": 10**6 + 1},
+            {
+                "ticket_count": "A raffle that may not close early can close only when all "
+                "1,000,001 tickets are claimed; allow early close or use at most 1,000,000 "
+                "tickets"
+            },
+        ),
         (
             {"ticket_count": 2},
             {"prizes": "3 prizes but only 2 tickets: each ticket wins at most one prize"},

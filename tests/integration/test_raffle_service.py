@@ -198,7 +198,7 @@ async def test_raffle_terms_are_validated_and_nothing_is_stored(app: FastAPI, re
 
 
 async def test_a_billion_tickets_cost_nothing_up_front(app: FastAPI, redis: Redis) -> None:
-    draw_id = await new_raffle(app, 10**9)
+    draw_id = await new_raffle(app, 10**9, early_close=True)
     ticket = await services(app).raffles.claim(draw_id, claimant(1))
     assert 1 <= ticket.number <= 10**9
     assert await redis.llen(KEYS.ledger(draw_id)) == 1

@@ -46,12 +46,24 @@ def test_defaults_are_anonymous_one_ticket_each_no_early_close() -> None:
     assert new.raffle == RaffleTerms(100, Claimants.anonymous, 1, early_close=False)
 
 
-@pytest.mark.parametrize("count", [1, 3, 10**9])
-def test_ticket_counts_at_the_bounds(count: int) -> None:
+@pytest.mark.parametrize(
+    ("count", "early_close"), [(1, False), (3, False), (10**6, False), (10**9, True)]
+)
+def test_ticket_counts_at_the_bounds(count: int, early_close: bool) -> None:
     prizes = [{"name": "Bike", "quantity": 1}]
-    new = validate_new_raffle(**raffle(ticket_count=count, prizes=prizes))
+    new = validate_new_raffle(**raffle(ticket_count=count, prizes=prizes, early_close=early_close))
     assert new.raffle is not None
     assert new.raffle.ticket_count == count
+
+
+@pytest.mark.parametrize("count", [10**6 + 1, 10**9])
+def test_a_raffle_that_could_never_sell_out_must_close_early(count: int) -> None:
+    assert errors_of(ticket_count=count) == {
+        "ticket_count": (
+            f"A raffle that may not close early can close only when all {count:,} tickets "
+            "are claimed; allow early close or use at most 1,000,000 tickets"
+        )
+    }
 
 
 @pytest.mark.parametrize("count", [0, -5, 10**9 + 1, "", "ten", "1.5", 2.0, True, None, "9" * 13])

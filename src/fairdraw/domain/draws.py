@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from fairdraw.domain.embedding import parse_embed_origins
 from fairdraw.domain.errors import InvalidInput
 
 TITLE_MAX = 120
@@ -136,6 +137,8 @@ class NewDraw:
     raffle: RaffleTerms | None = None
     # Draw the winners when the deadline closes entries, with nobody pressing a button.
     auto_draw: bool = False
+    # Origins whose pages may frame the draw's widget (domain/embedding.py).
+    embed_origins: tuple[str, ...] = ()
 
     @property
     def slot_count(self) -> int:
@@ -205,6 +208,8 @@ class Draw:
     algorithm: str = "fairdraw/1"
     # fairdraw/2 without a beacon: the draw trusts its operator (fixed at creation).
     trusts_operator: bool = False
+    # Origins whose pages may frame the draw's widget (domain/embedding.py).
+    embed_origins: tuple[str, ...] = ()
 
     @property
     def binds_beacon(self) -> bool:
@@ -335,6 +340,7 @@ def validate_new_draw(
     now_ms: int,
     entry_identity: str = EntryIdentity.github.value,
     auto_draw: bool = False,
+    embed_origins: Sequence[str] = (),
 ) -> NewDraw:
     """Check everything the organiser typed; raise InvalidInput listing every bad field."""
     errors: dict[str, str] = {}
@@ -373,6 +379,9 @@ def validate_new_draw(
             "Drawing automatically needs a deadline or a duration: "
             "give one, or close entries and draw yourself"
         )
+    origins, origins_error = parse_embed_origins(embed_origins)
+    if origins_error:
+        errors["embed_origins"] = origins_error
     if errors:
         raise InvalidInput(errors)
     return NewDraw(
@@ -383,4 +392,5 @@ def validate_new_draw(
         deadline_ms=deadline_ms,
         duration_ms=duration_ms,
         auto_draw=auto_draw,
+        embed_origins=origins,
     )

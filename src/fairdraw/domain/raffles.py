@@ -24,6 +24,11 @@ from fairdraw.domain.draws import (
 from fairdraw.domain.errors import InvalidInput
 from fairdraw.domain.tickets import MAX_TICKETS
 
+# The most tickets a raffle that may not close early can have: it closes only when its
+# last ticket is claimed, and beyond this many claims that day would in practice never
+# come, so its prizes would never be drawn.
+MAX_TICKETS_WITHOUT_EARLY_CLOSE = 1_000_000
+
 
 def validate_new_raffle(
     *,
@@ -37,8 +42,10 @@ def validate_new_raffle(
 ) -> NewDraw:
     """Check everything the organiser typed; raise InvalidInput listing every bad field.
 
-    ``ticket_count`` is 1..10^9; the prizes' total quantity may not exceed it (each
-    ticket wins at most one prize); ``per_claimant`` is 1..``ticket_count``.
+    ``ticket_count`` is 1..10^9, and at most ``MAX_TICKETS_WITHOUT_EARLY_CLOSE`` unless
+    ``early_close`` (else the raffle could never be drawn); the prizes' total quantity
+    may not exceed it (each ticket wins at most one prize); ``per_claimant`` is
+    1..``ticket_count``.
     """
     errors: dict[str, str] = {}
     title, description = read_heading(errors, title, description, what="raffle")
@@ -48,7 +55,13 @@ def validate_new_raffle(
     if count is None or not 1 <= count <= MAX_TICKETS:
         errors["ticket_count"] = f"The number of tickets must be between 1 and {MAX_TICKETS:,}"
         count = None
-    elif not prize_errors and sum(p.quantity for p in parsed_prizes) > count:
+    elif count > MAX_TICKETS_WITHOUT_EARLY_CLOSE and not early_close:
+        errors["ticket_count"] = (
+            f"A raffle that may not close early can close only when all {count:,} tickets "
+            "are claimed; allow early close or use at most "
+            f"{MAX_TICKETS_WITHOUT_EARLY_CLOSE:,} tickets"
+        )
+    if count is not None and not prize_errors and sum(p.quantity for p in parsed_prizes) > count:
         errors["prizes"] = (
             f"{sum(p.quantity for p in parsed_prizes)} prizes but only {count} tickets: "
             "each ticket wins at most one prize"

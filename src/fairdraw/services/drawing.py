@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +17,7 @@ from fairdraw.domain import fairness, proof, tickets
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.beacon import BeaconRound
 from fairdraw.domain.callers import Caller
+from fairdraw.domain.drafts import edited
 from fairdraw.domain.draws import (
     Draw,
     DrawKind,
@@ -52,6 +53,11 @@ BEACON_WAIT_SECONDS = 30.0
 # Draw ids: 12 characters of RFC 4648 base32 (60 bits), lower case, safe in URLs.
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 _ID_LENGTH = 12
+
+
+# announce(event, draw): tell the draw's webhooks (closed, sealed, drawn, cancelled), after
+# the draw's own write; announcing an event again is harmless.
+Announcer = Callable[[str, Draw], Awaitable[None]]
 
 
 def new_draw_id() -> str:
@@ -99,8 +105,10 @@ class DrawingService:
         schedule: ScheduleStore | None = None,
         proofs: DrawProofs | None = None,
         beacon_wait_seconds: float = BEACON_WAIT_SECONDS,
+        announce: Announcer | None = None,
     ) -> None:
         self._store = store
+        self._announce = announce
         # fairdraw/2: the draw log, the signing key and the beacon. Without it (tools and
         # tests of other things) new draws are fairdraw/1 draws.
         self._proofs = proofs
@@ -146,6 +154,7 @@ class DrawingService:
         open_now: bool = False,
         entry_identity: str = "github",
         auto_draw: bool = False,
+        embed_origins: Sequence[str] = (),
     ) -> Draw:
         user = require_manager(caller, None, self._networks)
         new = validate_new_draw(
@@ -157,6 +166,7 @@ class DrawingService:
             now_ms=self._clock(),
             entry_identity=entry_identity,
             auto_draw=auto_draw,
+            embed_origins=embed_origins,
         )
         draw = await self._store.create(
             new_draw_id(), new, user.username, fairness.new_salt(), proof=self.new_draw_fields()
@@ -202,6 +212,24 @@ class DrawingService:
             return await self.open(caller, draw.id)
         return draw
 
+    async def draft_to_edit(self, caller: Caller, draw_id: str) -> Draw:
+        """The draft ``draw_id`` if the caller may edit it (its managers); raises
+        otherwise, and InvalidTransition once it is no draft."""
+        draw = await self._store.get(draw_id)
+        require_manager(caller, draw, self._networks)
+        if draw.status is not DrawStatus.draft:
+            raise InvalidTransition(f"Only a draft can be edited; this draw is {draw.status}")
+        return draw
+
+    async def edit_draft(self, caller: Caller, draw_id: str, changes: Mapping[str, Any]) -> Draw:
+        """Change settings of a draft (setting → new value, as at creation, less
+        ``open``), checked as at creation: InvalidInput names every bad setting and
+        nothing changes. Only while it is a draft: an edit racing its opening either
+        lands first or is InvalidTransition. The same edit twice leaves the same draft."""
+        draw = await self.draft_to_edit(caller, draw_id)
+        new = edited(draw, changes, self._clock())
+        return await self._store.edit_draft(draw_id, new)
+
     async def open(self, caller: Caller, draw_id: str) -> Draw:
         draw = await self._store.get(draw_id)
         require_manager(caller, draw, self._networks)
@@ -224,6 +252,7 @@ class DrawingService:
         if self._proofs is not None:
             seed = await self._store.seed(draw_id)
             await self._proofs.log_cancel(cancelled, seed, self._clock())
+        await self._tell("cancelled", cancelled)
         return cancelled
 
     async def sign_receipt(
@@ -308,7 +337,16 @@ class DrawingService:
             # The commit leaf too: an opening whose process died before logging it.
             await self._proofs.log_commit(draw)
             await self._proofs.log_seal(draw, seal)
+        if self._announce is not None:
+            # Every close is followed by its seal, here: both are announced together.
+            sealed = draw if draw.seal is not None else await self._store.get(draw.id)
+            await self._announce("closed", sealed)
+            await self._announce("sealed", sealed)
         return seal
+
+    async def _tell(self, event: str, draw: Draw) -> None:
+        if self._announce is not None:
+            await self._announce(event, draw)
 
     async def _seal(self, draw: Draw) -> Seal:
         binding = self._proofs.binding(draw) if self._proofs is not None else None
@@ -378,6 +416,7 @@ class DrawingService:
         if draw.status is DrawStatus.drawn:
             if self._proofs is not None and draw.result is not None:
                 await self._proofs.log_result(draw, draw.result.bundle)
+            await self._tell("drawn", draw)
             return draw
         if draw.status is not DrawStatus.closed:
             raise InvalidTransition(f"A {draw.status.value} draw cannot be drawn")
@@ -432,7 +471,9 @@ class DrawingService:
         await self._store.record_result(
             draw_id, proof.canonical_json(bundle).decode(), json.dumps(winners)
         )
-        return await self._store.get(draw_id)
+        drawn = await self._store.get(draw_id)
+        await self._tell("drawn", drawn)
+        return drawn
 
     async def _wait_for_beacon(self, draw: Draw, seal: Seal, on_wait: OnWait | None) -> BeaconRound:
         """The draw's verified beacon round; BeaconPending if it takes longer than the

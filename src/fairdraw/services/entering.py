@@ -109,6 +109,8 @@ def receipt_of(
 
 # seal_chunk(draw_id, chunk number): hash a ledger chunk that just became complete.
 ChunkSealer = Callable[[str, int], Awaitable[None]]
+# entries_counted(draw_id, entry count): after each entry, for the entry-count webhooks.
+EntriesCounted = Callable[[str, int], Awaitable[None]]
 
 
 class EnteringService:
@@ -121,9 +123,11 @@ class EnteringService:
         activity: LiveStats | None = None,
         mine: MyEntriesStore | None = None,
         signing: SigningKey | None = None,
+        entries_counted: EntriesCounted | None = None,
     ) -> None:
         self._store = store
         self._signing = signing
+        self._entries_counted = entries_counted
         self._github = github
         self._limits = limits
         self._seal_chunk = seal_chunk
@@ -146,7 +150,8 @@ class EnteringService:
         Every attempt counts against the per-address entry limit (RateLimited, nothing
         stored). A malformed handle is InvalidInput before any lookup; GitHub's answers
         become GitHubUserNotFound / GitHubUnavailable; a second entry is AlreadyEntered,
-        carrying the original receipt.
+        carrying the original receipt only for an account's own entry (a receipt is
+        shown only to whoever made the entry: the request, its keyed retry, its link).
 
         With ``retry`` (a keyed request), the entry and the request's record are stored
         in one step: a retry of the same request gets the same receipt (``replayed``) and
@@ -188,17 +193,32 @@ class EnteringService:
             await self._activity.record_activity(draw_id, outcome.entry.entered_ms)
         if fresh and (outcome.entry.index + 1) % fairness.CHUNK_LEAVES == 0:
             self._hash_chunk_soon(draw_id, outcome.entry.index // fairness.CHUNK_LEAVES)
-        receipt = self._receipt(draw_id, terms, outcome.entry, outcome.replayed)
         if not outcome.created:
-            raise AlreadyEntered(
-                "You have already entered this draw; here is your original receipt",
-                receipt=receipt.to_json(),
-            )
+            raise self._already_entered(draw_id, terms, outcome.entry)
+        if self._entries_counted is not None:
+            # Also on a replay, as below; announcing a milestone again is harmless.
+            await self._entries_counted(draw_id, outcome.entry.index + 1)
+        receipt = self._receipt(draw_id, terms, outcome.entry, outcome.replayed)
         # Also on a replay: the attempt that made the entry may have died before this.
         await remember(
             self._mine, caller, EntryKind.entry, draw_id, receipt.index, receipt.entered_ms
         )
         return receipt
+
+    def _already_entered(
+        self, draw_id: str, terms: EntryTerms, entry: LedgerEntry
+    ) -> AlreadyEntered:
+        """The refusal of a second entry. An account's entry is the caller's own (the
+        logged-in account is the identity), so it carries the original receipt; a typed
+        GitHub username proves nothing about who typed it, so its refusal says nothing
+        of the entry: not its index, reference, nonce or signature."""
+        if entry.identity.startswith(ACCOUNT_PREFIX):
+            receipt = self._receipt(draw_id, terms, entry)
+            return AlreadyEntered(
+                "You have already entered this draw; here is your original receipt",
+                receipt=receipt.to_json(),
+            )
+        return AlreadyEntered("This GitHub account has already entered this draw")
 
     async def receipt(self, draw_id: str, index: int) -> Receipt | None:
         """The receipt of entry ``index`` of a giveaway (None if there is no such entry)."""

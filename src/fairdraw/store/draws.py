@@ -166,6 +166,7 @@ def draw_from_hash(draw_id: str, fields: dict[str, str], live_count: int) -> Dra
         auto_draw=fields.get("auto_draw") == "1",
         algorithm=fields.get("algorithm", fairness.ALGORITHM),
         trusts_operator=fields.get("beacon") == "none",
+        embed_origins=tuple(fields.get("embed_origins", "").split()),
     )
 
 
@@ -241,6 +242,8 @@ class DrawStore:
             fields["duration_ms"] = str(new.duration_ms)
         if new.auto_draw:
             fields["auto_draw"] = "1"
+        if new.embed_origins:
+            fields["embed_origins"] = " ".join(new.embed_origins)
         if new.raffle is not None:
             if perm_key is None:
                 raise ValueError("a raffle needs its ticket permutation key")
@@ -292,12 +295,36 @@ class DrawStore:
         )
         return _int(deadline)
 
+    async def edit_draft(self, draw_id: str, new: NewDraw) -> Draw:
+        """Replace the settings of draft ``draw_id`` with ``new`` (InvalidTransition once
+        it is no draft); its id, kind, creator, salt and proof fields stay."""
+        fields: dict[str, str] = {
+            "entry_identity": new.entry_identity.value,
+            "title": new.title,
+            "description": new.description,
+            "prizes": json.dumps([p.to_json() for p in new.prizes], ensure_ascii=False),
+        }
+        optional = {
+            "deadline_ms": str(new.deadline_ms) if new.deadline_ms is not None else "",
+            "duration_ms": str(new.duration_ms) if new.duration_ms is not None else "",
+            "auto_draw": "1" if new.auto_draw else "",
+            "embed_origins": " ".join(new.embed_origins),
+        }
+        fields.update((name, value) for name, value in optional.items() if value)
+        if new.raffle is not None:
+            fields.update(new.raffle.to_fields())
+        cleared = [name for name, value in optional.items() if not value]
+        args = [str(len(cleared)), *cleared, *(item for pair in fields.items() for item in pair)]
+        await self._scripts.call("edit_draft", [self._keys.draw_meta(draw_id)], args)
+        return await self.get(draw_id)
+
     async def entry_terms(self, draw_id: str) -> EntryTerms:
         """The draw's secret salt for entry references, who may enter and, for a raffle,
-        its terms and ticket permutation key (cached: none of these ever change)."""
+        its terms and ticket permutation key (cached once the draw has opened: none of
+        these change after that, while a draft's may be edited)."""
         terms = self._terms.get(draw_id)
         if terms is None:
-            names = ["salt", "entry_identity", "kind", "perm_key", "algorithm"]
+            names = ["salt", "entry_identity", "kind", "perm_key", "algorithm", "status"]
             names += RaffleTerms.FIELDS
             values = await self._redis.hmget(self._keys.draw_meta(draw_id), names)
             stored = {k: str(v) for k, v in zip(names, values, strict=True) if v is not None}
@@ -315,6 +342,8 @@ class DrawStore:
                 perm_key=bytes.fromhex(stored["perm_key"]) if raffle else None,
                 algorithm=stored.get("algorithm", fairness.ALGORITHM),
             )
+            if stored.get("status") == DrawStatus.draft.value:
+                return terms
             self._terms[draw_id] = terms
             if len(self._terms) > TERMS_CACHE_SIZE:
                 self._terms.popitem(last=False)

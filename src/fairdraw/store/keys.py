@@ -78,6 +78,22 @@ Key schema (key → type → TTL → contents)::
                                       entries, tickets and ballots (newest kept), written
                                       after the entry, claim or ballot
     Pratelimit:…        (owned by the rate limiter; every name starts with this prefix)
+    P{wh}:endpoint:EID  hash    none  a webhook endpoint: url, events, draw ("" for the
+                                      instance), created_ms, created_by, secret (sealed,
+                                      see domain/webhooks.py) and its last delivery:
+                                      last_message, last_type, last_status, last_attempts,
+                                      last_code, last_error, last_ms
+    P{wh}:endpoints     zset    none  endpoint id → created ms
+    P{wh}:scope:S       set     none  endpoint ids of a draw (S = "d:" + draw id) or of
+                                      the instance (S = "instance")
+    P{wh}:queue:EID     list    none  an endpoint's undelivered message ids, oldest first
+                                      (delivered in this order, one at a time)
+    P{wh}:message:MID   hash    30 d  a message: endpoint, type, body, status
+                                      (pending|delivered|failed), attempts, created_ms,
+                                      last_code, last_error, last_ms; its existence makes
+                                      announcing the same event again a no-op
+    P{wh}:due           zset    none  endpoint id → when its first queued message is due
+                                      (ms); a delivering worker moves it ahead meanwhile
     P{log}:head         hash    none  the public draw log (RFC 9162 Merkle tree): size
                                       (leaves) and frontier (hex hashes of the complete
                                       subtrees the tree is made of, largest first)
@@ -93,6 +109,7 @@ import re
 from dataclasses import dataclass
 
 from fairdraw.domain.errors import DrawNotFound, LotteryNotFound
+from fairdraw.domain.webhooks import ENDPOINT_ID_PATTERN, MESSAGE_ID_PATTERN
 
 DEFAULT_PREFIX = "fairdraw:"
 
@@ -261,6 +278,38 @@ class Keys:
     def rate_limit_prefix(self) -> str:
         return f"{self.prefix}ratelimit"
 
+    # -- webhooks (hash tag {wh}: every endpoint and message is one slot) -----------------
+    @staticmethod
+    def _endpoint_id(endpoint_id: str) -> str:
+        if not re.fullmatch(ENDPOINT_ID_PATTERN, endpoint_id):
+            raise ValueError("not a webhook endpoint id")
+        return endpoint_id
+
+    def webhook_endpoint(self, endpoint_id: str) -> str:
+        return f"{self.prefix}{{wh}}:endpoint:{self._endpoint_id(endpoint_id)}"
+
+    def webhook_endpoints(self) -> str:
+        return f"{self.prefix}{{wh}}:endpoints"
+
+    def webhook_scope(self, draw_id: str | None) -> str:
+        """The endpoints of one draw, or of the whole instance (``draw_id`` None)."""
+        if draw_id is None:
+            return f"{self.prefix}{{wh}}:scope:instance"
+        if not _DRAW_ID.fullmatch(draw_id):
+            raise DrawNotFound()
+        return f"{self.prefix}{{wh}}:scope:d:{draw_id}"
+
+    def webhook_queue(self, endpoint_id: str) -> str:
+        return f"{self.prefix}{{wh}}:queue:{self._endpoint_id(endpoint_id)}"
+
+    def webhook_message(self, message_id: str) -> str:
+        if not re.fullmatch(MESSAGE_ID_PATTERN, message_id):
+            raise ValueError("not a webhook message id")
+        return f"{self.prefix}{{wh}}:message:{message_id}"
+
+    def webhook_due(self) -> str:
+        return f"{self.prefix}{{wh}}:due"
+
     # -- the draw log (hash tag {log}: the whole log is one slot) ------------------------
     def log_head(self) -> str:
         return f"{self.prefix}{{log}}:head"
@@ -301,6 +350,10 @@ class Keys:
             re.compile(rf"{p}ratelimit[:/].+"),
             re.compile(rf"{p}\{{f:{FAMILY_ID_PATTERN}\}}:family"),
             re.compile(rf"{p}\{{f:{FAMILY_ID_PATTERN}\}}:(access|refresh):[0-9a-f]{{64}}"),
+            re.compile(rf"{p}\{{wh\}}:(endpoints|due|scope:instance)"),
+            re.compile(rf"{p}\{{wh\}}:scope:d:{DRAW_ID_PATTERN}"),
+            re.compile(rf"{p}\{{wh\}}:(endpoint|queue):{ENDPOINT_ID_PATTERN}"),
+            re.compile(rf"{p}\{{wh\}}:message:{MESSAGE_ID_PATTERN}"),
             re.compile(rf"{p}\{{log\}}:(head|entries|ids)"),
             re.compile(rf"{p}\{{log\}}:level:(0|[1-9][0-9]?)"),
         ]

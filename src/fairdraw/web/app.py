@@ -20,6 +20,7 @@ from fairdraw.services.accounts import AccountService
 from fairdraw.services.dashboard import DashboardService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
+from fairdraw.services.entrants import EntrantsService
 from fairdraw.services.github import GitHubClient
 from fairdraw.services.idempotency import IdempotencyService
 from fairdraw.services.live import LIVE_BLOCK_MS, LiveHub
@@ -32,6 +33,7 @@ from fairdraw.services.receipts import ReceiptService
 from fairdraw.services.scheduler import lottery_services
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.services.tokens import TokenService
+from fairdraw.services.webhooks import WebhookService, WebhookWorker
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
 from fairdraw.store.draw_log import DrawLogStore
@@ -46,12 +48,14 @@ from fairdraw.store.profiles import ProfileCache
 from fairdraw.store.raffles import RaffleStore
 from fairdraw.store.schedule import ScheduleStore
 from fairdraw.store.tokens import TokenStore
+from fairdraw.store.webhooks import WebhookStore
 from fairdraw.web import live as live_api
 from fairdraw.web import metrics as metrics_api
 from fairdraw.web import pages
 from fairdraw.web.api import auth as auth_api
 from fairdraw.web.api import dashboard as dashboard_api
 from fairdraw.web.api import draws as draws_api
+from fairdraw.web.api import entrants as entrants_api
 from fairdraw.web.api import health as health_api
 from fairdraw.web.api import log as log_api
 from fairdraw.web.api import lotteries as lotteries_api
@@ -61,11 +65,13 @@ from fairdraw.web.api import raffles as raffles_api
 from fairdraw.web.api import receipts as receipts_api
 from fairdraw.web.api import session as session_api
 from fairdraw.web.api import users as users_api
+from fairdraw.web.api import webhooks as webhooks_api
 from fairdraw.web.deps import Services
 from fairdraw.web.idempotency import IdempotencyMiddleware, document_idempotency
 from fairdraw.web.json_bodies import JsonText
 from fairdraw.web.limits import RequestLimits
 from fairdraw.web.pages import presenting as presenting_pages
+from fairdraw.web.pages import sharing as sharing_pages
 from fairdraw.web.problems import install_error_handlers
 from fairdraw.web.security import SecurityHeaders, SessionCookieRenewal
 
@@ -78,6 +84,8 @@ def create_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(WEB.joinpath("templates")))
     # The public draw pages render the live reveal panel from the draw they show.
     templates.env.globals.update(presenting_pages.TEMPLATE_GLOBALS)
+    # Their link previews and share box too (absolute addresses, the draw's state).
+    templates.env.globals.update(sharing_pages.TEMPLATE_GLOBALS)
     # Every form that changes something carries a fresh idempotency key (macros.html).
     templates.env.globals["new_form_key"] = new_form_key
     return templates
@@ -117,6 +125,14 @@ def create_app(settings: Settings) -> FastAPI:
         live_stats = LiveStats(redis, keys)
         # Each user's "My entries" list, written by the entry, claim and ballot services.
         mine = MyEntriesStore(redis, keys)
+        # Organisers' webhooks: the draw services announce events, a worker delivers them.
+        webhooks = WebhookService(
+            WebhookStore(redis, keys),
+            draw_store,
+            secret,
+            allow_http=settings.webhook_allow_http,
+            manager_networks=parse_networks(settings.manager_networks),
+        )
         drawing = DrawingService(
             draw_store,
             github,
@@ -124,6 +140,7 @@ def create_app(settings: Settings) -> FastAPI:
             tickets=tickets,
             schedule=schedule,
             proofs=proofs,
+            announce=webhooks.announce,
         )
         lotteries, scheduler = lottery_services(
             settings,
@@ -164,6 +181,7 @@ def create_app(settings: Settings) -> FastAPI:
                 activity=live_stats,
                 mine=mine,
                 signing=signing,
+                entries_counted=webhooks.entry_milestone,
             ),
             raffles=RaffleService(
                 draw_store,
@@ -208,17 +226,35 @@ def create_app(settings: Settings) -> FastAPI:
             signing=signing,
             draw_log=draw_log,
             receipts=ReceiptService(draw_store, tickets, signing),
+            entrants=EntrantsService(
+                draw_store,
+                live_stats,
+                tickets,
+                lotteries,
+                manager_networks=parse_networks(settings.manager_networks),
+            ),
+            webhooks=webhooks,
             trusted_proxies=parse_networks(settings.trusted_proxies),
         )
         # Every process runs a scheduler; the lease in the store lets one of them act.
         stop = asyncio.Event()
         running = asyncio.create_task(scheduler.run(stop)) if settings.scheduler else None
+        # Webhooks are delivered by the process whose scheduler holds the lease.
+        worker = WebhookWorker(
+            webhooks,
+            schedule,
+            scheduler.instance,
+            interval_seconds=settings.scheduler_interval_seconds,
+        )
+        delivering = asyncio.create_task(worker.run(stop)) if settings.scheduler else None
         try:
             yield
         finally:
             stop.set()
             if running is not None:
                 await running
+            if delivering is not None:
+                await delivering
             await limits.aclose()
             await github.aclose()
             await proofs.aclose()
@@ -253,6 +289,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(session_api.router)
     app.include_router(users_api.router)
     app.include_router(auth_api.router)
+    app.include_router(entrants_api.router)
     app.include_router(draws_api.router)
     app.include_router(raffles_api.router)
     app.include_router(lotteries_api.router)
@@ -261,6 +298,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(presenting_api.router)
     app.include_router(log_api.router)
     app.include_router(receipts_api.router)
+    app.include_router(webhooks_api.router)
     app.include_router(live_api.router)
     app.include_router(pages.router)
     install_error_handlers(app, pages.render_error_page)

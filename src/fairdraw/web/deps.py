@@ -19,6 +19,7 @@ from fairdraw.services.dashboard import DashboardService
 from fairdraw.services.draw_log import DrawLogService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
+from fairdraw.services.entrants import EntrantsService
 from fairdraw.services.idempotency import IdempotencyService
 from fairdraw.services.live import LiveHub
 from fairdraw.services.lotteries import LotteryService
@@ -29,6 +30,7 @@ from fairdraw.services.ratelimit import RateLimits
 from fairdraw.services.receipts import ReceiptService
 from fairdraw.services.scheduler import Scheduler
 from fairdraw.services.tokens import TokenService
+from fairdraw.services.webhooks import WebhookService
 from fairdraw.web import security
 from fairdraw.web.client import IPAddress, IPNetwork, client_address
 
@@ -56,6 +58,8 @@ class Services:
     signing: SigningKey
     draw_log: DrawLogService
     receipts: ReceiptService
+    webhooks: WebhookService
+    entrants: EntrantsService
     trusted_proxies: tuple[IPNetwork, ...] = ()
 
 

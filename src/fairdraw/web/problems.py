@@ -35,7 +35,8 @@ class Problem(BaseModel):
     code: str = Field(description="Stable machine-readable error code.")
     errors: dict[str, str] | None = Field(default=None, description="Field → message.")
     receipt: dict[str, Any] | None = Field(
-        default=None, description="With already_entered: the original receipt."
+        default=None,
+        description="With already_entered, for an account draw: the caller's own receipt.",
     )
     request_id: str | None = Field(
         default=None, description="The request's id, as in the X-Request-ID header and logs."

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -48,6 +49,15 @@ DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
 ).replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
+def framable_policy(origins: Sequence[str]) -> str:
+    """The Content-Security-Policy of a page that ``origins`` (already validated, see
+    fairdraw.domain.embedding) may frame; no origins: nobody may.
+
+    A response that sets it gets no ``X-Frame-Options`` from :class:`SecurityHeaders`."""
+    ancestors = " ".join(origins) if origins else "'none'"
+    return CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
+
+
 def csrf_token(secret: bytes, binding: str) -> str:
     return hmac.new(secret, b"csrf:" + binding.encode(), hashlib.sha256).hexdigest()
 
@@ -77,7 +87,11 @@ def is_https(request: Request) -> bool:
 
 
 class SecurityHeaders:
-    """Adds the security headers to every response (pure ASGI, no body buffering)."""
+    """Adds the security headers to every response (pure ASGI, no body buffering).
+
+    ``X-Frame-Options: DENY`` goes with every policy that refuses all frame ancestors; a
+    response that sets a policy of its own naming some (:func:`framable_policy`) lets
+    that policy decide alone."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -94,10 +108,12 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                own = headers.get("Content-Security-Policy")
                 headers.setdefault("Content-Security-Policy", policy)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "same-origin")
-                headers.setdefault("X-Frame-Options", "DENY")
+                if own is None or "frame-ancestors 'none'" in own:
+                    headers.setdefault("X-Frame-Options", "DENY")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

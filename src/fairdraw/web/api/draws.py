@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, Field
 
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
-from fairdraw.web.api.schemas import DrawIn, DrawOut, EntryIn, ReceiptOut, draw_out
+from fairdraw.web.api.schemas import DrawIn, DrawOut, EntryIn, PrizeIn, ReceiptOut, draw_out
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
 from fairdraw.web.idempotency import REPLAYED_HEADER, RetryDep
 from fairdraw.web.problems import problem_responses
@@ -44,6 +47,7 @@ async def create_draw(body: DrawIn, visitor: VisitorDep, services: ServicesDep) 
         open_now=body.open,
         entry_identity=body.entry_identity,
         auto_draw=body.auto_draw,
+        embed_origins=body.embed_origins,
     )
     return draw_out(draw, now_ms())
 
@@ -54,6 +58,49 @@ async def get_draw(draw_id: str, services: ServicesDep) -> DrawOut:
 
 
 TRANSITION_ERRORS = (*MANAGE, *ONE_DRAW, errors.InvalidTransition, errors.DeadlinePassed)
+
+
+class DraftIn(BaseModel):
+    """Settings of a draft to change, as at creation; a setting not given stays as it
+    is. ``deadline``/``duration`` null or blank removes it, and giving one removes the
+    other."""
+
+    title: str | None = None
+    description: str | None = None
+    prizes: list[PrizeIn] | None = None
+    deadline: str | None = Field(default=None, description="Giveaways: as at creation.")
+    duration: str | None = Field(default=None, description="Giveaways: as at creation.")
+    entry_identity: Literal["github", "account"] | None = Field(
+        default=None, description="Giveaways."
+    )
+    auto_draw: bool | None = Field(default=None, strict=True, description="Giveaways.")
+    embed_origins: list[str] | None = Field(default=None, description="Giveaways.")
+    ticket_count: int | None = Field(default=None, strict=True, description="Raffles.")
+    claimants: Literal["anonymous", "account"] | None = Field(default=None, description="Raffles.")
+    per_claimant: int | None = Field(default=None, strict=True, description="Raffles.")
+    early_close: bool | None = Field(default=None, strict=True, description="Raffles.")
+
+    def changes(self) -> dict[str, object]:
+        """The settings given: null means "no change", except that it removes a
+        deadline or duration."""
+        given = self.model_dump(exclude_unset=True)
+        return {k: v for k, v in given.items() if v is not None or k in ("deadline", "duration")}
+
+
+@router.patch(
+    "/{draw_id}",
+    response_model=DrawOut,
+    responses=problem_responses(*MANAGE, *ONE_DRAW, errors.InvalidTransition),
+)
+async def edit_draft(
+    draw_id: str, body: DraftIn, visitor: VisitorDep, services: ServicesDep
+) -> DrawOut:
+    """Change a draft (its managers): a giveaway's or a raffle's settings as at creation
+    (not ``open``), checked as at creation (422 ``invalid_input`` names every bad or
+    unknown setting). 409 ``invalid_transition`` once the draw has opened. Sending the
+    same edit again leaves the same draft."""
+    draw = await services.drawing.edit_draft(visitor.caller, draw_id, body.changes())
+    return draw_out(draw, now_ms())
 
 
 @router.post(
@@ -113,9 +160,11 @@ async def enter_draw(
     retry: RetryDep,
 ) -> dict[str, object]:
     """Enter with a GitHub username, or — for draws entered with accounts — as the
-    logged-in caller. A second entry answers 409 ``already_entered`` with the original
-    receipt. With an ``Idempotency-Key``, the entry and its answer are stored together:
-    a retry gets this 201 again, even if the server stopped before answering."""
+    logged-in caller. A second entry answers 409 ``already_entered``: for an account
+    draw with the caller's original receipt, for a GitHub username with nothing about
+    the entry (the receipt is shown only to whoever made it). With an
+    ``Idempotency-Key``, the entry and its answer are stored together: a retry gets this
+    201 again, even if the server stopped before answering."""
     receipt = await services.entering.enter(
         draw_id, github=body.github, caller=visitor.caller, retry=retry
     )

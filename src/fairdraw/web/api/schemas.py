@@ -100,6 +100,12 @@ class DrawIn(BaseModel):
         description="Draw the winners automatically when the deadline closes entries; "
         "needs `deadline` or `duration`.",
     )
+    embed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (`https://host[:port]`, no path; at most 10) whose pages may "
+        "show the draw's widget, `/draws/{id}/embed`, in a frame. Empty: no site may.",
+        examples=[["https://example.org"]],
+    )
 
 
 class RaffleIn(BaseModel):
@@ -303,6 +309,10 @@ class DrawOut(BaseModel):
     seal: SealOut | None
     result: ResultOut | None
     links: LinksOut
+    embed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins whose pages may frame the draw's widget, `/draws/{id}/embed`.",
+    )
     raffle: RaffleOut | None = Field(
         description="A raffle's tickets and their rules; null for other kinds."
     )
@@ -397,6 +407,7 @@ def draw_out(draw: Draw, now_ms: int) -> DrawOut:
         commitment=draw.commitment,
         algorithm=draw.algorithm,
         trusts_operator=not draw.binds_beacon,
+        embed_origins=list(draw.embed_origins),
         seal=seal,
         result=result,
         links=LinksOut(

@@ -18,7 +18,9 @@ from fairdraw.web.pages import (
     create,
     dashboard,
     docs,
+    draft_edit,
     draws,
+    entrants,
     home,
     lotteries,
     my_entries,
@@ -26,6 +28,7 @@ from fairdraw.web.pages import (
     raffle_create,
     raffles,
     results,
+    sharing,
     verify,
 )
 from fairdraw.web.pages.rendering import login_url, render_page, see_other
@@ -46,7 +49,11 @@ router.include_router(raffles.router)
 router.include_router(results.router)
 # Also before draws.router: POST /draws/{id}/reveal is the presenter's, not an action.
 router.include_router(presenting.router)
+router.include_router(sharing.router)
+# Also before draws.router: POST /draws/{id}/edit saves a draft, it is no action.
+router.include_router(draft_edit.router)
 router.include_router(dashboard.router)
+router.include_router(entrants.router)
 router.include_router(draws.router)
 router.include_router(lotteries.router)
 router.include_router(my_entries.router)

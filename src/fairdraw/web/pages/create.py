@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from fairdraw.domain.embedding import split_origins
 from fairdraw.domain.errors import InvalidInput, NotAuthenticated
 from fairdraw.web.deps import ServicesDep, VisitorDep
 from fairdraw.web.pages.outcomes import once
@@ -36,6 +37,7 @@ class DrawForm:
     open_now: bool = True
     entry_identity: str = "github"
     auto_draw: bool = False
+    embed_origins: str = ""
 
     @classmethod
     def parse(cls, form: FormData) -> DrawForm:
@@ -48,6 +50,7 @@ class DrawForm:
             open_now=bool(text(form, "open")),
             entry_identity=text(form, "entry_identity") or "github",
             auto_draw=bool(text(form, "auto_draw")),
+            embed_origins=text(form, "embed_origins"),
         )
 
     def prize_list(self) -> tuple[list[dict[str, Any]], list[int]]:
@@ -100,6 +103,7 @@ async def create_draw(request: Request, services: ServicesDep, visitor: VisitorD
                 open_now=form.open_now,
                 entry_identity=form.entry_identity,
                 auto_draw=form.auto_draw,
+                embed_origins=split_origins(form.embed_origins),
             )
         except NotAuthenticated:
             return see_other(login_url("/draws/new"))

@@ -90,9 +90,11 @@ async def enter_draw(
     draw_id: str, request: Request, services: ServicesDep, visitor: VisitorDep
 ) -> Response:
     """Enter with a GitHub username (or as the visitor's account) and go to the receipt
-    (303); a second entry goes to the original receipt, marked as such. The same form
-    submitted twice enters once: its idempotency key is stored with the entry. A refused
-    username shows the draw page again with the reason."""
+    (303). A second entry of an account goes to its original receipt, marked as such; a
+    username that already entered shows the draw page again saying only that. The same
+    form submitted twice enters once: its idempotency key is stored with the entry, and
+    the second submit goes to the receipt. A refused username shows the draw page again
+    with the reason."""
     form = await checked_form(request, services, visitor)
     github = text(form, "github")
     _, retry = form_retry(request, services, visitor, form)
@@ -106,8 +108,12 @@ async def enter_draw(
     except NotAuthenticated:
         return see_other(login_url(f"/draws/{draw_id}"))
     except AlreadyEntered as error:
-        index = int(error.extra["receipt"]["index"])
-        return see_other(receipt_url(services.secret, draw_id, index, already=True))
+        if "receipt" in error.extra:
+            index = int(error.extra["receipt"]["index"])
+            return see_other(receipt_url(services.secret, draw_id, index, already=True))
+        draw = await services.drawing.get(draw_id)
+        extra = {"github": github, "errors": {"github": error.detail}}
+        return show_draw_page(request, services, visitor, draw, extra, status_code=error.status)
     except (InvalidInput, GitHubUserNotFound, GitHubUnavailable, DrawNotOpen) as error:
         draw = await services.drawing.get(draw_id)
         if isinstance(error, InvalidInput):

@@ -1,0 +1,214 @@
+"""Sharing a draw: its public address, a QR code of it, the link preview other sites
+show (Open Graph and Twitter card tags), and ``/draws/{id}/embed``, the small widget the
+sites its organiser lists may show in a frame.
+
+Absolute addresses are built from the request as the client sent it: the ``Host``
+header and the connection's scheme, or, when the peer is one of the operator's trusted
+reverse proxies (``FAIRDRAW_TRUSTED_PROXIES``), the ``X-Forwarded-Host`` and
+``X-Forwarded-Proto`` that proxy wrote.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import segno
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from fairdraw.domain.draws import Draw, DrawKind, DrawStatus, WinnerView
+from fairdraw.domain.moments import now_ms
+from fairdraw.services.lottery_views import Lottery
+from fairdraw.web.client import in_networks, parse_address
+from fairdraw.web.deps import ServicesDep, services_of
+from fairdraw.web.security import framable_policy
+
+router = APIRouter()
+
+SITE_NAME = "fairdraw"
+# A preview's description is cut here: the sites that show one cut it shorter still.
+DESCRIPTION_MAX = 280
+# Winners named in a preview before "and N more".
+NAMED_WINNERS = 5
+# The code of a draw's page changes only with the host it is reached by.
+QR_CACHE_CONTROL = "public, max-age=86400"
+_HOST = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
+
+
+def _last_forwarded(request: Request, name: str) -> str:
+    """The value the nearest proxy appended to header ``name`` (a comma-separated list)."""
+    values = [v.strip() for line in request.headers.getlist(name) for v in line.split(",")]
+    return values[-1] if values else ""
+
+
+def public_origin(request: Request) -> str:
+    """``scheme://host[:port]`` of the address the client used to reach this server."""
+    scheme, host = request.url.scheme, request.url.netloc
+    peer = parse_address(request.client.host) if request.client else None
+    if peer is not None and in_networks(peer, services_of(request).trusted_proxies):
+        proto = _last_forwarded(request, "x-forwarded-proto").lower()
+        forwarded_host = _last_forwarded(request, "x-forwarded-host")
+        scheme = proto if proto in ("http", "https") else scheme
+        host = forwarded_host if _HOST.fullmatch(forwarded_host) else host
+    return f"{scheme}://{host}"
+
+
+def public_url(request: Request, path: str) -> str:
+    """The absolute address of ``path`` (which starts with ``/``) on this server."""
+    return public_origin(request) + path
+
+
+def draw_path(draw_id: str) -> str:
+    return f"/draws/{draw_id}"
+
+
+def _utc_text(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _winner_name(draw: Draw, winner: WinnerView) -> str:
+    if draw.kind is DrawKind.raffle:
+        return "ticket " + winner.ref.partition(":")[0]
+    return winner.login
+
+
+def _count_text(draw: Draw) -> str:
+    if draw.raffle is not None:
+        return f"{draw.entry_count} of {draw.raffle.ticket_count} tickets claimed"
+    if draw.kind is DrawKind.lottery:
+        return _plural(draw.entry_count, "ballot", "ballots")
+    return _plural(draw.entry_count, "entry", "entries")
+
+
+def state_summary(draw: Draw, now: int) -> str:
+    """Where ``draw`` stands, in one line: open until when, how many entries, who won."""
+    count = _count_text(draw)
+    if draw.status is DrawStatus.draft:
+        return "Not open for entries yet."
+    if draw.status is DrawStatus.cancelled:
+        return "Cancelled: no winners."
+    if draw.accepting_entries(now):
+        until = f" until {_utc_text(draw.deadline_ms)}" if draw.deadline_ms is not None else ""
+        return f"Open for entries{until}. {count}."
+    if draw.result is None:
+        return f"Entries closed. {count}. Winners not drawn yet."
+    names = [_winner_name(draw, w) for w in draw.result.winners]
+    shown = ", ".join(names[:NAMED_WINNERS])
+    more = len(names) - NAMED_WINNERS
+    if more > 0:
+        shown += f" and {more} more"
+    return f"Drawn. Winners: {shown}." if names else f"Drawn. {count}, no winners."
+
+
+def _preview_text(summary: str, description: str) -> str:
+    text = f"{summary} {description}".strip() if description else summary
+    text = " ".join(text.split())
+    if len(text) <= DESCRIPTION_MAX:
+        return text
+    return text[: DESCRIPTION_MAX - 1].rstrip() + "\u2026"
+
+
+@dataclass(frozen=True)
+class SharePreview:
+    """What partials/share_meta.html writes into a page's head."""
+
+    title: str
+    description: str
+    url: str
+    # The server's public origin, for the addresses the share box shows besides ``url``.
+    origin: str
+    site_name: str = SITE_NAME
+
+
+def draw_preview(request: Request, draw: Draw) -> SharePreview:
+    """The link preview of a draw's page (or its results page: ``request`` says which)."""
+    summary = state_summary(draw, now_ms())
+    origin = public_origin(request)
+    return SharePreview(
+        title=draw.title,
+        description=_preview_text(summary, draw.description),
+        url=origin + request.url.path,
+        origin=origin,
+    )
+
+
+def lottery_preview(request: Request, lottery: Lottery, status: str) -> SharePreview:
+    """The link preview of a lottery's page; ``status`` is "upcoming", "running" or "ended"."""
+    terms = lottery.terms
+    state = {
+        "upcoming": f"Starts {terms.start.isoformat()}.",
+        "running": f"A draw every day at midnight ({terms.timezone}). Prize: {terms.prize}.",
+        "ended": "Ended.",
+    }.get(status, "")
+    origin = public_origin(request)
+    return SharePreview(
+        title=terms.name,
+        description=_preview_text(state, terms.description),
+        url=origin + request.url.path,
+        origin=origin,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def qr_svg(url: str) -> bytes:
+    """A standalone SVG document of a QR code of ``url``."""
+    out = io.BytesIO()
+    segno.make(url, error="m").save(
+        out, kind="svg", scale=4, border=4, dark="#000", light="#fff", title="QR code: " + url
+    )
+    return out.getvalue()
+
+
+@router.get("/draws/{draw_id}/qr.svg")
+async def draw_qr(draw_id: str, request: Request, services: ServicesDep) -> Response:
+    """A QR code of the draw's public page, as an SVG file to print or download."""
+    draw = await services.drawing.get(draw_id)
+    return Response(
+        qr_svg(public_url(request, draw_path(draw.id))),
+        media_type="image/svg+xml",
+        headers={
+            "Cache-Control": QR_CACHE_CONTROL,
+            "Vary": "Host, X-Forwarded-Host, X-Forwarded-Proto",
+            "Content-Disposition": f'inline; filename="fairdraw-{draw.id}-qr.svg"',
+        },
+    )
+
+
+@router.get("/draws/{draw_id}/embed")
+async def draw_embed(draw_id: str, request: Request, services: ServicesDep) -> Response:
+    """The draw's widget for other sites' pages: its state, a way in while it takes
+    entries, its winners once drawn. Only the origins its organiser listed may frame it.
+
+    Entering happens on the draw's own page, opened in a new tab: a frame on another
+    site may be refused its cookies, and with them the CSRF check of every form."""
+    draw = await services.drawing.get(draw_id)
+    now = now_ms()
+    context: dict[str, Any] = {
+        "draw": draw,
+        "summary": state_summary(draw, now),
+        "accepting": draw.accepting_entries(now),
+        "winners": [
+            (w.prize, _winner_name(draw, w)) for w in (draw.result.winners if draw.result else ())
+        ],
+        "page_url": public_url(request, draw_path(draw.id)),
+    }
+    response = services.templates.TemplateResponse(request, "embed.html", context)
+    response.headers["Content-Security-Policy"] = framable_policy(draw.embed_origins)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+# Functions every template may call (web/app.py installs them).
+TEMPLATE_GLOBALS: dict[str, Any] = {
+    "draw_preview": draw_preview,
+    "lottery_preview": lottery_preview,
+}
