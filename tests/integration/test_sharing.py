@@ -317,12 +317,12 @@ async def test_only_the_listed_origins_may_frame_the_widget(
 @pytest.mark.parametrize(
     ("origins", "message"),
     [
-        (["http://blog.example.org"], "'http://blog.example.org' is not an origin"),
-        (["https://blog.example.org/page"], "'https://blog.example.org/page' is not an origin"),
-        (["https://a.example;script-src *"], "'https://a.example;script-src *' is not an origin"),
-        (["https://user@a.example"], "'https://user@a.example' is not an origin"),
-        (["https://*.example.org"], "'https://*.example.org' is not an origin"),
-        (["https://a.example:99999"], "'https://a.example:99999' is not an origin"),
+        (["http://blog.example.org"], "Not an origin: 'http://blog.example.org'"),
+        (["https://blog.example.org/page"], "Not an origin: 'https://blog.example.org/page'"),
+        (["https://a.example;script-src *"], "Not an origin: 'https://a.example;script-src *'"),
+        (["https://user@a.example"], "Not an origin: 'https://user@a.example'"),
+        (["https://*.example.org"], "Not an origin: 'https://*.example.org'"),
+        (["https://a.example:99999"], "Not an origin: 'https://a.example:99999'"),
         ([f"https://site{i}.example" for i in range(11)], "At most 10 origins"),
     ],
 )

@@ -49,10 +49,27 @@ UNSTATED_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("duration", "At most 366 days"),  # a sum of the pattern's parts
         ("auto_draw", "Drawing automatically needs a deadline or a duration"),  # across fields
         (r"prizes\.\d+\.name", "Prize names must be unique"),  # across items, any case
+        ("embed_origins", "Not an origin"),  # a host name's grammar, a port's range
+    ),
+    # A draft's edit: the rules of creation, for either kind, and settings of the other kind.
+    "PATCH /api/v1/draws/{draw_id}": (
+        ("deadline", "Give a deadline or a duration, not both"),
+        ("deadline", "The deadline must be in the future"),
+        ("duration", "At most 366 days"),
+        ("auto_draw", "Drawing automatically needs a deadline or a duration"),
+        (r"prizes\.\d+\.name", "Prize names must be unique"),
+        ("embed_origins", "Not an origin"),
+        ("prizes", "{n} prizes but only {n} tickets"),
+        ("per_claimant", "Tickets per person must be between 1 and the number of tickets"),
+        ("ticket_count", "A raffle that may not close early can close only when all"),
+        ("(ticket_count|claimants|per_claimant|early_close)", "A giveaway has no setting"),
+        ("(deadline|duration|entry_identity|auto_draw|embed_origins)", "A raffle has no setting"),
     ),
     "POST /api/v1/raffles": (
         ("prizes", "{n} prizes but only {n} tickets"),  # across fields
         ("per_claimant", "Tickets per person must be between 1 and the number of tickets"),
+        # across fields: many tickets need early close
+        ("ticket_count", "A raffle that may not close early can close only when all"),
         (r"prizes\.\d+\.name", "Prize names must be unique"),
     ),
     "POST /api/v1/lotteries": (

@@ -44,7 +44,7 @@ def parse_embed_origins(raw: Sequence[str]) -> tuple[tuple[str, ...], str | None
         origin = parse_origin(item)
         if origin is None:
             return (), (
-                f"{item.strip()[:80]!r} is not an origin: use https://host or "
+                f"Not an origin: {item.strip()[:80]!r}; use https://host or "
                 "https://host:port, without a path"
             )
         if origin not in origins:

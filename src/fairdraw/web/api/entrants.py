@@ -31,6 +31,7 @@ from fairdraw.services.entrants import (
     Placing,
 )
 from fairdraw.web.api.schemas import DrawOut, draw_out
+from fairdraw.web.api.text_patterns import SEARCH_PATTERN, SPACE
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
 from fairdraw.web.problems import problem_responses
 
@@ -56,6 +57,8 @@ LOTTERY_FIELDS = ("date", "round", "prize", "ballot", "ref", "name")
 FORMULA_STARTS = ("=", "+", "-", "@")
 CSV_TYPE = "text/csv; charset=utf-8"
 JSONL_TYPE = "application/jsonl; charset=utf-8"
+# A search as the dashboard takes it, or nothing (blank: the whole list).
+QUERY_PATTERN = f"^{SPACE}*$|{SEARCH_PATTERN}"
 
 
 class PlacingOut(BaseModel):
@@ -196,6 +199,7 @@ async def list_entrants(
             max_length=QUERY_MAX,
             description="Two or more characters of a name (or a raffle's ticket number): "
             "only entrants whose name starts with it, newest first.",
+            json_schema_extra={"pattern": QUERY_PATTERN},
         ),
     ] = "",
 ) -> EntrantsOut:
