@@ -64,7 +64,6 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redis.asyncio import Redis
-from redis.typing import EncodableT, FieldT
 
 from bench import cpu, harness
 from bench.harness import (
@@ -75,11 +74,8 @@ from bench.harness import (
     reproduce_command,
 )
 from bench.ledger import (
-    COMMAND_BATCH,
-    COMMANDS_PER_ROUND_TRIP,
     bulk_load,
     check_loaded,
-    ledger_element,
 )
 from bench.machine import describe_machine
 from bench.profiles import PROFILE_TTL_SECONDS, bench_profile, prefill_profiles
@@ -264,33 +260,6 @@ def v2_entry(salt: bytes, index: int, entered_ms: int) -> LedgerEntry:
     )
 
 
-async def bulk_load_v2(
-    redis: Redis, keys: Keys, draw_id: str, salt: bytes, count: int, entered_ms: int
-) -> list[str]:
-    """Like :func:`bench.ledger.bulk_load`, with fairdraw/2 references; the refs in index
-    order."""
-    ledger, entrants = keys.ledger(draw_id), keys.entrants(draw_id)
-    if await redis.llen(ledger):
-        raise BenchError(f"the ledger of {draw_id} is not empty")
-    refs: list[str] = []
-    pipe = redis.pipeline(transaction=False)
-    for start in range(0, count, COMMAND_BATCH):
-        elements: list[str] = []
-        indexes: dict[FieldT, EncodableT] = {}
-        for index in range(start, min(start + COMMAND_BATCH, count)):
-            entry = v2_entry(salt, index, entered_ms)
-            refs.append(entry.ref)
-            elements.append(ledger_element(entry))
-            indexes[entry.identity] = index
-        pipe.rpush(ledger, *elements)
-        pipe.hset(entrants, mapping=indexes)
-        if len(pipe) >= 2 * COMMANDS_PER_ROUND_TRIP:
-            await pipe.execute()
-    if len(pipe):
-        await pipe.execute()
-    return refs
-
-
 async def load_ledger(
     redis: Redis, keys: Keys, draws: DrawStore, draw: Draw, count: int
 ) -> list[str]:
@@ -302,7 +271,7 @@ async def load_ledger(
         refs = await bulk_load(redis, keys, draw.id, salt, count, entered_ms)
         await check_loaded(draws, draw.id, salt, count)
         return refs
-    refs = await bulk_load_v2(redis, keys, draw.id, salt, count, entered_ms)
+    refs = await bulk_load(redis, keys, draw.id, salt, count, entered_ms, v2_entry)
     for entry in await draws.entries_at(draw.id, [0, count - 1]):
         if entry != v2_entry(salt, entry.index, entry.entered_ms):
             raise BenchError(f"ledger entry {entry.index} reads back as {entry!r}")

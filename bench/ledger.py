@@ -8,6 +8,8 @@ as the ``enter`` script leaves them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
@@ -41,9 +43,16 @@ def ledger_element(entry: LedgerEntry) -> str:
 
 
 async def bulk_load(
-    redis: Redis, keys: Keys, draw_id: str, salt: bytes, count: int, entered_ms: int
+    redis: Redis,
+    keys: Keys,
+    draw_id: str,
+    salt: bytes,
+    count: int,
+    entered_ms: int,
+    make_entry: Callable[[bytes, int, int], LedgerEntry] = synthetic_entry,
 ) -> list[str]:
-    """Append entrants 0..count-1 to an empty ledger; their refs, in index order."""
+    """Append entrants 0..count-1 (``make_entry(salt, index, entered_ms)`` each) to an
+    empty ledger; their refs, in index order."""
     ledger, entrants = keys.ledger(draw_id), keys.entrants(draw_id)
     if await redis.llen(ledger):
         raise BenchError(f"the ledger of {draw_id} is not empty")
@@ -53,7 +62,7 @@ async def bulk_load(
         elements: list[str] = []
         indexes: dict[FieldT, EncodableT] = {}
         for index in range(start, min(start + COMMAND_BATCH, count)):
-            entry = synthetic_entry(salt, index, entered_ms)
+            entry = make_entry(salt, index, entered_ms)
             refs.append(entry.ref)
             elements.append(ledger_element(entry))
             indexes[entry.identity] = index

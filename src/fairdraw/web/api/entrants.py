@@ -229,11 +229,7 @@ async def _entrants_file(
 ) -> StreamingResponse:
     chunks = await services.entrants.open_export(visitor.caller, draw_id)
     records = entrant_records(chunks)
-    if as_csv:
-        return download(
-            csv_stream(ENTRANT_FIELDS, records), CSV_TYPE, f"fairdraw-{draw_id}-entrants.csv"
-        )
-    return download(jsonl_stream(records), JSONL_TYPE, f"fairdraw-{draw_id}-entrants.jsonl")
+    return _file(records, ENTRANT_FIELDS, f"fairdraw-{draw_id}-entrants", as_csv)
 
 
 @router.get(
@@ -261,16 +257,22 @@ async def entrants_jsonl(
     return await _entrants_file(draw_id, visitor, services, as_csv=False)
 
 
+def _file(
+    records: AsyncIterator[list[dict[str, Any]]], fields: Sequence[str], name: str, as_csv: bool
+) -> StreamingResponse:
+    """``records`` downloaded as ``name``.csv (with ``fields`` as its header) or
+    ``name``.jsonl."""
+    if as_csv:
+        return download(csv_stream(fields, records), CSV_TYPE, f"{name}.csv")
+    return download(jsonl_stream(records), JSONL_TYPE, f"{name}.jsonl")
+
+
 async def _winners_file(
     draw_id: str, visitor: VisitorDep, services: ServicesDep, as_csv: bool
 ) -> StreamingResponse:
     picks = await services.entrants.picks(visitor.caller, draw_id)
     records = _once([pick_json(p) for p in picks])
-    if as_csv:
-        return download(
-            csv_stream(PICK_FIELDS, records), CSV_TYPE, f"fairdraw-{draw_id}-winners.csv"
-        )
-    return download(jsonl_stream(records), JSONL_TYPE, f"fairdraw-{draw_id}-winners.jsonl")
+    return _file(records, PICK_FIELDS, f"fairdraw-{draw_id}-winners", as_csv)
 
 
 @router.get(
@@ -303,10 +305,7 @@ async def _lottery_file(
 ) -> StreamingResponse:
     rows = await services.entrants.lottery_winners(visitor.caller, lottery_id)
     records = _once([lottery_json(r) for r in rows])
-    name = f"fairdraw-{lottery_id}-winners"
-    if as_csv:
-        return download(csv_stream(LOTTERY_FIELDS, records), CSV_TYPE, name + ".csv")
-    return download(jsonl_stream(records), JSONL_TYPE, name + ".jsonl")
+    return _file(records, LOTTERY_FIELDS, f"fairdraw-{lottery_id}-winners", as_csv)
 
 
 @router.get(
