@@ -14,6 +14,7 @@ from fairdraw.domain.errors import AlreadyEntered, NotAuthenticated, WrongDrawKi
 from fairdraw.domain.idempotency import RetryKey
 from fairdraw.domain.identity import normalize_github_login
 from fairdraw.domain.moments import iso
+from fairdraw.domain.receipts import receipt_statement
 from fairdraw.domain.signing import SigningKey
 from fairdraw.metrics import counts_entries
 from fairdraw.services.background import Background
@@ -48,18 +49,6 @@ class Receipt:
     @property
     def entered_at(self) -> str:
         return iso(self.entered_ms)
-
-    def statement(self) -> dict[str, object]:
-        """What the signed receipt promises (fairdraw/2 ``receipt`` statement, without
-        the key id)."""
-        return {
-            "type": "receipt",
-            "algorithm": self.algorithm,
-            "draw_id": self.draw_id,
-            "index": self.index,
-            "ref": self.ref,
-            "entered_at": self.entered_at,
-        }
 
     def to_json(self) -> dict[str, object]:
         github = self.entrant if self.identity_kind is EntryIdentity.github else None
@@ -103,7 +92,8 @@ def receipt_of(
     )
     if signing is None:
         return v2
-    signed = signing.sign_statement({**v2.statement(), "key_id": signing.key_id})
+    statement = receipt_statement(draw_id, entry.index, entry.ref, v2.entered_at, signing.key_id)
+    signed = signing.sign_statement(statement)
     return dataclasses.replace(v2, signed=dict(signed))
 
 

@@ -9,7 +9,6 @@ once build the same one and the store keeps the first.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -118,7 +117,7 @@ class DrawProofs:
         beacon = None
         if seal.beacon_round is not None:
             beacon = {
-                "chain_hash": seal.beacon_chain or draw_chain(draw),
+                "chain_hash": seal.beacon_chain,
                 "round": seal.beacon_round,
             }
         await self._log.append(
@@ -198,7 +197,7 @@ class DrawProofs:
                 "key_id": self._signing.key_id,
             },
         )
-        bundle_hash = hashlib.sha256(proof.canonical_json(core)).hexdigest()
+        bundle_hash = proof.bundle_hash(core)
         await self._log.append(
             {
                 "type": "draw",
@@ -213,10 +212,6 @@ class DrawProofs:
         return {**core, "log": placed}
 
 
-def draw_chain(draw: Draw) -> str | None:
-    return draw.seal.beacon_chain if draw.seal is not None else None
-
-
 def stream_key(draw: Draw, seal: Seal, seed: bytes, beacon: BeaconRound | None) -> bytes:
     """The draw's stream key under its algorithm."""
     root = bytes.fromhex(seal.root)
@@ -225,7 +220,3 @@ def stream_key(draw: Draw, seal: Seal, seed: bytes, beacon: BeaconRound | None) 
     return fairness.stream_key_v2(
         root, seal.entry_count, seed, beacon.randomness if beacon is not None else None
     )
-
-
-def is_v2(draw: Draw) -> bool:
-    return draw.algorithm == fairness.ALGORITHM_V2
