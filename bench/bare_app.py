@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from fairdraw.store.connection import connect
 from fairdraw.store.draws import enter_keys
 from fairdraw.store.keys import Keys
+from fairdraw.store.raffles import claim_keys
 from fairdraw.store.scripts import Scripts
 
 STORE_URL_VARIABLE = "FAIRDRAW_BENCH_STORE_URL"
@@ -61,22 +62,24 @@ def create_app() -> FastAPI:
     @app.post("/enter/{draw_id}", status_code=201)
     async def enter(draw_id: str, body: EntryIn, request: Request) -> JSONResponse:
         scripts: Scripts = request.app.state.scripts
-        created, index, _element = await scripts.call(
-            "enter",
-            enter_keys(keys, draw_id, body.github),
-            [f"gh:{body.github}", _REF, body.github],
-        )
+        created, index = (
+            await scripts.call(
+                "enter",
+                enter_keys(keys, draw_id, body.github),
+                [f"gh:{body.github}", _REF, body.github],
+            )
+        )[:2]
         return JSONResponse({"index": int(index), "created": bool(created)}, status_code=201)
 
     @app.post("/claim/{draw_id}", status_code=201)
     async def claim(draw_id: str, request: Request) -> JSONResponse:
         scripts: Scripts = request.app.state.scripts
         claimant = "a:" + request.headers.get("x-forwarded-for", "")
-        index, claimed_ms, _sold_out = await scripts.call(
-            "claim_ticket",
-            [keys.draw_meta(draw_id), keys.ledger(draw_id), keys.claimants(draw_id)],
-            [claimant, _CODE_HASH],
-        )
+        index, claimed_ms = (
+            await scripts.call(
+                "claim_ticket", claim_keys(keys, draw_id), [claimant, _CODE_HASH, ""]
+            )
+        )[:2]
         return JSONResponse({"index": int(index), "claimed_ms": int(claimed_ms)}, status_code=201)
 
     return app
