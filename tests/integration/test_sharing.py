@@ -259,6 +259,10 @@ async def test_addresses_follow_a_trusted_proxy(
     assert meta_tags(page)["og:url"] == public
     qr = await proxied_client.get(f"/draws/{draw['id']}/qr.svg", headers=forwarded)
     assert parse_svg(qr.content).findtext(f"{SVG}title") == f"QR code: {public}"
+    # The presenter's code of the results, shown on a venue screen, too.
+    present = await proxied_client.get(f"/draws/{draw['id']}/present", headers=forwarded)
+    assert f"<title>QR code: {public}/results</title>" in present.text
+    assert f'href="{public}/results"' in present.text
     # A header that is no host is ignored; so is anything from a peer that is no proxy.
     odd = {"X-Forwarded-Proto": "gopher", "X-Forwarded-Host": "evil/path"}
     page = (await proxied_client.get(f"/draws/{draw['id']}", headers=odd)).text

@@ -23,6 +23,7 @@ from fairdraw.domain.moments import now_ms
 from fairdraw.services.presenting import RevealSlot, reveal_slots, shown_step
 from fairdraw.web.deps import ServicesDep, VisitorDep
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text
+from fairdraw.web.pages.sharing import public_url
 from fairdraw.web.pages.views import moment
 
 router = APIRouter()
@@ -194,7 +195,8 @@ async def present_page(
     """The presenter page: its manager drives it, anybody else follows it."""
     draw = await services.drawing.get(draw_id)
     presenter = services.presenting.may_present(visitor.caller, draw)
-    results_url = str(request.url_for("show_results", draw_id=draw.id))
+    # As the audience reaches it: through a trusted reverse proxy, the proxy's address.
+    results_url = public_url(request, request.url_for("show_results", draw_id=draw.id).path)
     context = present_context(draw, presenter, results_url)
     return render(request, services, visitor, "present.html", context)
 
