@@ -28,11 +28,12 @@ from fairdraw.domain.receipts import (
     parse_receipt_text,
     public_key_from_hex,
 )
-from fairdraw.domain.verification import verify_bundle_bytes
+from fairdraw.domain.substitution_check import check_substitutions
+from fairdraw.domain.verification import VerifyReport, verify_bundle_bytes
 from fairdraw.logs import configure_logging
 from fairdraw.metrics import shared_between_workers
 from fairdraw.services.accounts import AccountService
-from fairdraw.services.drawing import DrawingService
+from fairdraw.services.drawing import DrawingService, announce_to
 from fairdraw.services.github import GitHubClient
 from fairdraw.services.log_monitor import (
     DEFAULT_MARGIN_SECONDS,
@@ -42,9 +43,12 @@ from fairdraw.services.log_monitor import (
     evidence_problem,
     monitor_once,
 )
+from fairdraw.services.mail import MailService, MailWorker
+from fairdraw.services.outbound import webhook_policy
 from fairdraw.services.proofs import draw_proofs
 from fairdraw.services.receipts import InstanceUnreachable, check_with_instance
 from fairdraw.services.scheduler import lottery_services
+from fairdraw.services.smtp import SmtpTransport
 from fairdraw.services.webhooks import WebhookService, WebhookWorker
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.connection import connect
@@ -53,6 +57,7 @@ from fairdraw.store.draws import DrawStore
 from fairdraw.store.embedded import DataDirectoryInUse, EmbeddedStore
 from fairdraw.store.keys import Keys
 from fairdraw.store.lotteries import LotteryStore
+from fairdraw.store.mail import MailStore
 from fairdraw.store.profiles import ProfileCache
 from fairdraw.store.schedule import ScheduleStore
 from fairdraw.store.webhooks import WebhookStore
@@ -227,8 +232,20 @@ async def _schedule(settings: Settings, once: bool) -> None:
         settings.secret_bytes(),
         allow_http=settings.webhook_allow_http,
     )
+    # Its leader also sends the e-mail notices of the draws it (or anyone) draws.
+    mail = MailService(
+        MailStore(redis, keys),
+        AccountStore(redis, keys, settings.secret_bytes()),
+        DrawStore(redis, keys),
+        settings.secret_bytes(),
+        transport=SmtpTransport.from_settings(settings),
+        public_url=settings.public_url,
+    )
     drawing = DrawingService(
-        DrawStore(redis, keys), github, proofs=proofs, announce=webhooks.announce
+        DrawStore(redis, keys),
+        github,
+        proofs=proofs,
+        announce=announce_to(webhooks.announce, mail.announce),
     )
     _, runner = lottery_services(
         settings, LotteryStore(redis, keys), ScheduleStore(redis, keys), drawing
@@ -252,8 +269,15 @@ async def _schedule(settings: Settings, once: bool) -> None:
             ScheduleStore(redis, keys),
             runner.instance,
             interval_seconds=settings.scheduler_interval_seconds,
+            policy=webhook_policy(settings),
         )
-        await asyncio.gather(runner.run(stop), worker.run(stop))
+        mailer = MailWorker(
+            mail,
+            ScheduleStore(redis, keys),
+            runner.instance,
+            interval_seconds=settings.scheduler_interval_seconds,
+        )
+        await asyncio.gather(runner.run(stop), worker.run(stop), mailer.run(stop))
     finally:
         await github.aclose()
         await proofs.aclose()
@@ -338,13 +362,25 @@ def verify(
             "/info answer, or chain_hash, public_key, period, genesis_time, scheme). Repeatable.",
         ),
     ] = None,
+    substitutions: Annotated[
+        Path | None,
+        typer.Option(
+            "--substitutions",
+            metavar="RECORD",
+            help="Also check the draw's substitutions record (forfeits and promotions): "
+            "it amends this bundle and every substitution followed the alternate order.",
+        ),
+    ] = None,
 ) -> None:
     """Re-run a draw offline from its proof bundle and entries file: PASS, or the first
     failed check."""
     chains = [QUICKNET, *(read_chain(path) for path in beacon_chain or [])]
-    report = verify_bundle_bytes(
-        read_input(bundle, "bundle"), read_input(entries, "entries file"), chains
-    )
+    bundle_bytes = read_input(bundle, "bundle")
+    report = verify_bundle_bytes(bundle_bytes, read_input(entries, "entries file"), chains)
+    if substitutions is not None:
+        record = read_input(substitutions, "substitutions record")
+        extra = check_substitutions(bundle_bytes, record)
+        report = VerifyReport((*report.checks, *extra), report.algorithm, report.trusts_operator)
     for check in report.checks:
         mark = "ok  " if check.ok else "FAIL"
         typer.echo(f"{mark} {check.name}: {check.detail}")

@@ -14,11 +14,12 @@ import string
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from fairdraw.domain.errors import FairdrawError
 from fairdraw.domain.lotteries import zone_names
+from fairdraw.domain.mail import sender as mail_sender
 
 # Secrets that appear in examples and tutorials; starting with one would make every
 # session cookie and entry reference forgeable by anyone who read the same example.
@@ -90,6 +91,18 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = Field(default=None, description="GitHub token (optional).")
     github_timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
     github_cache_seconds: Annotated[int, Field(ge=1)] = 3600
+    github_client_id: str | None = Field(
+        default=None,
+        description="Client ID of the GitHub OAuth App (or GitHub App) entrants sign in "
+        "with; with the client secret, lets draws ask entrants to prove their account.",
+    )
+    github_client_secret: SecretStr | None = Field(
+        default=None, description="Client secret of that GitHub OAuth App or GitHub App."
+    )
+    github_oauth_url: str = Field(
+        default="https://github.com",
+        description="Where GitHub's /login/oauth/authorize and /login/oauth/access_token are.",
+    )
     session_idle_seconds: Annotated[int, Field(ge=60)] = 8 * 3600
     session_absolute_seconds: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
     cookie_secure: bool | None = Field(
@@ -155,6 +168,11 @@ class Settings(BaseSettings):
         default=2**20,
         description="Largest request body accepted (413 beyond), counted as it arrives.",
     )
+    import_max_rows: Annotated[int, Field(ge=1, le=10_000_000)] = Field(
+        default=1_000_000,
+        description="Most rows of entrants an imported list may have; its bytes are "
+        "bounded by the largest request body.",
+    )
 
     # -- fairness: the randomness beacon and the instance's signing key --------------------
     beacon: Literal["quicknet", "none"] = Field(
@@ -190,6 +208,40 @@ class Settings(BaseSettings):
         description="Allow plain http:// webhook URLs to loopback hosts (tests, local "
         "receivers); otherwise every webhook URL must be https://.",
     )
+    webhook_allow_private_networks: bool = Field(
+        default=False,
+        description="Deliver webhooks to private, loopback and other non-public "
+        "addresses (receivers in the operator's own network); otherwise a receiver's "
+        "host must resolve to a public address when each message is sent.",
+    )
+
+    # -- e-mail ----------------------------------------------------------------------------
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server that sends notifications; unset: no e-mail."
+    )
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        default=587, description="SMTP server port (587 STARTTLS, 465 TLS, 25 plain)."
+    )
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls: upgrade the connection (required); tls: TLS from the first "
+        "byte; none: plain text (loopback relays only).",
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login name, if any.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str | None = Field(
+        default=None,
+        description="Sender of notifications: an address, optionally with a name "
+        "(fairdraw <draws@example.org>). Required with FAIRDRAW_SMTP_HOST.",
+    )
+    smtp_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=30.0, description="How long one SMTP exchange may take before it is retried."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="This instance's address as people reach it (https://draws.example.org); "
+        "the base of links in e-mail. Required with FAIRDRAW_SMTP_HOST.",
+    )
 
     # -- networks ------------------------------------------------------------------------
     manager_networks: Annotated[list[str], NoDecode] = Field(
@@ -224,6 +276,13 @@ class Settings(BaseSettings):
             raise ValueError("give at least one beacon relay (or set FAIRDRAW_BEACON=none)")
         return [relay.rstrip("/") for relay in value]
 
+    @field_validator("github_oauth_url")
+    @classmethod
+    def _oauth_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"GitHub's OAuth URL is an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
     @field_validator("manager_networks", "trusted_proxies")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
@@ -253,12 +312,45 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}, e.g. Europe/Berlin")
         return value.strip()
 
+    @field_validator("smtp_from")
+    @classmethod
+    def _valid_sender(cls, value: str | None) -> str | None:
+        return mail_sender(value) if value is not None and value.strip() else None
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_an_origin(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#@]+(/[^\s?#]*)?", url):
+            raise ValueError("use an http(s) URL without query or fragment: https://example.org")
+        return url
+
+    @model_validator(mode="after")
+    def _mail_has_links(self) -> Settings:
+        # Mail is also sent for draws the scheduler settles, with no request to take an
+        # address from; and a Host header is the sender's to choose, so links in mail
+        # never come from one.
+        if self.smtp_host and not self.public_url:
+            raise ValueError(
+                "FAIRDRAW_SMTP_HOST needs FAIRDRAW_PUBLIC_URL (the base of links in mail)"
+            )
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("FAIRDRAW_SMTP_HOST needs FAIRDRAW_SMTP_FROM (the sender)")
+        return self
+
     @field_validator("key_prefix")
     @classmethod
     def _prefix_has_no_braces(cls, value: str) -> str:
         if "{" in value or "}" in value:
             raise ValueError("the key prefix must not contain { or } (they mark hash tags)")
         return value
+
+    @property
+    def github_sign_in(self) -> bool:
+        """True when entrants can sign in with GitHub (both OAuth credentials are set)."""
+        return bool(self.github_client_id and self.github_client_secret)
 
     @property
     def embedded(self) -> bool:

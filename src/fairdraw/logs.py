@@ -77,6 +77,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# Paths whose query carries credentials (GitHub's sign-in callback: its code and state):
+# access lines show them without it.
+_CREDENTIAL_PATHS = "/auth/"
+_FILTERS = {"credential_queries": {"()": "fairdraw.logs.CredentialQueryFilter"}}
+
+
+class CredentialQueryFilter(logging.Filter):
+    """Drops the query from uvicorn's access lines for :data:`_CREDENTIAL_PATHS`: a
+    sign-in's code and state are single-use, but logs are kept and copied around."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path, _, query = args[2].partition("?")
+            if query and path.startswith(_CREDENTIAL_PATHS):
+                record.args = (args[0], args[1], f"{path}?…", args[3], args[4])
+        return True
+
+
 def logging_config(level: str, log_format: LogFormat) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` configuration for fairdraw and uvicorn.
 
@@ -89,6 +108,7 @@ def logging_config(level: str, log_format: LogFormat) -> dict[str, Any]:
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {"json": {"()": "fairdraw.logs.JsonFormatter"}},
+            "filters": _FILTERS,
             "handlers": {
                 "json": {
                     "class": "logging.StreamHandler",
@@ -100,7 +120,12 @@ def logging_config(level: str, log_format: LogFormat) -> dict[str, Any]:
             "loggers": {
                 "uvicorn": {"handlers": ["json"], "level": level, "propagate": False},
                 "uvicorn.error": {"level": level},
-                "uvicorn.access": {"handlers": ["json"], "level": level, "propagate": False},
+                "uvicorn.access": {
+                    "handlers": ["json"],
+                    "level": level,
+                    "propagate": False,
+                    "filters": ["credential_queries"],
+                },
             },
         }
     config = copy.deepcopy(LOGGING_CONFIG)
@@ -111,6 +136,8 @@ def logging_config(level: str, log_format: LogFormat) -> dict[str, Any]:
         "stream": "ext://sys.stderr",
     }
     config["root"] = {"handlers": ["fairdraw"], "level": level}
+    config["filters"] = _FILTERS
+    config["loggers"]["uvicorn.access"]["filters"] = ["credential_queries"]
     return config
 
 

@@ -145,8 +145,11 @@ async def test_the_store_holds_canonical_json_and_only_known_keys(
 @pytest.mark.parametrize(
     ("entry", "errors"),
     [
-        ({"draw_id": draw_id(1)}, {"type": "one of commit, seal, draw, cancel"}),
-        ({"type": "reveal", "draw_id": draw_id(1)}, {"type": "one of commit, seal, draw, cancel"}),
+        ({"draw_id": draw_id(1)}, {"type": "one of commit, seal, draw, cancel, forfeit"}),
+        (
+            {"type": "reveal", "draw_id": draw_id(1)},
+            {"type": "one of commit, seal, draw, cancel, forfeit"},
+        ),
         (
             {"type": "draw", "draw_id": draw_id(1)},
             {"time": "required", "bundle_hash": "required"},

@@ -387,7 +387,7 @@ def test_a_long_log_is_read_in_pages_and_seals_logged_late_are_flagged(
         f"WARNING: leaf 2503 is a second seal leaf of draw {draw_id(1)} (the first is leaf "
         "2500): a draw has one leaf of each type",
         "WARNING: leaf 2504 is not a well-formed draw log leaf (type: one of commit, seal, "
-        "draw, cancel)",
+        "draw, cancel, forfeit)",
         "OK: 2,505 leaves, 5 new (0 opened, 4 sealed, 0 drawn, 0 cancelled); root "
         f"{served_root(relay.url)}",
     ]

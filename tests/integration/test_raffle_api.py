@@ -402,6 +402,7 @@ async def test_checking_tickets_before_the_draw(
         "status": "not_drawn",
         "has_won": False,
         "prize": None,
+        "alternate": None,
     }
     unclaimed = ({1, 2, 3, 4, 5} - {t["number"] for t in held}).pop()
     for number in (unclaimed, 0, 6, -1):

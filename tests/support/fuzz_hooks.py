@@ -50,6 +50,9 @@ UNSTATED_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("auto_draw", "Drawing automatically needs a deadline or a duration"),  # across fields
         (r"prizes\.\d+\.name", "Prize names must be unique"),  # across items, any case
         ("embed_origins", "Not an origin"),  # a host name's grammar, a port's range
+        # across fields; and on the server's settings (its GitHub OAuth app)
+        ("github_sign_in", "Signing in with GitHub is for draws entered with GitHub"),
+        ("github_sign_in", "Signing in with GitHub needs the server's GitHub OAuth app"),
     ),
     # A draft's edit: the rules of creation, for either kind, and settings of the other kind.
     "PATCH /api/v1/draws/{draw_id}": (
@@ -59,11 +62,16 @@ UNSTATED_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("auto_draw", "Drawing automatically needs a deadline or a duration"),
         (r"prizes\.\d+\.name", "Prize names must be unique"),
         ("embed_origins", "Not an origin"),
+        ("github_sign_in", "Signing in with GitHub is for draws entered with GitHub"),
+        ("github_sign_in", "Signing in with GitHub needs the server's GitHub OAuth app"),
         ("prizes", "{n} prizes but only {n} tickets"),
         ("per_claimant", "Tickets per person must be between 1 and the number of tickets"),
         ("ticket_count", "A raffle that may not close early can close only when all"),
         ("(ticket_count|claimants|per_claimant|early_close)", "A giveaway has no setting"),
-        ("(deadline|duration|entry_identity|auto_draw|embed_origins)", "A raffle has no setting"),
+        (
+            "(deadline|duration|entry_identity|auto_draw|embed_origins|github_sign_in)",
+            "A raffle has no setting",
+        ),
     ),
     "POST /api/v1/raffles": (
         ("prizes", "{n} prizes but only {n} tickets"),  # across fields
@@ -82,6 +90,12 @@ UNSTATED_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "POST /api/v1/users": (
         ("password", "The password must not be the username"),  # across fields
     ),
+    # The grammar of e-mail addresses (RFC 5321/5322, IDNA domains, special-use domains):
+    # email-validator's, which no pattern states.
+    "PATCH /api/v1/account": (
+        ("email", "This is not an e-mail address"),
+        ("email", "The e-mail address must not be empty"),
+    ),
     "POST /api/v1/session/password": (
         ("new_password", "The password must not be the username"),  # the caller's name
     ),
@@ -93,6 +107,8 @@ UNSTATED_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     # On the draw: a GitHub username is required by draws entered with GitHub only.
     "POST /api/v1/draws/{draw_id}/entries": (("github", "Enter a GitHub username"),),
+    # A CSV file's rows, read against its own header: nothing a schema can say.
+    "POST /api/v1/draws/{draw_id}/import": (("file", "The file has {n} problem"),),
     # On the draw: steps run from 0 to its number of prize slots.
     "POST /api/v1/draws/{draw_id}/reveal": (("step", "Give a whole number from 0 to"),),
     # A search is compared in the canonical form of usernames, which NFKC can make longer
@@ -110,6 +126,8 @@ UNSTATED_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "GET /api/v1/log/entries": (("end", "at least start"),),
     # On the draw: a single digit is a ticket number, which only raffles have.
     "GET /api/v1/draws/{draw_id}/entries": (("q", "Type at least 2 characters of a name"),),
+    # The entrant list searches as the dashboard does (a single digit is a ticket number).
+    "GET /api/v1/draws/{draw_id}/entrants": (("q", "Type at least 2 characters of a name"),),
 }
 
 

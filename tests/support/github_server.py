@@ -47,6 +47,9 @@ class GitHubStandIn:
         self.mode: Mode = "ok"
         self.slow_seconds = slow_seconds
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        # OAuth access tokens (tests/support/github_oauth.py issues them) → user id:
+        # ``GET /user`` with ``Authorization: Bearer <token>`` answers that user.
+        self.tokens: dict[str, int] = {}
         self._lock = threading.Lock()
         # Set to let requests that are sleeping in "slow" mode finish early.
         self._wake = threading.Event()
@@ -90,6 +93,7 @@ class GitHubStandIn:
         """Forget users and requests, back to mode ``"ok"``; release sleeping requests."""
         self._wake.set()
         self.users.clear()
+        self.tokens.clear()
         self.mode = "ok"
         with self._lock:
             self.requests.clear()
@@ -134,8 +138,9 @@ class GitHubStandIn:
         with self._lock:
             self.requests.append((method, path, headers))
 
-    def _answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
-        """Status, extra headers and body for a GET of ``path``."""
+    def _answer(self, path: str, authorization: str = "") -> tuple[int, dict[str, str], bytes]:
+        """Status, extra headers and body for a GET of ``path`` (``authorization``: the
+        request's Authorization header, which ``/user`` reads)."""
         mode = self.mode
         if mode == "slow":
             self._wake.wait(self.slow_seconds)
@@ -154,9 +159,20 @@ class GitHubStandIn:
         elif mode == "garbage":
             return 200, {}, b"<html><body>Unicorn!</body></html>"
 
+        if path == "/user":
+            return self._signed_in_user(authorization)
         user = self._find(path)
         if user is None:
             return 404, {}, _json(_NOT_FOUND_MESSAGE)
+        return 200, {}, _json(user)
+
+    def _signed_in_user(self, authorization: str) -> tuple[int, dict[str, str], bytes]:
+        """``GET /user``: the user an OAuth token belongs to, or 401 as GitHub says it."""
+        scheme, _, token = authorization.partition(" ")
+        user_id = self.tokens.get(token) if scheme.lower() in ("bearer", "token") else None
+        user = next((u for u in list(self.users.values()) if u.get("id") == user_id), None)
+        if user is None:
+            return 401, {}, _json(_BAD_CREDENTIALS_MESSAGE)
         return 200, {}, _json(user)
 
     def _find(self, path: str) -> dict[str, Any] | None:
@@ -172,6 +188,11 @@ _NOT_FOUND_MESSAGE = {
     "message": "Not Found",
     "documentation_url": "https://docs.github.com/rest/users/users#get-a-user",
     "status": "404",
+}
+_BAD_CREDENTIALS_MESSAGE = {
+    "message": "Bad credentials",
+    "documentation_url": "https://docs.github.com/rest",
+    "status": "401",
 }
 _RATE_LIMIT_MESSAGE = {
     "message": "API rate limit exceeded for 127.0.0.1. (But here's the good news: "
@@ -214,7 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
         stand_in = self.server.stand_in
         path = urlsplit(self.path).path
         stand_in._record("GET", path, {k.lower(): v for k, v in self.headers.items()})
-        status, headers, body = stand_in._answer(path)
+        status, headers, body = stand_in._answer(path, self.headers.get("Authorization", ""))
         self.send_response(status)
         content_type = "text/html" if body.startswith(b"<") else "application/json"
         self.send_header("Content-Type", f"{content_type}; charset=utf-8")

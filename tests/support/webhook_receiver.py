@@ -1,13 +1,17 @@
 """A webhook receiver on loopback: a small real HTTP server that keeps every request it
 gets and answers with the status the test sets. It can be stopped (connections are then
-refused) and started again on the same port, as a receiver that is down for a while."""
+refused) and started again on the same port, as a receiver that is down for a while.
+Pytest plugin: the ``receiver`` fixture."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 
 @dataclass(frozen=True)
@@ -75,3 +79,14 @@ class WebhookReceiver:
             time.sleep(0.02)
         with self._lock:
             return list(self.received)
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A receiver listening on a free loopback port for the test's length."""
+    server = WebhookReceiver()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

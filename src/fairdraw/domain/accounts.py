@@ -216,7 +216,9 @@ def check_paging(offset: int, limit: int) -> None:
 @dataclass(frozen=True)
 class User:
     """An account. ``username`` is normalised; ``created_ms`` is store time in ms;
-    ``session_epoch`` is the user's session epoch (see the module docstring)."""
+    ``session_epoch`` is the user's session epoch (see the module docstring); ``email``
+    is its normalised e-mail address, if it has one, which receives notices once
+    ``email_confirmed`` (see :mod:`fairdraw.domain.mail`)."""
 
     username: str
     display_name: str
@@ -224,6 +226,13 @@ class User:
     created_ms: int
     disabled: bool = False
     session_epoch: int = 0
+    email: str | None = None
+    email_confirmed: bool = False
+
+    @property
+    def mail_address(self) -> str | None:
+        """The address notices go to: the confirmed one, if any."""
+        return self.email if self.email_confirmed else None
 
     @property
     def is_active_admin(self) -> bool:

@@ -27,6 +27,7 @@ GIVEAWAY_SETTINGS = frozenset(
         "entry_identity",
         "auto_draw",
         "embed_origins",
+        "github_sign_in",
     }
 )
 RAFFLE_SETTINGS = frozenset(
@@ -78,6 +79,7 @@ def settings_of(draw: Draw) -> dict[str, Any]:
         "entry_identity": draw.entry_identity.value,
         "auto_draw": draw.auto_draw,
         "embed_origins": list(draw.embed_origins),
+        "github_sign_in": draw.github_sign_in,
     }
 
 

@@ -40,6 +40,8 @@ class EntryIdentity(StrEnum):
     account = "account"
 
 
+GITHUB_SIGN_IN_FOR_GITHUB = "Signing in with GitHub is for draws entered with GitHub accounts"
+
 # Identity strings of entrants and claimants: "gh:<numeric GitHub id>", "u:<username>".
 GITHUB_PREFIX = "gh:"
 ACCOUNT_PREFIX = "u:"
@@ -139,6 +141,8 @@ class NewDraw:
     auto_draw: bool = False
     # Origins whose pages may frame the draw's widget (domain/embedding.py).
     embed_origins: tuple[str, ...] = ()
+    # Entrants prove their GitHub account (OAuth sign-in) instead of typing a username.
+    github_sign_in: bool = False
 
     @property
     def slot_count(self) -> int:
@@ -210,6 +214,10 @@ class Draw:
     trusts_operator: bool = False
     # Origins whose pages may frame the draw's widget (domain/embedding.py).
     embed_origins: tuple[str, ...] = ()
+    # Entrants prove their GitHub account (OAuth sign-in) instead of typing a username.
+    github_sign_in: bool = False
+    # Its entrants are an imported list (domain/imports.py), sealed at the import.
+    imported: bool = False
 
     @property
     def binds_beacon(self) -> bool:
@@ -341,6 +349,7 @@ def validate_new_draw(
     entry_identity: str = EntryIdentity.github.value,
     auto_draw: bool = False,
     embed_origins: Sequence[str] = (),
+    github_sign_in: bool = False,
 ) -> NewDraw:
     """Check everything the organiser typed; raise InvalidInput listing every bad field."""
     errors: dict[str, str] = {}
@@ -382,6 +391,8 @@ def validate_new_draw(
     origins, origins_error = parse_embed_origins(embed_origins)
     if origins_error:
         errors["embed_origins"] = origins_error
+    if github_sign_in and identity is not EntryIdentity.github:
+        errors["github_sign_in"] = GITHUB_SIGN_IN_FOR_GITHUB
     if errors:
         raise InvalidInput(errors)
     return NewDraw(
@@ -393,4 +404,5 @@ def validate_new_draw(
         duration_ms=duration_ms,
         auto_draw=auto_draw,
         embed_origins=origins,
+        github_sign_in=github_sign_in,
     )

@@ -10,6 +10,7 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
      ├── InvalidInput (422, invalid_input)         a field failed validation
  ├── IdempotencyKeyInvalid (400, idempotency_key_invalid)
  ├── IdempotencyKeyReused (422, idempotency_key_reused)
+     ├── GitHubSignInFailed (400, github_sign_in_failed)
      ├── NotAuthenticated (401, not_authenticated)
      │    ├── InvalidCredentials (401, invalid_credentials)
      │    └── InvalidToken (401, invalid_token)
@@ -18,7 +19,8 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
      │    ├── NetworkNotAllowed (403, network_not_allowed)
      │    ├── CsrfFailed (403, csrf_failed)
      │    ├── CrossOriginRefused (403, cross_origin_refused)
-     │    └── InvalidCode (403, invalid_code)
+     │    ├── InvalidCode (403, invalid_code)
+     │    └── GitHubSignInRequired (403, github_sign_in_required)
      ├── NotFound (404, not_found)
      │    ├── DrawNotFound (404, draw_not_found)
      │    ├── GitHubUserNotFound (404, github_user_not_found)
@@ -31,6 +33,7 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
      │    ├── AlreadyEntered (409, already_entered)
      │    ├── UserExists (409, user_exists)
      │    ├── WrongDrawKind (409, wrong_draw_kind)
+     │    ├── ListAlreadyImported (409, list_already_imported)
      │    ├── SoldOut (409, sold_out)
      │    ├── TicketLimitReached (409, ticket_limit_reached)
      │    ├── LotteryNotRunning (409, lottery_not_running)
@@ -117,6 +120,23 @@ class InvalidCode(Forbidden):
     title = "That verification code does not match this ticket"
 
 
+class GitHubSignInRequired(Forbidden):
+    """A typed username for a draw whose entrants prove their GitHub account; the
+    problem's ``sign_in`` names the page where they do."""
+
+    code = "github_sign_in_required"
+    title = "Entrants of this draw sign in with GitHub on its page"
+
+
+class GitHubSignInFailed(FairdrawError):
+    """A GitHub sign-in that cannot complete: refused on GitHub, expired, begun in
+    another browser, or answered with a code GitHub does not accept."""
+
+    status = 400
+    code = "github_sign_in_failed"
+    title = "GitHub sign-in did not complete; start again from the draw page"
+
+
 class NotFound(FairdrawError):
     status = 404
     code = "not_found"
@@ -177,6 +197,11 @@ class UserExists(Conflict):
 class WrongDrawKind(Conflict):
     code = "wrong_draw_kind"
     title = "This draw is of another kind"
+
+
+class ListAlreadyImported(Conflict):
+    code = "list_already_imported"
+    title = "This giveaway's entrants were imported from another file"
 
 
 class SoldOut(Conflict):

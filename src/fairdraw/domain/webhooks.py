@@ -41,7 +41,9 @@ CLOSED: Final = "closed"
 SEALED: Final = "sealed"
 DRAWN: Final = "drawn"
 CANCELLED: Final = "cancelled"
-EVENTS: Final = (ENTRY_MILESTONE, CLOSED, SEALED, DRAWN, CANCELLED)
+# A drawn winner forfeited and the prize moved on (one message per substitution).
+FORFEIT: Final = "forfeit"
+EVENTS: Final = (ENTRY_MILESTONE, CLOSED, SEALED, DRAWN, CANCELLED, FORFEIT)
 # Message types are namespaced, as Standard Webhooks suggests: "draw.closed" …
 TYPE_PREFIX: Final = "draw."
 

@@ -1,8 +1,9 @@
 """The public draw log: append a draw's leaves, answer signed tree heads and proofs.
 
-Each ``fairdraw/2`` draw puts up to four leaves in one instance-wide append-only log
+Each ``fairdraw/2`` draw puts its leaves in one instance-wide append-only log
 (RFC 9162 Merkle tree, ``docs/fairness-v2.md`` "The draw log"): ``commit`` when it opens,
-``seal``, ``draw`` and ``cancel``, at most one of each. Anyone can fetch a signed tree head,
+``seal``, ``draw`` and ``cancel``, at most one of each, and one ``forfeit`` per
+substitution after the draw (numbered from 0). Anyone can fetch a signed tree head,
 check that a leaf is in it (inclusion) and that every later head extends it
 (consistency), so a draw run again or a result rewritten cannot go unnoticed.
 
@@ -31,7 +32,11 @@ from fairdraw.domain.transparency import Range
 from fairdraw.store.draw_log import DrawLogStore, LogHead
 from fairdraw.store.keys import DRAW_ID_PATTERN
 
-LEAF_TYPES: Final = ("commit", "seal", "draw", "cancel")
+LEAF_TYPES: Final = ("commit", "seal", "draw", "cancel", "forfeit")
+# The leaf type a draw has many of, told apart by their "number".
+NUMBERED: Final = "forfeit"
+# Numbered leaves are looked up this many at a time, until one is missing.
+NUMBERED_BATCH: Final = 16
 TREE_HEAD: Final = "tree-head"
 # The most entries one read returns (GET /api/v1/log/entries).
 MAX_ENTRIES: Final = 1000
@@ -112,6 +117,13 @@ LEAF_FIELDS: Final[Mapping[str, Mapping[str, Check]]] = {
         "commitment": _hash_hex_or_null,
         "seed": _hash_hex_or_null,
     },
+    "forfeit": {
+        "draw_id": _draw_id,
+        "time": _moment,
+        "bundle_hash": _hash_hex,
+        "number": _count,
+        "substitution": _hash_hex,
+    },
 }
 
 
@@ -136,9 +148,16 @@ def validate_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     return dict(entry)
 
 
-def leaf_id(kind: str, draw_id: str) -> str:
-    """The one leaf a draw has of a kind: ``"type:draw_id"``."""
-    return f"{kind}:{draw_id}"
+def leaf_id(kind: str, draw_id: str, number: int | None = None) -> str:
+    """The one leaf a draw has of a kind: ``"type:draw_id"``; a numbered (``forfeit``)
+    leaf's is ``"forfeit:draw_id:number"``."""
+    return f"{kind}:{draw_id}" if number is None else f"{kind}:{draw_id}:{number}"
+
+
+def entry_leaf_id(entry: Mapping[str, Any]) -> str:
+    """The leaf id of a checked entry."""
+    number = entry["number"] if entry["type"] == NUMBERED else None
+    return leaf_id(entry["type"], entry["draw_id"], number)
 
 
 class DrawLogService:
@@ -157,11 +176,12 @@ class DrawLogService:
 
     # -- writing -------------------------------------------------------------------------
     async def append(self, entry: Mapping[str, Any]) -> int:
-        """Append ``entry`` (a ``commit``, ``seal``, ``draw`` or ``cancel`` leaf) and
-        return its leaf index. A draw has one leaf of each type: appending another (a
-        retry) changes nothing and returns the index of the first."""
+        """Append ``entry`` (a ``commit``, ``seal``, ``draw``, ``cancel`` or ``forfeit``
+        leaf) and return its leaf index. A draw has one leaf of each type (of each number,
+        for ``forfeit``): appending another (a retry) changes nothing and returns the index
+        of the first."""
         checked = validate_entry(entry)
-        identifier = leaf_id(checked["type"], checked["draw_id"])
+        identifier = entry_leaf_id(checked)
         text = canonical_json(checked).decode()
         leaf = transparency.leaf_hash(checked)
         async with self._appending:
@@ -248,17 +268,29 @@ class DrawLogService:
         """``{"leaf_index", "entry"}`` of each leaf of the draw, in log order."""
         if _draw_id(draw_id) is not None:
             raise DrawNotFound()
-        found = await self._store.leaves_of([leaf_id(kind, draw_id) for kind in LEAF_TYPES])
-        return [_leaf(index, text) for index, text in found]
+        single = [leaf_id(kind, draw_id) for kind in LEAF_TYPES if kind != NUMBERED]
+        found = await self._store.leaves_of(single)
+        first = 0
+        while True:
+            numbers = range(first, first + NUMBERED_BATCH)
+            batch = await self._store.leaves_of([leaf_id(NUMBERED, draw_id, n) for n in numbers])
+            found += batch
+            if len(batch) < NUMBERED_BATCH:
+                break
+            first += NUMBERED_BATCH
+        return [_leaf(index, text) for index, text in sorted(found)]
 
-    async def proof_of(self, draw_id: str, kind: str) -> dict[str, Any] | None:
-        """The draw's ``kind`` leaf with its audit path in the log as it is now and that
-        tree's signed head (a bundle's ``log``); None if the draw has no such leaf."""
+    async def proof_of(
+        self, draw_id: str, kind: str, number: int | None = None
+    ) -> dict[str, Any] | None:
+        """The draw's ``kind`` leaf (``number`` of a ``forfeit`` leaf) with its audit path
+        in the log as it is now and that tree's signed head (a bundle's ``log``); None if
+        the draw has no such leaf."""
         if kind not in LEAF_TYPES:
             raise InvalidInput({"type": f"one of {', '.join(LEAF_TYPES)}"})
         if _draw_id(draw_id) is not None:
             raise DrawNotFound()
-        found = await self._store.leaves_of([leaf_id(kind, draw_id)])
+        found = await self._store.leaves_of([leaf_id(kind, draw_id, number)])
         if not found:
             return None
         index, text = found[0]

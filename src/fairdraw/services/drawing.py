@@ -22,6 +22,7 @@ from fairdraw.domain.draws import (
     Draw,
     DrawKind,
     DrawStatus,
+    NewDraw,
     Seal,
     validate_new_draw,
 )
@@ -29,6 +30,7 @@ from fairdraw.domain.errors import (
     BeaconPending,
     DrawNotFound,
     Forbidden,
+    InvalidInput,
     InvalidTransition,
     NotAuthenticated,
     NotFound,
@@ -50,6 +52,11 @@ from fairdraw.store.schedule import ScheduleStore
 # margin plus a period and the fetch, with room for a slow relay.
 BEACON_WAIT_SECONDS = 30.0
 
+GITHUB_SIGN_IN_UNCONFIGURED = (
+    "Signing in with GitHub needs the server's GitHub OAuth app: set "
+    "FAIRDRAW_GITHUB_CLIENT_ID and FAIRDRAW_GITHUB_CLIENT_SECRET (docs/operations.md)"
+)
+
 # Draw ids: 12 characters of RFC 4648 base32 (60 bits), lower case, safe in URLs.
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 _ID_LENGTH = 12
@@ -58,6 +65,16 @@ _ID_LENGTH = 12
 # announce(event, draw): tell the draw's webhooks (closed, sealed, drawn, cancelled), after
 # the draw's own write; announcing an event again is harmless.
 Announcer = Callable[[str, Draw], Awaitable[None]]
+
+
+def announce_to(*announcers: Announcer) -> Announcer:
+    """One announcer that tells each of ``announcers`` in turn (webhooks, then mail)."""
+
+    async def announce(event: str, draw: Draw) -> None:
+        for each in announcers:
+            await each(event, draw)
+
+    return announce
 
 
 def new_draw_id() -> str:
@@ -106,8 +123,12 @@ class DrawingService:
         proofs: DrawProofs | None = None,
         beacon_wait_seconds: float = BEACON_WAIT_SECONDS,
         announce: Announcer | None = None,
+        github_sign_in: bool = False,
     ) -> None:
         self._store = store
+        # Whether the instance has GitHub OAuth credentials, which draws whose entrants
+        # sign in with GitHub need.
+        self._github_sign_in = github_sign_in
         self._announce = announce
         # fairdraw/2: the draw log, the signing key and the beacon. Without it (tools and
         # tests of other things) new draws are fairdraw/1 draws.
@@ -155,6 +176,7 @@ class DrawingService:
         entry_identity: str = "github",
         auto_draw: bool = False,
         embed_origins: Sequence[str] = (),
+        github_sign_in: bool = False,
     ) -> Draw:
         user = require_manager(caller, None, self._networks)
         new = validate_new_draw(
@@ -167,7 +189,9 @@ class DrawingService:
             entry_identity=entry_identity,
             auto_draw=auto_draw,
             embed_origins=embed_origins,
+            github_sign_in=github_sign_in,
         )
+        self._check_sign_in(new)
         draw = await self._store.create(
             new_draw_id(), new, user.username, fairness.new_salt(), proof=self.new_draw_fields()
         )
@@ -228,7 +252,13 @@ class DrawingService:
         lands first or is InvalidTransition. The same edit twice leaves the same draft."""
         draw = await self.draft_to_edit(caller, draw_id)
         new = edited(draw, changes, self._clock())
+        self._check_sign_in(new)
         return await self._store.edit_draft(draw_id, new)
+
+    def _check_sign_in(self, new: NewDraw) -> None:
+        """Refuse a draw whose entrants sign in with GitHub where they could not."""
+        if new.github_sign_in and not self._github_sign_in:
+            raise InvalidInput({"github_sign_in": GITHUB_SIGN_IN_UNCONFIGURED})
 
     async def open(self, caller: Caller, draw_id: str) -> Draw:
         draw = await self._store.get(draw_id)

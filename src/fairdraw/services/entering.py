@@ -10,9 +10,14 @@ from dataclasses import dataclass
 from fairdraw.domain import fairness
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import ACCOUNT_PREFIX, DrawKind, EntryIdentity
-from fairdraw.domain.errors import AlreadyEntered, NotAuthenticated, WrongDrawKind
+from fairdraw.domain.errors import (
+    AlreadyEntered,
+    GitHubSignInRequired,
+    NotAuthenticated,
+    WrongDrawKind,
+)
 from fairdraw.domain.idempotency import RetryKey
-from fairdraw.domain.identity import normalize_github_login
+from fairdraw.domain.identity import GitHubProfile, normalize_github_login
 from fairdraw.domain.moments import iso
 from fairdraw.domain.receipts import receipt_statement
 from fairdraw.domain.signing import SigningKey
@@ -159,9 +164,30 @@ class EnteringService:
                 raise NotAuthenticated("Log in to enter this draw")
             identity = ACCOUNT_PREFIX + user.username
             return await self._append(draw_id, terms, identity, user.username, caller, retry)
+        if terms.github_sign_in:
+            raise GitHubSignInRequired(
+                "Entrants of this draw prove their GitHub account: "
+                f"sign in with GitHub on /draws/{draw_id}",
+                sign_in=f"/draws/{draw_id}",
+            )
         login = normalize_github_login(github or "")
         profile = await self._github.lookup(login)
         return await self._append(draw_id, terms, profile.identity, profile.login, caller, retry)
+
+    @counts_entries("entry")
+    async def enter_signed_in(
+        self, draw_id: str, profile: GitHubProfile, caller: Caller
+    ) -> Receipt:
+        """Enter a draw whose entrants prove their GitHub account, as ``profile`` (the
+        account GitHub said signed in). A second entry is AlreadyEntered carrying the
+        original receipt: the sign-in proved that it is the entrant's own."""
+        await self._limits.entry(draw_id, caller.address)
+        terms = await self._store.entry_terms(draw_id)
+        if terms.kind is not DrawKind.giveaway or not terms.github_sign_in:
+            raise WrongDrawKind("This draw does not ask entrants to sign in with GitHub")
+        return await self._append(
+            draw_id, terms, profile.identity, profile.login, caller, None, proven=True
+        )
 
     async def _append(
         self,
@@ -171,6 +197,8 @@ class EnteringService:
         label: str,
         caller: Caller,
         retry: RetryKey | None,
+        *,
+        proven: bool = False,
     ) -> Receipt:
         if terms.algorithm == fairness.ALGORITHM:
             ref = fairness.entry_ref(terms.salt, identity)
@@ -184,7 +212,7 @@ class EnteringService:
         if fresh and (outcome.entry.index + 1) % fairness.CHUNK_LEAVES == 0:
             self._hash_chunk_soon(draw_id, outcome.entry.index // fairness.CHUNK_LEAVES)
         if not outcome.created:
-            raise self._already_entered(draw_id, terms, outcome.entry)
+            raise self._already_entered(draw_id, terms, outcome.entry, proven)
         if self._entries_counted is not None:
             # Also on a replay, as below; announcing a milestone again is harmless.
             await self._entries_counted(draw_id, outcome.entry.index + 1)
@@ -196,13 +224,14 @@ class EnteringService:
         return receipt
 
     def _already_entered(
-        self, draw_id: str, terms: EntryTerms, entry: LedgerEntry
+        self, draw_id: str, terms: EntryTerms, entry: LedgerEntry, proven: bool
     ) -> AlreadyEntered:
         """The refusal of a second entry. An account's entry is the caller's own (the
-        logged-in account is the identity), so it carries the original receipt; a typed
-        GitHub username proves nothing about who typed it, so its refusal says nothing
-        of the entry: not its index, reference, nonce or signature."""
-        if entry.identity.startswith(ACCOUNT_PREFIX):
+        logged-in account is the identity), and so is a ``proven`` one (a GitHub
+        sign-in), so it carries the original receipt; a typed GitHub username proves
+        nothing about who typed it, so its refusal says nothing of the entry: not its
+        index, reference, nonce or signature."""
+        if proven or entry.identity.startswith(ACCOUNT_PREFIX):
             receipt = self._receipt(draw_id, terms, entry)
             return AlreadyEntered(
                 "You have already entered this draw; here is your original receipt",

@@ -43,19 +43,35 @@ from fairdraw.domain.errors import InvalidInput
 from fairdraw.domain.moments import iso, now_ms
 from fairdraw.domain.proof import ProofFormatError, canonical_json, parse_json
 from fairdraw.domain.signing import key_id, verify_statement
-from fairdraw.services.draw_log import LEAF_TYPES, MAX_ENTRIES, TREE_HEAD, validate_entry
+from fairdraw.services.draw_log import (
+    LEAF_TYPES,
+    MAX_ENTRIES,
+    NUMBERED,
+    TREE_HEAD,
+    validate_entry,
+)
+from fairdraw.services.outbound import get_bounded
 from fairdraw.services.receipts import SIGNING_KEY_PATH
 
 STATE_FORMAT: Final = "fairdraw-log-monitor/1"
 EVIDENCE_TYPE: Final = "log-alarm"
 # How long each request may take (connecting, or between two reads), seconds.
 REQUEST_TIMEOUT: Final = 15.0
+# The largest answer read: a page of MAX_ENTRIES leaves is about 0.5 MB; more is not an
+# answer fairdraw gives, and reading without a bound would let a server exhaust memory.
+MAX_ANSWER_BYTES: Final = 16 * 1024 * 1024
 # A seal leaf warns when its round was out this long before a run that did not see it:
 # room for the monitor's clock to be off.
 DEFAULT_MARGIN_SECONDS: Final = 10
 # Alarms whose evidence is two statements signed by the instance: written to a file.
 PROVABLE: Final = frozenset({"key_changed", "rollback", "fork", "inconsistent"})
-LEAF_WORDS: Final = {"commit": "opened", "seal": "sealed", "draw": "drawn", "cancel": "cancelled"}
+LEAF_WORDS: Final = {
+    "commit": "opened",
+    "seal": "sealed",
+    "draw": "drawn",
+    "cancel": "cancelled",
+    "forfeit": "forfeited",
+}
 
 _HASH_HEX: Final = re.compile(r"[0-9a-f]{64}")
 _SIGNATURE_HEX: Final = re.compile(r"[0-9a-f]{128}")
@@ -282,7 +298,7 @@ class _InstanceLog:
     def _get(self, path: str, **params: int) -> Any:
         url = self._base + path
         try:
-            response = self._client.get(url, params=params)
+            response = get_bounded(self._client, url, MAX_ANSWER_BYTES, params=params)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise LogUnreachable(f"could not reach {url}: {exc}") from exc
         where = str(response.url)
@@ -375,7 +391,9 @@ class Checked:
 
     def summary(self) -> str:
         """One line: the tree's size, the new leaves by what they record, the root."""
-        kinds = ", ".join(f"{self.counts.get(kind, 0):,} {LEAF_WORDS[kind]}" for kind in LEAF_TYPES)
+        # Forfeits are rare: named only when there are some.
+        shown = [k for k in LEAF_TYPES if k != NUMBERED or self.counts.get(k, 0)]
+        kinds = ", ".join(f"{self.counts.get(kind, 0):,} {LEAF_WORDS[kind]}" for kind in shown)
         size = self.state.tree_size
         root = self.state.tree_head["statement"]["root_hash"]
         if self.previous_size is None:
@@ -570,6 +588,9 @@ class _LeafNotes:
             return
         kind, draw = leaf["type"], leaf["draw_id"]
         self.counts[kind] += 1
+        if kind == NUMBERED:
+            # Many per draw, one per number: seen under "forfeit:number".
+            kind = f"{kind}:{leaf['number']}"
         seen = self._draws.setdefault(draw, {})
         if kind in seen:
             self.warnings.append(

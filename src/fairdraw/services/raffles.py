@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from fairdraw.domain import fairness, tickets
 from fairdraw.domain.callers import Caller
-from fairdraw.domain.draws import ACCOUNT_PREFIX, Claimants, DrawKind, DrawStatus
+from fairdraw.domain.draws import ACCOUNT_PREFIX, Claimants, Draw, DrawKind, DrawStatus
 from fairdraw.domain.errors import (
     InvalidCode,
     NotAuthenticated,
@@ -25,6 +25,7 @@ from fairdraw.domain.idempotency import RetryKey, SealBroken
 from fairdraw.domain.moments import iso
 from fairdraw.domain.receipts import receipt_statement
 from fairdraw.domain.signing import SigningKey
+from fairdraw.domain.substitutions import Standing
 from fairdraw.metrics import counts_entries
 from fairdraw.services.background import Background
 from fairdraw.services.my_entries import EntryKind, remember
@@ -94,6 +95,12 @@ class TicketStatus(StrEnum):
     won = "won"
     not_won = "not_won"
     cancelled = "cancelled"
+    # Won, and forfeited the prize.
+    forfeited = "forfeited"
+
+
+# standing(draw, index): where a ledger entry of a drawn draw stands after forfeits.
+StandingOf = Callable[[Draw, int], Awaitable[Standing]]
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,9 @@ class TicketCheck:
     number: int
     status: TicketStatus
     prize: str | None = None
+    # The ticket's rank among the alternates, when it was drawn as one: not won (yet),
+    # or won as a promoted alternate after a forfeit.
+    alternate: int | None = None
 
     @property
     def has_won(self) -> bool:
@@ -117,6 +127,7 @@ class TicketCheck:
             "status": self.status.value,
             "has_won": self.has_won,
             "prize": self.prize,
+            "alternate": self.alternate,
         }
 
 
@@ -134,7 +145,9 @@ class RaffleService:
         activity: LiveStats | None = None,
         mine: MyEntriesStore | None = None,
         signing: SigningKey | None = None,
+        standing: StandingOf | None = None,
     ) -> None:
+        self._standing = standing
         self._mine = mine
         self._signing = signing
         self._draws = draws
@@ -284,7 +297,20 @@ class RaffleService:
             return TicketCheck(draw_id, number, TicketStatus.cancelled)
         if draw.result is None:
             return TicketCheck(draw_id, number, TicketStatus.not_drawn)
+        if self._standing is not None:
+            return _checked(draw_id, number, await self._standing(draw, record.index))
         for winner in draw.result.winners:
             if winner.index == record.index:
                 return TicketCheck(draw_id, number, TicketStatus.won, winner.prize)
         return TicketCheck(draw_id, number, TicketStatus.not_won)
+
+
+def _checked(draw_id: str, number: int, standing: Standing) -> TicketCheck:
+    """The check of a drawn ticket, from where it stands after any forfeits."""
+    if standing.state in ("winner", "promoted"):
+        return TicketCheck(draw_id, number, TicketStatus.won, standing.prize, standing.rank)
+    if standing.state == "alternate":
+        return TicketCheck(draw_id, number, TicketStatus.not_won, alternate=standing.rank)
+    if standing.state == "forfeited":
+        return TicketCheck(draw_id, number, TicketStatus.forfeited)
+    return TicketCheck(draw_id, number, TicketStatus.not_won)

@@ -39,6 +39,7 @@ from fairdraw.domain.receipts import (
 )
 from fairdraw.domain.signing import SigningKey, key_id
 from fairdraw.services import sealing
+from fairdraw.services.outbound import Answer, get_bounded
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.store.draws import DrawStore
 
@@ -46,6 +47,10 @@ log = logging.getLogger("fairdraw.receipts")
 
 SIGNING_KEY_PATH: Final = "/.well-known/fairdraw-signing-key"
 _NOT_SEALED = "The draw is not sealed yet: entries can be checked once it is closed"
+
+# An entry proof is a few KiB (its Merkle path grows with the log of the ledger's size);
+# an instance answering more than this is not answering as fairdraw does.
+MAX_ANSWER_BYTES: Final = 1024 * 1024
 
 
 class ReceiptService:
@@ -186,11 +191,11 @@ def check_with_instance(
     return check_receipt(signed, _json(answer), public_key)
 
 
-def _get(client: httpx.Client, url: str) -> httpx.Response:
+def _get(client: httpx.Client, url: str) -> Answer:
     """The instance's 200 answer, or its refusal ``not_sealed``; InstanceUnreachable for
-    anything else."""
+    anything else (an answer past :data:`MAX_ANSWER_BYTES` included)."""
     try:
-        response = client.get(url)
+        response = get_bounded(client, url, MAX_ANSWER_BYTES)
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise InstanceUnreachable(f"could not reach {url}: {exc}") from exc
     if response.status_code != 200 and _problem_code(response) != NotSealed.code:
@@ -200,14 +205,14 @@ def _get(client: httpx.Client, url: str) -> httpx.Response:
     return response
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: Answer) -> Any:
     try:
         return response.json()
     except ValueError as exc:
-        raise InstanceUnreachable(f"{response.request.url} did not answer JSON") from exc
+        raise InstanceUnreachable(f"{response.url} did not answer JSON") from exc
 
 
-def _problem_code(response: httpx.Response) -> str | None:
+def _problem_code(response: Answer) -> str | None:
     try:
         code = response.json().get("code")
     except (ValueError, AttributeError):
@@ -215,7 +220,7 @@ def _problem_code(response: httpx.Response) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def _problem_detail(response: httpx.Response) -> str:
+def _problem_detail(response: Answer) -> str:
     try:
         detail = response.json().get("detail")
     except (ValueError, AttributeError):
@@ -223,10 +228,10 @@ def _problem_detail(response: httpx.Response) -> str:
     return detail if isinstance(detail, str) else response.reason_phrase
 
 
-def _published_key(response: httpx.Response) -> bytes:
+def _published_key(response: Answer) -> bytes:
     """The public key of a ``/.well-known/fairdraw-signing-key`` answer, checked."""
     served = _json(response)
-    where = response.request.url
+    where = response.url
     if not isinstance(served, dict) or served.get("algorithm") != "ed25519":
         raise InstanceUnreachable(f"{where} does not describe an Ed25519 key")
     try:

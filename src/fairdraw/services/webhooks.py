@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from fairdraw.domain.errors import Forbidden, NotAuthenticated, NotFound
 from fairdraw.domain.moments import iso, now_ms
 from fairdraw.domain.networks import IPNetwork, check_manager_network
 from fairdraw.services.drawing import require_manager
+from fairdraw.services.outbound import AddressPolicy, policy_client
 from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.schedule import ScheduleStore
@@ -190,6 +191,11 @@ class WebhookService:
             data["root"] = draw.seal.root
         await self._queue(event, draw.id, draw.id, data)
 
+    async def forfeited(self, draw: Draw, number: int, substitution: Mapping[str, Any]) -> None:
+        """Queue ``forfeit`` for substitution ``number`` of ``draw``; again is harmless."""
+        data = {"draw_id": draw.id, "title": draw.title, "number": number, **substitution}
+        await self._queue(webhooks.FORFEIT, draw.id, f"{draw.id}:forfeit:{number}", data)
+
     async def entry_milestone(self, draw_id: str, entry_count: int) -> None:
         """Queue ``entry_milestone`` if ``entry_count`` is one (10, 100, 1,000 …)."""
         if webhooks.is_milestone(entry_count):
@@ -323,8 +329,10 @@ class WebhookWorker:
         *,
         interval_seconds: float,
         timeout_seconds: float = DELIVERY_TIMEOUT_SECONDS,
+        policy: AddressPolicy | None = None,
     ) -> None:
         self._service = service
+        self._policy = policy or AddressPolicy()
         self._schedule = schedule
         self._instance = instance
         self._interval = interval_seconds
@@ -332,8 +340,9 @@ class WebhookWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pass every interval until ``stop`` is set."""
-        timeout = httpx.Timeout(self._timeout)
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        # Receivers are chosen by organisers: public addresses only, unless the
+        # operator allows more (see fairdraw.services.outbound).
+        async with policy_client(self._policy, httpx.Timeout(self._timeout)) as client:
             while not stop.is_set():
                 try:
                     if await self._schedule.leader() == self._instance:

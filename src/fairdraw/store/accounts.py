@@ -150,6 +150,26 @@ class AccountStore:
         fields = reply[1:]
         return _user_from_fields(_decoded(dict(zip(fields[::2], fields[1::2], strict=True))))[0]
 
+    async def set_email(
+        self, username: str, email: str | None, *, confirmed: bool, only_if: str | None = None
+    ) -> User | None:
+        """Set (``email``) or remove (None) a user's e-mail address; the user afterwards.
+
+        :class:`NotFound` if there is no such user. With ``only_if``, only if the user's
+        address is still that one (``""``: none); else nothing changes and the answer is
+        None.
+        """
+        expected = "*" if only_if is None else only_if
+        reply = await self._scripts.call(
+            "set_email",
+            [self._keys.user(username)],
+            [email or "", _flag(confirmed), expected],
+        )
+        if _outcome(reply) == "stale":
+            return None
+        fields = reply[1:]
+        return _user_from_fields(_decoded(dict(zip(fields[::2], fields[1::2], strict=True))))[0]
+
     async def any_admin(self, *, besides: str | None = None) -> bool:
         """True if some enabled user has the admin role (other than ``besides``)."""
         async for names in self._index_pages():
@@ -340,6 +360,8 @@ def _user_from_fields(fields: Mapping[str, str]) -> tuple[User, str]:
             disabled=fields["disabled"] == "1",
             # Accounts made before session epochs existed have none: epoch 0.
             session_epoch=int(fields.get("session_epoch") or 0),
+            email=fields.get("email") or None,
+            email_confirmed=fields.get("email_confirmed") == "1",
         )
         return user, fields["password_hash"]
     except (KeyError, ValueError) as exc:

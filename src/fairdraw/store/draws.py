@@ -72,6 +72,8 @@ class EntryTerms:
     perm_key: bytes | None = field(default=None, repr=False)
     # The proof version: how entry references are made.
     algorithm: str = fairness.ALGORITHM
+    # Entrants prove their GitHub account: a typed username is refused.
+    github_sign_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ def draw_from_hash(draw_id: str, fields: dict[str, str], live_count: int) -> Dra
         algorithm=fields.get("algorithm", fairness.ALGORITHM),
         trusts_operator=fields.get("beacon") == "none",
         embed_origins=tuple(fields.get("embed_origins", "").split()),
+        github_sign_in=fields.get("github_sign_in") == "1",
+        imported=fields.get("source") == "list",
     )
 
 
@@ -244,6 +248,8 @@ class DrawStore:
             fields["auto_draw"] = "1"
         if new.embed_origins:
             fields["embed_origins"] = " ".join(new.embed_origins)
+        if new.github_sign_in:
+            fields["github_sign_in"] = "1"
         if new.raffle is not None:
             if perm_key is None:
                 raise ValueError("a raffle needs its ticket permutation key")
@@ -309,6 +315,7 @@ class DrawStore:
             "duration_ms": str(new.duration_ms) if new.duration_ms is not None else "",
             "auto_draw": "1" if new.auto_draw else "",
             "embed_origins": " ".join(new.embed_origins),
+            "github_sign_in": "1" if new.github_sign_in else "",
         }
         fields.update((name, value) for name, value in optional.items() if value)
         if new.raffle is not None:
@@ -325,7 +332,7 @@ class DrawStore:
         terms = self._terms.get(draw_id)
         if terms is None:
             names = ["salt", "entry_identity", "kind", "perm_key", "algorithm", "status"]
-            names += RaffleTerms.FIELDS
+            names += ["github_sign_in", *RaffleTerms.FIELDS]
             values = await self._redis.hmget(self._keys.draw_meta(draw_id), names)
             stored = {k: str(v) for k, v in zip(names, values, strict=True) if v is not None}
             if "salt" not in stored:
@@ -341,6 +348,7 @@ class DrawStore:
                 raffle=RaffleTerms.from_fields(stored) if raffle else None,
                 perm_key=bytes.fromhex(stored["perm_key"]) if raffle else None,
                 algorithm=stored.get("algorithm", fairness.ALGORITHM),
+                github_sign_in=stored.get("github_sign_in") == "1",
             )
             if stored.get("status") == DrawStatus.draft.value:
                 return terms

@@ -33,6 +33,12 @@ Key schema (key → type → TTL → contents)::
                                       characters (UTF-8, hex) are HEX, each as
                                       "name\tindex" (index in base 36), in entry order
     P{d:ID}:top         zset    none  lottery round: participant name → ballots
+    P{d:ID}:import:T    list    1 h   an imported list being written (T = 32 hex, one per
+                                      upload): its ledger elements, moved to :ledger by the
+                                      script that seals the import; :import:T:names:HEX its
+                                      search buckets, moved to :names:HEX likewise
+    P{d:ID}:subs        list    none  a drawn draw's substitutions (forfeit and promote),
+                                      in order, each as canonical JSON
     P{d:ID}:idem:NAME   string  24 h  the kept result of one keyed entry, claim or ballot,
                                       written by the same script: "fingerprint \t index"
                                       (an entry), "… \t index \t sealed code" (a claim;
@@ -59,11 +65,16 @@ Key schema (key → type → TTL → contents)::
                                       settled and settled_ms (the draws whose deadline the
                                       last settling pass closed)
     Puser:NAME          hash    none  account: username, display_name, role, created_ms,
-                                      disabled ("0"/"1"), password_hash, session_epoch
+                                      disabled ("0"/"1"), password_hash, session_epoch,
+                                      email and email_confirmed ("0"/"1") if it has one
     Pusers              zset    none  normalised username → created ms
     Psession:HASH       hash    idle  browser session (HASH = keyed hash of the cookie token):
                                       username, csrf secret, created ms, epoch; TTL = idle timeout
     Pgh:login:LOGIN     string  1 h   cached GitHub profile JSON, LOGIN case-folded
+    Pgh:signin:HASH     hash    10 m  a GitHub sign-in under way (HASH = sha256 of its
+                                      OAuth state): draw, browser (sha256 of the browser's
+                                      sign-in cookie), used ("1" once its callback came),
+                                      index (the entry it made); no OAuth code or token
     P{f:FID}:family     hash    30 d  API token family: username, status (active|revoked),
                                       refresh (current refresh hash), epoch (the user's
                                       session epoch at login); TTL max(access, refresh),
@@ -94,6 +105,16 @@ Key schema (key → type → TTL → contents)::
                                       announcing the same event again a no-op
     P{wh}:due           zset    none  endpoint id → when its first queued message is due
                                       (ms); a delivering worker moves it ahead meanwhile
+    P{mail}:message:MID hash    30 d  an e-mail notice: kind, draw, username, to, subject,
+                                      text (erased once sent or given up), status
+                                      (pending|sent|failed), attempts, created_ms,
+                                      last_error, last_ms; its existence makes announcing
+                                      the same draw again a no-op
+    P{mail}:due         zset    none  message id → when it is next tried (ms); a sending
+                                      worker moves it ahead meanwhile
+    Pmail:confirm:HASH  string  24 h  an e-mail confirmation token (HASH = keyed hash of
+                                      the token): "username \t address"; read and deleted
+                                      in one step, so it works once
     P{log}:head         hash    none  the public draw log (RFC 9162 Merkle tree): size
                                       (leaves) and frontier (hex hashes of the complete
                                       subtrees the tree is made of, largest first)
@@ -109,6 +130,8 @@ import re
 from dataclasses import dataclass
 
 from fairdraw.domain.errors import DrawNotFound, LotteryNotFound
+from fairdraw.domain.mail import MESSAGE_ID_PATTERN as MAIL_ID_PATTERN
+from fairdraw.domain.mail import TOKEN_HASH_PATTERN
 from fairdraw.domain.webhooks import ENDPOINT_ID_PATTERN, MESSAGE_ID_PATTERN
 
 DEFAULT_PREFIX = "fairdraw:"
@@ -190,6 +213,19 @@ class Keys:
         """The search bucket of entrant names starting with ``name``'s first two
         characters (case-folded): a prefix search reads one bucket."""
         return f"{self.prefix}{self._tag(draw_id)}:names:{name_bucket(name)}"
+
+    def substitutions(self, draw_id: str) -> str:
+        return f"{self.prefix}{self._tag(draw_id)}:subs"
+
+    def import_staging(self, draw_id: str, token: str) -> str:
+        """An imported list's ledger while it is written, before its import is sealed."""
+        if not re.fullmatch(r"[0-9a-f]{32}", token):
+            raise ValueError("not an import token")
+        return f"{self.prefix}{self._tag(draw_id)}:import:{token}"
+
+    def import_staging_names(self, draw_id: str, token: str, name: str) -> str:
+        """The search bucket of ``name`` in an imported list being written."""
+        return f"{self.import_staging(draw_id, token)}:names:{name_bucket(name)}"
 
     def round_top(self, draw_id: str) -> str:
         return f"{self.prefix}{self._tag(draw_id)}:top"
@@ -275,6 +311,12 @@ class Keys:
     def github_profile(self, login: str) -> str:
         return f"{self.prefix}gh:login:{login.casefold()}"
 
+    def github_sign_in(self, state_hash: str) -> str:
+        """A GitHub sign-in under way, by the sha256 (hex) of its OAuth state."""
+        if not re.fullmatch(r"[0-9a-f]{64}", state_hash):
+            raise ValueError("not a sign-in state hash")
+        return f"{self.prefix}gh:signin:{state_hash}"
+
     def rate_limit_prefix(self) -> str:
         return f"{self.prefix}ratelimit"
 
@@ -310,6 +352,20 @@ class Keys:
     def webhook_due(self) -> str:
         return f"{self.prefix}{{wh}}:due"
 
+    # -- e-mail (hash tag {mail}: the whole queue is one slot) ---------------------------
+    def mail_message(self, message_id: str) -> str:
+        if not re.fullmatch(MAIL_ID_PATTERN, message_id):
+            raise ValueError("not a mail message id")
+        return f"{self.prefix}{{mail}}:message:{message_id}"
+
+    def mail_due(self) -> str:
+        return f"{self.prefix}{{mail}}:due"
+
+    def mail_confirmation(self, token_hash: str) -> str:
+        if not re.fullmatch(TOKEN_HASH_PATTERN, token_hash):
+            raise ValueError("not a confirmation token hash")
+        return f"{self.prefix}mail:confirm:{token_hash}"
+
     # -- the draw log (hash tag {log}: the whole log is one slot) ------------------------
     def log_head(self) -> str:
         return f"{self.prefix}{{log}}:head"
@@ -332,10 +388,11 @@ class Keys:
         tag = r"\{d:" + DRAW_ID_PATTERN + r"\}"
         return [
             re.compile(
-                rf"{p}{tag}:(meta|ledger|entrants|chunks|claimants|numbers|events|minutes|top)"
+                rf"{p}{tag}:(meta|ledger|entrants|chunks|claimants|numbers|events|minutes|top|subs)"
             ),
             re.compile(rf"{p}{tag}:names:([0-9a-f]{{2}}){{1,8}}"),
             re.compile(rf"{p}{tag}:idem:[0-9a-f]{{32}}"),
+            re.compile(rf"{p}{tag}:import:[0-9a-f]{{32}}(:names:([0-9a-f]{{2}}){{1,8}})?"),
             re.compile(rf"{p}idem:[0-9a-f]{{32}}"),
             re.compile(rf"{p}mine:[^:]+"),
             re.compile(rf"{p}draws"),
@@ -347,6 +404,7 @@ class Keys:
             re.compile(rf"{p}users"),
             re.compile(rf"{p}session:[0-9a-f]{{64}}"),
             re.compile(rf"{p}gh:login:[0-9a-z-]{{1,39}}"),
+            re.compile(rf"{p}gh:signin:[0-9a-f]{{64}}"),
             re.compile(rf"{p}ratelimit[:/].+"),
             re.compile(rf"{p}\{{f:{FAMILY_ID_PATTERN}\}}:family"),
             re.compile(rf"{p}\{{f:{FAMILY_ID_PATTERN}\}}:(access|refresh):[0-9a-f]{{64}}"),
@@ -354,6 +412,9 @@ class Keys:
             re.compile(rf"{p}\{{wh\}}:scope:d:{DRAW_ID_PATTERN}"),
             re.compile(rf"{p}\{{wh\}}:(endpoint|queue):{ENDPOINT_ID_PATTERN}"),
             re.compile(rf"{p}\{{wh\}}:message:{MESSAGE_ID_PATTERN}"),
+            re.compile(rf"{p}\{{mail\}}:message:{MAIL_ID_PATTERN}"),
+            re.compile(rf"{p}\{{mail\}}:due"),
+            re.compile(rf"{p}mail:confirm:{TOKEN_HASH_PATTERN}"),
             re.compile(rf"{p}\{{log\}}:(head|entries|ids)"),
             re.compile(rf"{p}\{{log\}}:level:(0|[1-9][0-9]?)"),
         ]

@@ -30,6 +30,9 @@ SCRIPT_ERRORS: dict[str, type[errors.FairdrawError]] = {
     "lottery_exists": errors.Conflict,
     "round_not_over": errors.RoundNotOver,
     "seal_mismatch": errors.Conflict,
+    "list_already_imported": errors.ListAlreadyImported,
+    # An imported list's staged copy expired before the script that seals it ran.
+    "import_expired": errors.Conflict,
     "invalid_token": errors.InvalidToken,
     "idempotency_key_reused": errors.IdempotencyKeyReused,
     # 128 random bits make this unreachable in practice; never overwrite a family.

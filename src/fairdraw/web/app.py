@@ -18,19 +18,25 @@ from fairdraw.domain.idempotency import new_key as new_form_key
 from fairdraw.domain.networks import parse_networks
 from fairdraw.services.accounts import AccountService
 from fairdraw.services.dashboard import DashboardService
-from fairdraw.services.drawing import DrawingService
+from fairdraw.services.drawing import DrawingService, announce_to
 from fairdraw.services.entering import EnteringService
 from fairdraw.services.entrants import EntrantsService
+from fairdraw.services.forfeits import ForfeitService
 from fairdraw.services.github import GitHubClient
+from fairdraw.services.github_oauth import SIGN_IN_SECONDS, GitHubOAuth, GitHubSignIn
 from fairdraw.services.idempotency import IdempotencyService
+from fairdraw.services.importing import ImportingService
 from fairdraw.services.live import LIVE_BLOCK_MS, LiveHub
+from fairdraw.services.mail import MailService, MailWorker
 from fairdraw.services.my_entries import MyEntriesService
+from fairdraw.services.outbound import webhook_policy
 from fairdraw.services.presenting import PresentingService
 from fairdraw.services.proofs import draw_proofs
 from fairdraw.services.raffles import RaffleService
 from fairdraw.services.ratelimit import RateLimits
 from fairdraw.services.receipts import ReceiptService
 from fairdraw.services.scheduler import lottery_services
+from fairdraw.services.smtp import SmtpTransport
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.services.tokens import TokenService
 from fairdraw.services.webhooks import WebhookService, WebhookWorker
@@ -39,24 +45,31 @@ from fairdraw.store.connection import connect
 from fairdraw.store.draw_log import DrawLogStore
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.events import EventStore
+from fairdraw.store.github_sign_in import SignInStore
 from fairdraw.store.idempotency import IdempotencyStore
+from fairdraw.store.imports import ImportStore
 from fairdraw.store.keys import Keys
 from fairdraw.store.live_stats import LiveStats
 from fairdraw.store.lotteries import LotteryStore
+from fairdraw.store.mail import MailStore
 from fairdraw.store.my_entries import MyEntriesStore
 from fairdraw.store.profiles import ProfileCache
 from fairdraw.store.raffles import RaffleStore
 from fairdraw.store.schedule import ScheduleStore
+from fairdraw.store.substitutions import SubstitutionStore
 from fairdraw.store.tokens import TokenStore
 from fairdraw.store.webhooks import WebhookStore
 from fairdraw.web import live as live_api
 from fairdraw.web import metrics as metrics_api
 from fairdraw.web import pages
+from fairdraw.web.api import account as account_api
 from fairdraw.web.api import auth as auth_api
 from fairdraw.web.api import dashboard as dashboard_api
 from fairdraw.web.api import draws as draws_api
 from fairdraw.web.api import entrants as entrants_api
+from fairdraw.web.api import forfeits as forfeits_api
 from fairdraw.web.api import health as health_api
+from fairdraw.web.api import imports as imports_api
 from fairdraw.web.api import log as log_api
 from fairdraw.web.api import lotteries as lotteries_api
 from fairdraw.web.api import me as me_api
@@ -133,6 +146,15 @@ def create_app(settings: Settings) -> FastAPI:
             allow_http=settings.webhook_allow_http,
             manager_networks=parse_networks(settings.manager_networks),
         )
+        # E-mail notices (FAIRDRAW_SMTP_HOST), queued where draws are drawn.
+        mail = MailService(
+            MailStore(redis, keys),
+            AccountStore(redis, keys, secret),
+            draw_store,
+            secret,
+            transport=SmtpTransport.from_settings(settings),
+            public_url=settings.public_url,
+        )
         drawing = DrawingService(
             draw_store,
             github,
@@ -140,7 +162,16 @@ def create_app(settings: Settings) -> FastAPI:
             tickets=tickets,
             schedule=schedule,
             proofs=proofs,
-            announce=webhooks.announce,
+            announce=announce_to(webhooks.announce, mail.announce),
+            github_sign_in=settings.github_sign_in,
+        )
+        # Forfeit and promote of drawn winners, logged and announced like the draw.
+        forfeits = ForfeitService(
+            draw_store,
+            SubstitutionStore(redis, keys),
+            proofs,
+            manager_networks=parse_networks(settings.manager_networks),
+            announce=webhooks.forfeited,
         )
         lotteries, scheduler = lottery_services(
             settings,
@@ -169,19 +200,28 @@ def create_app(settings: Settings) -> FastAPI:
         live_api.end_feeds_on_signals(live)
         sampler = metrics_api.observe_process({"main": redis, "live": reader})
         app.state.process_sampler = sampler
+        entering = EnteringService(
+            draw_store,
+            github,
+            limits,
+            seal_chunk=drawing.seal_chunk,
+            activity=live_stats,
+            mine=mine,
+            signing=signing,
+            entries_counted=webhooks.entry_milestone,
+        )
+        # Entrants who prove their GitHub account (with the OAuth app's credentials).
+        github_oauth = GitHubOAuth.from_settings(settings)
         app.state.services = Services(
             settings=settings,
             secret=secret,
             drawing=drawing,
-            entering=EnteringService(
+            entering=entering,
+            github_sign_in=GitHubSignIn(
+                github_oauth,
+                SignInStore(redis, keys, SIGN_IN_SECONDS),
                 draw_store,
-                github,
-                limits,
-                seal_chunk=drawing.seal_chunk,
-                activity=live_stats,
-                mine=mine,
-                signing=signing,
-                entries_counted=webhooks.entry_milestone,
+                entering,
             ),
             raffles=RaffleService(
                 draw_store,
@@ -193,6 +233,7 @@ def create_app(settings: Settings) -> FastAPI:
                 activity=live_stats,
                 mine=mine,
                 signing=signing,
+                standing=forfeits.standing,
             ),
             accounts=accounts,
             tokens=TokenService(
@@ -234,6 +275,16 @@ def create_app(settings: Settings) -> FastAPI:
                 manager_networks=parse_networks(settings.manager_networks),
             ),
             webhooks=webhooks,
+            mail=mail,
+            importing=ImportingService(
+                draw_store,
+                ImportStore(redis, keys),
+                drawing,
+                proofs,
+                max_rows=settings.import_max_rows,
+                max_bytes=settings.max_body_bytes,
+            ),
+            forfeits=forfeits,
             trusted_proxies=parse_networks(settings.trusted_proxies),
         )
         # Every process runs a scheduler; the lease in the store lets one of them act.
@@ -245,8 +296,13 @@ def create_app(settings: Settings) -> FastAPI:
             schedule,
             scheduler.instance,
             interval_seconds=settings.scheduler_interval_seconds,
+            policy=webhook_policy(settings),
         )
         delivering = asyncio.create_task(worker.run(stop)) if settings.scheduler else None
+        mailer = MailWorker(
+            mail, schedule, scheduler.instance, interval_seconds=settings.scheduler_interval_seconds
+        )
+        mailing = asyncio.create_task(mailer.run(stop)) if settings.scheduler else None
         try:
             yield
         finally:
@@ -255,8 +311,12 @@ def create_app(settings: Settings) -> FastAPI:
                 await running
             if delivering is not None:
                 await delivering
+            if mailing is not None:
+                await mailing
             await limits.aclose()
             await github.aclose()
+            if github_oauth is not None:
+                await github_oauth.aclose()
             await proofs.aclose()
             live.close()
             await sampler.stop()
@@ -290,10 +350,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(users_api.router)
     app.include_router(auth_api.router)
     app.include_router(entrants_api.router)
+    app.include_router(forfeits_api.router)
     app.include_router(draws_api.router)
+    app.include_router(imports_api.router)
     app.include_router(raffles_api.router)
     app.include_router(lotteries_api.router)
     app.include_router(me_api.router)
+    app.include_router(account_api.router)
     app.include_router(dashboard_api.router)
     app.include_router(presenting_api.router)
     app.include_router(log_api.router)

@@ -20,9 +20,13 @@ from fairdraw.services.draw_log import DrawLogService
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.entering import EnteringService
 from fairdraw.services.entrants import EntrantsService
+from fairdraw.services.forfeits import ForfeitService
+from fairdraw.services.github_oauth import GitHubSignIn
 from fairdraw.services.idempotency import IdempotencyService
+from fairdraw.services.importing import ImportingService
 from fairdraw.services.live import LiveHub
 from fairdraw.services.lotteries import LotteryService
+from fairdraw.services.mail import MailService
 from fairdraw.services.my_entries import MyEntriesService
 from fairdraw.services.presenting import PresentingService
 from fairdraw.services.raffles import RaffleService
@@ -59,7 +63,11 @@ class Services:
     draw_log: DrawLogService
     receipts: ReceiptService
     webhooks: WebhookService
+    mail: MailService
     entrants: EntrantsService
+    importing: ImportingService
+    forfeits: ForfeitService
+    github_sign_in: GitHubSignIn
     trusted_proxies: tuple[IPNetwork, ...] = ()
 
 

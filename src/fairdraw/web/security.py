@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -56,6 +57,14 @@ def framable_policy(origins: Sequence[str]) -> str:
     A response that sets it gets no ``X-Frame-Options`` from :class:`SecurityHeaders`."""
     ancestors = " ".join(origins) if origins else "'none'"
     return CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
+
+
+def sign_in_policy(oauth_url: str) -> str:
+    """The Content-Security-Policy of a page with an "Enter with GitHub" form: its answer
+    redirects to GitHub's sign-in at ``oauth_url``, and form-action covers redirects."""
+    parts = urlsplit(oauth_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
 
 
 def csrf_token(secret: bytes, binding: str) -> str:

@@ -48,6 +48,7 @@ async def create_draw(body: DrawIn, visitor: VisitorDep, services: ServicesDep) 
         entry_identity=body.entry_identity,
         auto_draw=body.auto_draw,
         embed_origins=body.embed_origins,
+        github_sign_in=body.github_sign_in,
     )
     return draw_out(draw, now_ms())
 
@@ -75,6 +76,7 @@ class DraftIn(BaseModel):
     )
     auto_draw: bool | None = Field(default=None, strict=True, description="Giveaways.")
     embed_origins: list[str] | None = Field(default=None, description="Giveaways.")
+    github_sign_in: bool | None = Field(default=None, strict=True, description="Giveaways.")
     ticket_count: int | None = Field(default=None, strict=True, description="Raffles.")
     claimants: Literal["anonymous", "account"] | None = Field(default=None, description="Raffles.")
     per_claimant: int | None = Field(default=None, strict=True, description="Raffles.")
@@ -146,6 +148,7 @@ async def draw_winners(draw_id: str, visitor: VisitorDep, services: ServicesDep)
         errors.AlreadyEntered,
         errors.GitHubUserNotFound,
         errors.GitHubUnavailable,
+        errors.GitHubSignInRequired,
         errors.CsrfFailed,
         errors.NotAuthenticated,
         errors.RateLimited,
@@ -162,7 +165,9 @@ async def enter_draw(
     """Enter with a GitHub username, or — for draws entered with accounts — as the
     logged-in caller. A second entry answers 409 ``already_entered``: for an account
     draw with the caller's original receipt, for a GitHub username with nothing about
-    the entry (the receipt is shown only to whoever made it). With an
+    the entry (the receipt is shown only to whoever made it). A draw whose entrants
+    prove their GitHub account (``github_sign_in``) refuses a typed username: 403
+    ``github_sign_in_required``, whose ``sign_in`` names the page to sign in on. With an
     ``Idempotency-Key``, the entry and its answer are stored together: a retry gets this
     201 again, even if the server stopped before answering."""
     receipt = await services.entering.enter(

@@ -106,6 +106,13 @@ class DrawIn(BaseModel):
         "show the draw's widget, `/draws/{id}/embed`, in a frame. Empty: no site may.",
         examples=[["https://example.org"]],
     )
+    github_sign_in: bool = Field(
+        default=False,
+        strict=True,
+        description="Entrants prove their GitHub account: they sign in with GitHub on the "
+        "draw's page, and a typed username is refused. Only with `entry_identity` github, "
+        "and only on a server with a GitHub OAuth app.",
+    )
 
 
 class RaffleIn(BaseModel):
@@ -215,9 +222,14 @@ class TicketCheckOut(BaseModel):
     draw_id: str
     number: int
     valid: bool = Field(description="Always true: a code that does not match is a 403.")
-    status: Literal["not_drawn", "won", "not_won", "cancelled"]
+    status: Literal["not_drawn", "won", "not_won", "cancelled", "forfeited"]
     has_won: bool
     prize: str | None = Field(description="The prize this ticket won, if it won one.")
+    alternate: int | None = Field(
+        default=None,
+        description="The ticket's rank among the alternates (1 = first), if it was drawn as "
+        "one: not_won (waiting for a forfeit), or won (promoted after one).",
+    )
 
 
 class PrizeOut(BaseModel):
@@ -312,6 +324,11 @@ class DrawOut(BaseModel):
     embed_origins: list[str] = Field(
         default_factory=list,
         description="Origins whose pages may frame the draw's widget, `/draws/{id}/embed`.",
+    )
+    github_sign_in: bool = Field(
+        default=False,
+        description="Whether entrants prove their GitHub account by signing in on the "
+        "draw's page (typed usernames are refused).",
     )
     raffle: RaffleOut | None = Field(
         description="A raffle's tickets and their rules; null for other kinds."
@@ -408,6 +425,7 @@ def draw_out(draw: Draw, now_ms: int) -> DrawOut:
         algorithm=draw.algorithm,
         trusts_operator=not draw.binds_beacon,
         embed_origins=list(draw.embed_origins),
+        github_sign_in=draw.github_sign_in,
         seal=seal,
         result=result,
         links=LinksOut(

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["webhooks"], dependencies=[Depends(ch
 
 MANAGE = (errors.NotAuthenticated, errors.Forbidden, errors.NetworkNotAllowed, errors.CsrfFailed)
 DRAW = (*MANAGE, errors.DrawNotFound, errors.WrongDrawKind)
-Event = Literal["entry_milestone", "closed", "sealed", "drawn", "cancelled"]
+Event = Literal["entry_milestone", "closed", "sealed", "drawn", "cancelled", "forfeit"]
 
 
 class WebhookIn(BaseModel):

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from fairdraw.domain.errors import FairdrawError, InvalidCredentials, NotAuthenticated
 from fairdraw.web.pages import (
+    account_email,
     accounts,
     admin,
     auth,
@@ -21,7 +22,10 @@ from fairdraw.web.pages import (
     draft_edit,
     draws,
     entrants,
+    forfeits,
+    github_oauth,
     home,
+    imports,
     lotteries,
     my_entries,
     presenting,
@@ -38,6 +42,7 @@ log = logging.getLogger("fairdraw.web")
 router = APIRouter(include_in_schema=False)
 router.include_router(home.router)
 router.include_router(auth.router)
+router.include_router(account_email.router)
 router.include_router(accounts.router)
 router.include_router(admin.router)
 router.include_router(docs.router)
@@ -52,9 +57,14 @@ router.include_router(presenting.router)
 router.include_router(sharing.router)
 # Also before draws.router: POST /draws/{id}/edit saves a draft, it is no action.
 router.include_router(draft_edit.router)
+# Also before draws.router: POST /draws/{id}/import uploads a list, it is no action.
+router.include_router(imports.router)
 router.include_router(dashboard.router)
 router.include_router(entrants.router)
+# Also before draws.router: POST /draws/{id}/forfeits forfeits a winner, it is no action.
+router.include_router(forfeits.router)
 router.include_router(draws.router)
+router.include_router(github_oauth.router)
 router.include_router(lotteries.router)
 router.include_router(my_entries.router)
 router.include_router(check_entry.router)

@@ -21,6 +21,7 @@ from fairdraw.domain.receipts import (
     parse_receipt_text,
     signed_receipt,
 )
+from fairdraw.domain.substitutions import Standing
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.rendering import checked_form, render, text
 
@@ -38,10 +39,12 @@ def _page(
     errors: dict[str, str] | None = None,
     result: CheckResult | None = None,
     draw: Draw | None = None,
+    standing: Standing | None = None,
     status_code: int = 200,
 ) -> Response:
     complaint = result.complaint if result is not None else None
     context: dict[str, Any] = {
+        "standing": standing,
         "receipt": typed,
         "errors": errors or {},
         "result": result,
@@ -100,7 +103,12 @@ async def check_entry(request: Request, services: ServicesDep, visitor: VisitorD
     if isinstance(checked, Response):
         return checked
     draw = await _draw_of(services, checked, typed)
-    return _page(request, services, visitor, typed, result=checked, draw=draw)
+    standing = None
+    if draw is not None and draw.result is not None and checked.verdict is Verdict.included:
+        # An included entry of a drawn draw: whether it won, or waits as an alternate.
+        index = int(signed_receipt(parse_receipt_text(typed))["statement"]["index"])
+        standing = await services.forfeits.standing(draw, index)
+    return _page(request, services, visitor, typed, result=checked, draw=draw, standing=standing)
 
 
 @router.post("/check-entry/complaint")

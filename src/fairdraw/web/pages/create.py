@@ -38,6 +38,7 @@ class DrawForm:
     entry_identity: str = "github"
     auto_draw: bool = False
     embed_origins: str = ""
+    github_sign_in: bool = False
 
     @classmethod
     def parse(cls, form: FormData) -> DrawForm:
@@ -51,6 +52,7 @@ class DrawForm:
             entry_identity=text(form, "entry_identity") or "github",
             auto_draw=bool(text(form, "auto_draw")),
             embed_origins=text(form, "embed_origins"),
+            github_sign_in=bool(text(form, "github_sign_in")),
         )
 
     def prize_list(self) -> tuple[list[dict[str, Any]], list[int]]:
@@ -104,6 +106,7 @@ async def create_draw(request: Request, services: ServicesDep, visitor: VisitorD
                 entry_identity=form.entry_identity,
                 auto_draw=form.auto_draw,
                 embed_origins=split_origins(form.embed_origins),
+                github_sign_in=form.github_sign_in,
             )
         except NotAuthenticated:
             return see_other(login_url("/draws/new"))

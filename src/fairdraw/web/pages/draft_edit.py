@@ -53,6 +53,7 @@ def _form_of(draw: Draw) -> EditForm:
         entry_identity=settings["entry_identity"],
         auto_draw=settings["auto_draw"],
         embed_origins="\n".join(settings["embed_origins"]),
+        github_sign_in=settings["github_sign_in"],
     )
 
 
@@ -82,6 +83,7 @@ def _changes(form: EditForm, prizes: list[dict[str, Any]]) -> dict[str, Any]:
         "entry_identity": form.entry_identity,
         "auto_draw": form.auto_draw,
         "embed_origins": split_origins(form.embed_origins),
+        "github_sign_in": form.github_sign_in,
     }
 
 

@@ -21,6 +21,7 @@ from fairdraw.domain.errors import (
     NotFound,
 )
 from fairdraw.domain.moments import now_ms
+from fairdraw.web import security
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.outcomes import form_retry, receipt_signed, receipt_url
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text
@@ -49,7 +50,11 @@ def show_draw_page(
     }
     context.update(extra or {})
     template = "raffle.html" if draw.kind is DrawKind.raffle else "draw.html"
-    return render(request, services, visitor, template, context, status_code=status_code)
+    response = render(request, services, visitor, template, context, status_code=status_code)
+    if draw.github_sign_in:
+        oauth_url = services.settings.github_oauth_url
+        response.headers["Content-Security-Policy"] = security.sign_in_policy(oauth_url)
+    return response
 
 
 @router.get("/draws/{draw_id}")

@@ -84,6 +84,26 @@ class CheckOutcome:
 def check_outcome(check: TicketCheck, draw: Draw) -> CheckOutcome:
     """What a matching code learns about its ticket."""
     number = check.number
+    if check.status is TicketStatus.won and check.alternate is not None:
+        return CheckOutcome(
+            "is-success",
+            f"Winner (promoted): {check.prize}",
+            f"Ticket {number} was alternate #{check.alternate}; a winner forfeited, so it "
+            f"now holds {check.prize}. Keep your code: the organiser may ask for it.",
+        )
+    if check.status is TicketStatus.not_won and check.alternate is not None:
+        return CheckOutcome(
+            "is-info",
+            f"Alternate #{check.alternate}",
+            f"Ticket {number} did not win yet: it is alternate #{check.alternate}. If a "
+            "winner forfeits, the prize goes to the first alternate who has not won.",
+        )
+    if check.status is TicketStatus.forfeited:
+        return CheckOutcome(
+            "is-warning",
+            "Forfeited",
+            f"Ticket {number} won, but its prize was forfeited (see the results page).",
+        )
     if check.status is TicketStatus.won:
         return CheckOutcome(
             "is-success",

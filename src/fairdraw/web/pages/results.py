@@ -7,8 +7,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from fairdraw.web.deps import ServicesDep, VisitorDep
+from fairdraw.web.pages.forfeits import current_result
 from fairdraw.web.pages.rendering import render
-from fairdraw.web.pages.views import initials, moment, prize_results
+from fairdraw.web.pages.views import initials, moment
 
 router = APIRouter()
 
@@ -21,10 +22,13 @@ async def show_results(
     draw = await services.drawing.get(draw_id)
     if draw.result is None:
         return render(request, services, visitor, "not_drawn.html", {"draw": draw})
+    # The winners as they stand after any forfeits, with the forfeits themselves.
+    current = current_result(draw, await services.forfeits.substitutions(draw.id))
     context = {
         "draw": draw,
         "result": draw.result,
-        "prizes": prize_results(draw),
+        "prizes": current.prizes,
+        "current": current,
         "drawn": moment(draw.result.drawn_ms),
         "sealed": moment(draw.seal.sealed_ms if draw.seal else None),
         "seed": str(draw.result.bundle.get("seed", "")),
@@ -32,5 +36,6 @@ async def show_results(
         "initials": initials,
         "proof_file": f"fairdraw-{draw.id}-proof.json",
         "entries_file": f"fairdraw-{draw.id}-entries.txt",
+        "substitutions_file": f"fairdraw-{draw.id}-substitutions.json",
     }
     return render(request, services, visitor, "results.html", context)

@@ -178,20 +178,6 @@ class PrizeResult:
     unawarded: int
 
 
-def prize_results(draw: Draw) -> list[PrizeResult]:
-    """The result grouped by prize, in the order the prizes were listed."""
-    if draw.result is None:
-        return []
-    grouped: list[PrizeResult] = []
-    for prize in draw.prizes:
-        winners = sorted(
-            (w for w in draw.result.winners if w.prize == prize.name), key=lambda w: w.slot
-        )
-        missing = sum(1 for name in draw.result.unawarded if name == prize.name)
-        grouped.append(PrizeResult(prize.name, prize.quantity, winners, missing))
-    return grouped
-
-
 def initials(name: str) -> str:
     """Up to two letters standing in for a missing avatar."""
     letters = [part[0] for part in name.replace("-", " ").split() if part]

@@ -150,9 +150,15 @@ async function checkHere(text) {
   if (proof.status !== 200 || !isEntryProof(answer, receipt)) return null;
   if (!(await signatureHolds(key, answer))) return null;
   if (answer.statement.ref === receipt.statement.ref) {
-    return (await pathHolds(answer.statement))
-      ? { verdict: "included", answer: answer.statement, draw: found }
-      : null;
+    if (!(await pathHolds(answer.statement))) return null;
+    // Drawn: whether the entry won, waits as an alternate, or was promoted.
+    let standing = null;
+    if (found !== null && found.status === "drawn") {
+      const asked = await getJson(`/api/v1/draws/${draw}/entries/${index}/standing`);
+      if (asked.status !== 200 || typeof asked.body?.text !== "string") return null;
+      standing = asked.body.text;
+    }
+    return { verdict: "included", answer: answer.statement, draw: found, standing: standing };
   }
   const complaint = { type: "complaint", receipt: receipt, answer: answer };
   return { verdict: "not_included", answer: answer.statement, draw: found, complaint: complaint };
@@ -176,6 +182,10 @@ function show(outcome) {
     view.querySelectorAll("[data-when]").forEach((element) => {
       element.hidden = (element.dataset.when === "left-out") !== (answer.ref === null);
     });
+  }
+  if (outcome.standing) {
+    fill(view, "standing", outcome.standing);
+    view.querySelector('[data-shows="standing"]').hidden = false;
   }
   if (outcome.draw) {
     const link = view.querySelector('[data-slot="draw"]');

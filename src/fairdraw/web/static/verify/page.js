@@ -2,6 +2,8 @@
 // ?bundle=…&entries=…, same-origin URLs only), verify them in this browser, and show
 // every check. The report, as JSON, is also on #verify-result's data-report attribute.
 
+import { report as reportOf } from "./report.js";
+import { checkSubstitutions } from "./substitutions.js";
 import { chainFromJson, parseDocument, QUICKNET, verifyBytes } from "./verifier.js";
 
 const DESCRIPTIONS = {
@@ -18,6 +20,10 @@ const DESCRIPTIONS = {
   alternates: "It picks the same alternates, in the same order.",
   unawarded: "The same prizes are left without a winner.",
   log: "The result is recorded in the public draw log, whose head the server signed.",
+  substitutions_format: "The substitutions record is well-formed canonical JSON.",
+  substitutions_bundle: "The substitutions amend this very proof.",
+  substitutions_order:
+    "Each forfeited prize went to the first alternate, in the published order, who had not won.",
 };
 const TRUSTS_OPERATOR =
   "This draw has no public beacon: the operator's secret seed alone decided the winners. " +
@@ -29,6 +35,7 @@ const inputs = {
   bundle: document.getElementById("bundle-file"),
   entries: document.getElementById("entries-file"),
   chain: document.getElementById("chain-file"),
+  substitutions: document.getElementById("substitutions-file"),
 };
 const status = document.getElementById("verify-status");
 const progress = document.getElementById("verify-progress");
@@ -126,7 +133,7 @@ function start() {
 }
 
 /** Verify the bytes; `label` says where they came from. */
-async function run(bundle, entries, chainBytes, label) {
+async function run(bundle, entries, chainBytes, label, substitutions = null) {
   source.textContent = label;
   const chains = [QUICKNET];
   if (chainBytes !== null) {
@@ -141,7 +148,12 @@ async function run(bundle, entries, chainBytes, label) {
   }
   say("Verifying…");
   try {
-    const report = await verifyBytes(bundle, entries, { chains, onProgress: showProgress });
+    let report = await verifyBytes(bundle, entries, { chains, onProgress: showProgress });
+    if (substitutions !== null) {
+      const checks = [...report.checks, ...(await checkSubstitutions(bundle, substitutions))];
+      const { algorithm, trusts_operator: trustsOperator } = report;
+      report = reportOf(checks, { algorithm, trustsOperator });
+    }
     progress.hidden = true;
     showReport(report);
     setState("done");
@@ -158,8 +170,8 @@ async function readFile(input) {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   start();
-  const [bundle, entries, chain] = await Promise.all(
-    [inputs.bundle, inputs.entries, inputs.chain].map(readFile),
+  const [bundle, entries, chain, substitutions] = await Promise.all(
+    [inputs.bundle, inputs.entries, inputs.chain, inputs.substitutions].map(readFile),
   );
   if (bundle === null || entries === null) {
     showError("Choose both files: the proof bundle and the entries file.");
@@ -167,7 +179,7 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   const names = [inputs.bundle, inputs.entries].map((i) => i.files[0].name);
-  await run(bundle, entries, chain, `Files: ${names.join(" and ")}`);
+  await run(bundle, entries, chain, `Files: ${names.join(" and ")}`, substitutions);
 });
 
 for (const zone of document.querySelectorAll("[data-drop-for]")) {
@@ -211,7 +223,7 @@ async function fetchSameOrigin(value, what) {
 
 async function runFromQuery() {
   const query = new URLSearchParams(location.search);
-  const wanted = ["bundle", "entries", "chain"].filter((name) => query.has(name));
+  const wanted = ["bundle", "entries", "chain", "substitutions"].filter((name) => query.has(name));
   if (!query.has("bundle") && !query.has("entries")) return;
   if (!query.has("bundle") || !query.has("entries")) {
     showError("The link names only one file: it needs both ?bundle= and ?entries=.");
@@ -226,12 +238,13 @@ async function runFromQuery() {
     showError(`Could not fetch the files: ${error.message}.`);
     return;
   }
-  const [bundle, entries, chain = null] = files;
+  const named = Object.fromEntries(wanted.map((name, i) => [name, files[i]]));
   await run(
-    bundle,
-    entries,
-    chain,
+    named.bundle,
+    named.entries,
+    named.chain ?? null,
     `From this site: ${query.get("bundle")} and ${query.get("entries")}`,
+    named.substitutions ?? null,
   );
 }
 
