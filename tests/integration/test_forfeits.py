@@ -156,6 +156,8 @@ async def test_a_manager_forfeits_a_winner_and_the_first_alternate_is_promoted(
         assert f"Entrant {alternates[0]['index']}<" in laptop_section
         assert f"Entrant {laptop['index']}<" not in laptop_section
         assert "Promoted alternate #1" in page
+        listed = page.split('class="fd-alternates"')[1].split("</ol>")[0].split("<li>")[1:]
+        assert ["Promoted: holds a prize" in item for item in listed] == [True, False]
         assert f"/api/v1/draws/{draw_id}/substitutions" in page
         assert "--substitutions fairdraw-" in page
 
@@ -248,12 +250,59 @@ async def test_forfeits_run_down_the_alternates_until_none_is_left(
         assert (second.json()["slot"], second.json()["promoted"]) == (1, None)
         page = (await admin.get(f"/draws/{draw_id}/results")).text
         assert "Not awarded — forfeited, and no alternate was left" in page
+        assert "Promoted, then forfeited" in page.split('class="fd-alternates"')[1]
         leaves = (await admin.get(f"/api/v1/draws/{draw_id}/log")).json()
         numbers = [leaf["entry"]["number"] for leaf in leaves if leaf["entry"]["type"] == "forfeit"]
         assert numbers == [0, 1]
         bundle = (await admin.get(f"/api/v1/draws/{draw_id}/proof")).content
         record = (await admin.get(f"/api/v1/draws/{draw_id}/substitutions")).content
         assert all(c.ok for c in check_substitutions(bundle, record))
+
+
+async def test_the_exports_and_entrant_list_show_who_holds_each_prize_now(
+    url: str, github: GitHubStandIn
+) -> None:
+    draw, _ = await drawn_giveaway(url, github, entrants=6)  # 2 winners, 2 alternates
+    draw_id = draw["id"]
+    winners, alternates = picks(draw)
+    assert (len(winners), len(alternates)) == (2, 2)
+    async with signed_in(url, ADMIN) as (admin, csrf):
+        made = await forfeit(admin, csrf, draw_id, {"winner": winners[0]["index"], "reason": "x"})
+        assert made.status_code == 201, made.text
+        exported = await admin.get(f"/api/v1/draws/{draw_id}/winners.jsonl")
+        rows = [json.loads(line) for line in exported.text.splitlines()]
+        listed = (await admin.get(f"/api/v1/draws/{draw_id}/entrants", params={"limit": 50})).json()
+        page = (await admin.get(f"/draws/{draw_id}/entrants")).text
+
+    def row(
+        outcome: str, prize: str | None, slot: int | None, rank: int | None, pick: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {
+            "outcome": outcome,
+            "prize": prize,
+            "slot": slot,
+            "rank": rank,
+            "index": pick["index"],
+            "number": pick["index"] + 1,
+            "ref": pick["ref"],
+            "label": pick["login"],
+        }
+
+    laptop, mug = winners[0]["prize"], winners[1]["prize"]
+    assert rows == [
+        row("winner", laptop, 0, 1, alternates[0]),  # the first alternate holds it now
+        row("winner", mug, 1, None, winners[1]),
+        row("forfeited", laptop, 0, None, winners[0]),
+        row("alternate", None, None, 2, alternates[1]),
+    ]
+    by_index = {e["index"]: e for e in listed["entrants"]}
+    assert by_index[winners[0]["index"]]["outcome"] == "forfeited"
+    assert (
+        by_index[alternates[0]["index"]]["outcome"],
+        by_index[alternates[0]["index"]]["rank"],
+    ) == ("winner", 1)
+    assert f"Winner: {laptop} (promoted alternate 1)" in page
+    assert f"Forfeited: {laptop}" in page
 
 
 async def test_a_ticket_check_tells_alternates_their_rank_and_promotion(url: str) -> None:

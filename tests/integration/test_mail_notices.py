@@ -295,6 +295,48 @@ async def test_a_drawn_giveaway_tells_winners_alternates_and_the_organiser_once(
             assert "to" not in kept
 
 
+async def test_a_promoted_alternate_is_told_once(
+    app: FastAPI, people: dict[str, httpx.AsyncClient], smtp_server: SmtpServer
+) -> None:
+    service = services_of(app).mail
+    for name in ("pat", "alice"):
+        await confirmed_address(app, smtp_server, people[name], f"{name}@example.org")
+    maria = people["maria"]
+    draw_id = await create_account_draw(maria, [{"name": "Keyboard", "quantity": 1}])
+    for name in ("pat", "alice"):
+        entered = await people[name].post(f"/api/v1/draws/{draw_id}/entries", json={})
+        assert entered.status_code == 201, entered.text
+    for action in ("close", "draw"):
+        assert (await maria.post(f"/api/v1/draws/{draw_id}/{action}")).status_code == 200
+    assert await drain(service) == 2  # the winner's and the alternate's notices
+    before = len(smtp_server.wait_for(4))
+    result = (await maria.get(f"/api/v1/draws/{draw_id}/winners")).json()["result"]
+    (winner,), (alternate,) = result["winners"], result["alternates"]
+
+    body = {"winner": winner["index"], "reason": "Did not answer"}
+    for _ in range(2):  # a repeated forfeit answers the substitution already made
+        made = await maria.post(f"/api/v1/draws/{draw_id}/forfeits", json=body)
+        assert made.status_code in (200, 201), made.text
+    assert await drain(service) == 1
+    (message,) = smtp_server.wait_for(before + 1)[before:]
+    name = alternate["login"]
+    assert message.rcpt_tos == [f"{name}@example.org"]
+    assert message.subject == "You now hold Keyboard in Staff giveaway"
+    assert message.text == (
+        f"Hello {name},\n\na winner of Staff giveaway forfeited Keyboard, and as alternate "
+        "#1 you are the next in line: you now hold Keyboard.\n\n"
+        f"Results, with every substitution: {BASE}/draws/{draw_id}/results\n"
+        f"Proof that the draw was fair: {BASE}/api/v1/draws/{draw_id}/proof\n\n"
+        "The organiser will be in touch about your prize.\n"
+    )
+    assert await drain(service) == 0
+    # Their lists of entries say who holds the prize now.
+    (promoted,) = (await people[name].get("/api/v1/me/entries")).json()["items"]
+    assert (promoted["won"], promoted["prize"]) == (True, "Keyboard")
+    (forfeited,) = (await people[winner["login"]].get("/api/v1/me/entries")).json()["items"]
+    assert (forfeited["won"], forfeited["prize"]) == (False, None)
+
+
 async def test_mail_waits_while_the_server_is_down_and_is_sent_once_when_back(
     app: FastAPI, people: dict[str, httpx.AsyncClient], smtp_server: SmtpServer, redis: Redis
 ) -> None:

@@ -29,6 +29,9 @@ from fairdraw.domain.errors import InvalidInput, NotFound
 # What a notice is about; one message per (draw, recipient, kind).
 WON: Final = "won"
 ALTERNATE: Final = "alternate"
+# A promotion: one per substitution (the kind names its number), so a later promotion
+# of the same account is a message of its own.
+PROMOTED: Final = "promoted"
 DRAWN: Final = "drawn"
 CONFIRM: Final = "confirm"
 
@@ -194,6 +197,30 @@ def alternate_notice(
         f"Results: {results}\n"
     )
     return Notice(ALTERNATE, username, address, f"You are alternate {shown} in {title}", text)
+
+
+def promoted_notice(
+    username: str,
+    address: str,
+    title: str,
+    prize: str,
+    rank: int,
+    number: int,
+    results: str,
+    proof: str,
+) -> Notice:
+    """The message to alternate #``rank``, promoted by substitution ``number`` of the
+    draw ``title`` to hold ``prize``."""
+    text = (
+        f"Hello {username},\n\n"
+        f"a winner of {title} forfeited {prize}, and as alternate #{rank} you are the next "
+        f"in line: you now hold {prize}.\n\n"
+        f"Results, with every substitution: {results}\n"
+        f"Proof that the draw was fair: {proof}\n\n"
+        "The organiser will be in touch about your prize.\n"
+    )
+    kind = f"{PROMOTED}:{number}"
+    return Notice(kind, username, address, f"You now hold {prize} in {title}", text)
 
 
 def organiser_notice(

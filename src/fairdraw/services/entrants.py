@@ -20,7 +20,9 @@ from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import ACCOUNT_PREFIX, Draw, DrawKind, WinnerView, account_holder
 from fairdraw.domain.errors import InvalidInput
 from fairdraw.domain.networks import IPNetwork
+from fairdraw.domain.substitutions import Substitution
 from fairdraw.services.dashboard_views import check_query, is_number
+from fairdraw.services.forfeits import SubstitutionsOf
 from fairdraw.services.lotteries import HISTORY_MAX, LotteryService
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.services.viewing import require_draw_viewer
@@ -40,17 +42,20 @@ ANONYMOUS = "anonymous"
 
 class Outcome(StrEnum):
     """What the draw made of an entry: nothing yet (not drawn), or after the draw a win,
-    an alternate's place, or none."""
+    an alternate's place, a prize forfeited (it went on to an alternate), or none."""
 
     pending = "pending"
     winner = "winner"
     alternate = "alternate"
+    forfeited = "forfeited"
     none = "none"
 
 
 @dataclass(frozen=True)
 class Placing:
-    """A winner's prize and slot (from 0), or an alternate's rank (from 1)."""
+    """A winner's prize and slot (from 0), with its rank (from 1) when it holds the
+    prize as a promoted alternate; an alternate's rank; or the prize and slot that a
+    forfeit gave up."""
 
     outcome: Outcome
     prize: str = ""
@@ -114,8 +119,9 @@ class LotteryWinnerRow:
     name: str
 
 
-def placings(draw: Draw) -> dict[int, Placing]:
-    """Ledger index → placing of every winner and alternate (empty before the draw)."""
+def placings(draw: Draw, subs: Sequence[Substitution] = ()) -> dict[int, Placing]:
+    """Ledger index → placing of every winner and alternate after the substitutions
+    ``subs`` (empty before the draw)."""
     if draw.result is None:
         return {}
     found: dict[int, Placing] = {}
@@ -123,6 +129,12 @@ def placings(draw: Draw) -> dict[int, Placing]:
         found[alternate.index] = Placing(Outcome.alternate, rank=rank)
     for winner in draw.result.winners:
         found[winner.index] = Placing(Outcome.winner, prize=winner.prize, slot=winner.slot)
+    for sub in subs:
+        found[sub.forfeited.index] = Placing(Outcome.forfeited, prize=sub.prize, slot=sub.slot)
+        if sub.promoted is not None:
+            found[sub.promoted.pick.index] = Placing(
+                Outcome.winner, prize=sub.prize, slot=sub.slot, rank=sub.promoted.alternate
+            )
     return found
 
 
@@ -148,12 +160,20 @@ class EntrantsService:
         tickets: TicketLedger,
         lotteries: LotteryService,
         manager_networks: Sequence[IPNetwork] = (),
+        substitutions: SubstitutionsOf | None = None,
     ) -> None:
         self._draws = draws
         self._stats = stats
         self._tickets = tickets
         self._lotteries = lotteries
         self._networks = tuple(manager_networks)
+        self._substitutions = substitutions
+
+    async def _subs(self, draw: Draw) -> list[Substitution]:
+        """The draw's forfeits and promotions, in order (none before the draw)."""
+        if draw.result is None or self._substitutions is None:
+            return []
+        return await self._substitutions(draw.id)
 
     async def _viewable(self, caller: Caller, draw_id: str) -> Draw:
         draw = await self._draws.get(draw_id)
@@ -206,7 +226,7 @@ class EntrantsService:
 
     async def _rowifier(self, draw: Draw) -> Callable[[int, str], EntrantRow]:
         """A function from (ledger index, ledger element) to the row, for this draw."""
-        known = placings(draw)
+        known = placings(draw, await self._subs(draw))
         default = PENDING if draw.result is None else NO_PLACING
         if draw.kind is DrawKind.raffle:
             perm = await self._tickets.permutation(draw.id)
@@ -248,33 +268,33 @@ class EntrantsService:
         return chunks()
 
     async def picks(self, caller: Caller, draw_id: str) -> list[PickRow]:
-        """The draw's winners (in slot order) and then its alternates (in rank order);
-        none before the draw."""
+        """Who holds each prize now, in slot order (a promoted alternate with its rank);
+        then the entries that forfeited, in the order they did; then the alternates
+        still waiting, in rank order. None before the draw."""
         draw = await self._viewable(caller, draw_id)
         if draw.result is None:
             return []
+        views = {p.index: p for p in (*draw.result.alternates, *draw.result.winners)}
         numbers: dict[int, int] = {}
         if draw.kind is DrawKind.raffle:
-            every = [p.index for p in (*draw.result.winners, *draw.result.alternates)]
-            numbers = await self._tickets.numbers_of(draw.id, every)
-        winners = [
-            (Placing(Outcome.winner, prize=p.prize, slot=p.slot), p) for p in draw.result.winners
-        ]
-        alternates = [
-            (Placing(Outcome.alternate, rank=r), p)
-            for r, p in enumerate(draw.result.alternates, start=1)
-        ]
-        rows = [
+            numbers = await self._tickets.numbers_of(draw.id, list(views))
+        subs = await self._subs(draw)
+        known = placings(draw, subs)
+        held = [i for i, p in known.items() if p.outcome is Outcome.winner]
+        held.sort(key=lambda i: known[i].slot or 0)
+        forfeited = [s.forfeited.index for s in subs]
+        waiting = [p.index for p in draw.result.alternates]
+        waiting = [i for i in waiting if known[i].outcome is Outcome.alternate]
+        return [
             PickRow(
-                placing,
-                p.index,
-                numbers.get(p.index, p.index + 1),
-                p.ref,
-                _pick_label(p, draw.kind),
+                known[i],
+                i,
+                numbers.get(i, i + 1),
+                views[i].ref,
+                _pick_label(views[i], draw.kind),
             )
-            for placing, p in (*winners, *alternates)
+            for i in (*held, *forfeited, *waiting)
         ]
-        return rows
 
     async def lottery_winners(self, caller: Caller, lottery_id: str) -> list[LotteryWinnerRow]:
         """Every winner of the lottery's drawn rounds, by date (oldest first)."""

@@ -35,6 +35,19 @@ RECORD_ATTEMPTS: Final = 20
 # announce(draw, number, substitution): tell the draw's webhooks about substitution
 # ``number``, after it is stored; announcing one again is harmless.
 ForfeitAnnouncer = Callable[[Draw, int, Mapping[str, Any]], Awaitable[None]]
+# The substitutions of a drawn draw, in order (ForfeitService.substitutions): what the
+# lists that show outcomes (entrants, exports, my entries) read them with.
+SubstitutionsOf = Callable[[str], Awaitable[list[Substitution]]]
+
+
+def announce_forfeit_to(*announcers: ForfeitAnnouncer) -> ForfeitAnnouncer:
+    """One announcer that tells each of ``announcers`` in turn (webhooks, then mail)."""
+
+    async def announce(draw: Draw, number: int, substitution: Mapping[str, Any]) -> None:
+        for each in announcers:
+            await each(draw, number, substitution)
+
+    return announce
 
 
 class ForfeitService:

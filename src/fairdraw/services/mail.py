@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from fairdraw.domain import mail
 from fairdraw.domain.accounts import User
@@ -192,6 +193,30 @@ class MailService:
                 draw.created_by, address, draw.title, picked, len(draw.result.alternates), results
             )
             await self._queue_notice(draw.id, notice, now)
+
+    async def forfeited(self, draw: Draw, number: int, substitution: Mapping[str, Any]) -> None:
+        """Queue the notice of substitution ``number`` of ``draw`` to the alternate it
+        promoted, if that is an account with a confirmed address; again is harmless."""
+        promoted = substitution.get("promoted")
+        if self._transport is None or draw.result is None or not promoted:
+            return
+        view = next((v for v in draw.result.alternates if v.index == promoted["index"]), None)
+        if view is None:
+            return
+        (username,) = await self._holders(draw, [view])
+        if username is None or not (address := await self._address_of(username)):
+            return
+        notice = mail.promoted_notice(
+            username,
+            address,
+            draw.title,
+            str(substitution["prize"]),
+            int(promoted["alternate"]),
+            number,
+            f"{self._base}/draws/{draw.id}/results",
+            f"{self._base}/api/v1/draws/{draw.id}/proof",
+        )
+        await self._queue_notice(draw.id, notice, self._clock())
 
     async def _address_of(self, username: str) -> str | None:
         """Where notices to ``username`` go: the confirmed address of an enabled account."""

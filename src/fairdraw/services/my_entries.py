@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.errors import NotAuthenticated
 from fairdraw.domain.moments import iso
+from fairdraw.domain.substitutions import Substitution
+from fairdraw.services.forfeits import SubstitutionsOf
 from fairdraw.services.ticket_ledger import TicketLedger
 from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
 from fairdraw.store.my_entries import IndexedItem, ItemDetails, MyEntriesStore
@@ -109,21 +112,32 @@ class MyEntriesPage:
         return self.offset + self.limit < self.total
 
 
-def _prize_of(winners_json: str | None, index: int) -> str | None:
-    if not winners_json:
-        return None
-    for winner in json.loads(winners_json).get("winners", []):
-        if int(winner.get("index", -1)) == index:
-            return str(winner.get("prize", ""))
-    return None
+def _prizes_of(winners_json: str | None, subs: Sequence[Substitution]) -> dict[int, str]:
+    """Ledger index → the prize it holds now: the drawn winners', then each substitution
+    in order (a forfeit gives the prize up, a promotion takes it)."""
+    prizes: dict[int, str] = {}
+    if winners_json:
+        for winner in json.loads(winners_json).get("winners", []):
+            prizes[int(winner.get("index", -1))] = str(winner.get("prize", ""))
+    for sub in subs:
+        prizes.pop(sub.forfeited.index, None)
+        if sub.promoted is not None:
+            prizes[sub.promoted.pick.index] = sub.prize
+    return prizes
 
 
 class MyEntriesService:
     """Reads a user's list of entries, tickets and ballots."""
 
-    def __init__(self, store: MyEntriesStore, tickets: TicketLedger) -> None:
+    def __init__(
+        self,
+        store: MyEntriesStore,
+        tickets: TicketLedger,
+        substitutions: SubstitutionsOf | None = None,
+    ) -> None:
         self._store = store
         self._tickets = tickets
+        self._substitutions = substitutions
 
     async def page(self, caller: Caller, offset: int = 0, limit: int = PAGE_SIZE) -> MyEntriesPage:
         """The caller's items ``offset ..`` (at most ``limit``), newest first; items whose
@@ -143,11 +157,19 @@ class MyEntriesService:
             draw_id: await self._tickets.numbers_of(draw_id, indexes)
             for draw_id, indexes in claims.items()
         }
-        shown = tuple(_entry_of(d, numbers) for d in found)
+        prizes: dict[str, dict[int, str]] = {}
+        for details in found:
+            draw_id = details.item.draw_id
+            if draw_id not in prizes and details.meta.get("winners"):
+                subs = await self._substitutions(draw_id) if self._substitutions else []
+                prizes[draw_id] = _prizes_of(details.meta.get("winners"), subs)
+        shown = tuple(_entry_of(d, numbers, prizes.get(d.item.draw_id, {})) for d in found)
         return MyEntriesPage(shown, total, offset, limit)
 
 
-def _entry_of(details: ItemDetails, numbers: dict[str, dict[int, int]]) -> MyEntry:
+def _entry_of(
+    details: ItemDetails, numbers: dict[str, dict[int, int]], prizes: dict[int, str]
+) -> MyEntry:
     item, meta = details.item, details.meta
     kind = _KINDS[item.kind]
     # Ledger lines: "ref, ms, identity, label" (entries, ballots); "code hash, ms, claimant".
@@ -174,5 +196,5 @@ def _entry_of(details: ItemDetails, numbers: dict[str, dict[int, int]]) -> MyEnt
         label=label,
         lottery_id=lottery_id,
         day=day,
-        prize=_prize_of(meta.get("winners"), item.index),
+        prize=prizes.get(item.index),
     )

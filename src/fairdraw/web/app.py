@@ -21,7 +21,7 @@ from fairdraw.services.dashboard import DashboardService
 from fairdraw.services.drawing import DrawingService, announce_to
 from fairdraw.services.entering import EnteringService
 from fairdraw.services.entrants import EntrantsService
-from fairdraw.services.forfeits import ForfeitService
+from fairdraw.services.forfeits import ForfeitService, announce_forfeit_to
 from fairdraw.services.github import GitHubClient
 from fairdraw.services.github_oauth import SIGN_IN_SECONDS, GitHubOAuth, GitHubSignIn
 from fairdraw.services.idempotency import IdempotencyService
@@ -171,7 +171,7 @@ def create_app(settings: Settings) -> FastAPI:
             SubstitutionStore(redis, keys),
             proofs,
             manager_networks=parse_networks(settings.manager_networks),
-            announce=webhooks.forfeited,
+            announce=announce_forfeit_to(webhooks.forfeited, mail.forfeited),
         )
         lotteries, scheduler = lottery_services(
             settings,
@@ -263,7 +263,7 @@ def create_app(settings: Settings) -> FastAPI:
                 ttl_seconds=settings.idempotency_seconds,
                 lease_seconds=settings.idempotency_lease_seconds,
             ),
-            my_entries=MyEntriesService(mine, tickets),
+            my_entries=MyEntriesService(mine, tickets, forfeits.substitutions),
             signing=signing,
             draw_log=draw_log,
             receipts=ReceiptService(draw_store, tickets, signing),
@@ -273,6 +273,7 @@ def create_app(settings: Settings) -> FastAPI:
                 tickets,
                 lotteries,
                 manager_networks=parse_networks(settings.manager_networks),
+                substitutions=forfeits.substitutions,
             ),
             webhooks=webhooks,
             mail=mail,

@@ -63,11 +63,20 @@ QUERY_PATTERN = f"^{SPACE}*$|{SEARCH_PATTERN}"
 
 class PlacingOut(BaseModel):
     outcome: Outcome = Field(
-        description='"pending" before the draw; then "winner", "alternate" or "none".'
+        description='"pending" before the draw; then "winner", "alternate", "forfeited" '
+        '(the prize went on to an alternate) or "none".'
     )
-    prize: str | None = Field(default=None, description="A winner's prize.")
-    slot: int | None = Field(default=None, description="A winner's prize slot, from 0.")
-    rank: int | None = Field(default=None, description="An alternate's place in line, from 1.")
+    prize: str | None = Field(
+        default=None, description="A winner's prize, or the prize a forfeit gave up."
+    )
+    slot: int | None = Field(
+        default=None, description="That prize's slot, from 0 (winners and forfeits)."
+    )
+    rank: int | None = Field(
+        default=None,
+        description="An alternate's place in line, from 1; also set on a winner who holds "
+        "the prize as a promoted alternate.",
+    )
 
 
 class EntrantOut(PlacingOut):
@@ -91,10 +100,13 @@ class EntrantsOut(BaseModel):
     entrants: list[EntrantOut]
 
 
+_WITH_PRIZE = (Outcome.winner, Outcome.forfeited)
+
+
 def _placing(placing: Placing) -> dict[str, Any]:
     return {
         "outcome": placing.outcome.value,
-        "prize": placing.prize if placing.outcome is Outcome.winner else None,
+        "prize": placing.prize if placing.outcome in _WITH_PRIZE else None,
         "slot": placing.slot,
         "rank": placing.rank,
     }

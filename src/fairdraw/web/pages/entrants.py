@@ -34,10 +34,14 @@ class EntrantLine:
 
 def outcome_text(row: EntrantRow) -> str:
     placing = row.placing
+    if placing.outcome is Outcome.winner and placing.rank is not None:
+        return f"Winner: {placing.prize} (promoted alternate {placing.rank})"
     if placing.outcome is Outcome.winner:
         return f"Winner: {placing.prize}"
     if placing.outcome is Outcome.alternate:
         return f"Alternate {placing.rank}"
+    if placing.outcome is Outcome.forfeited:
+        return f"Forfeited: {placing.prize}"
     return "—" if placing.outcome is Outcome.none else "Not drawn yet"
 
 
