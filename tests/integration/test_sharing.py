@@ -318,6 +318,40 @@ async def test_only_the_listed_origins_may_frame_the_widget(
         ) in result
 
 
+async def test_a_raffle_lists_the_sites_that_may_frame_its_widget(
+    app_client: httpx.AsyncClient, anon_client: httpx.AsyncClient
+) -> None:
+    csrf = await login(app_client, MANAGER)
+    headers = {"X-CSRF-Token": csrf}
+    body = {"title": "Charity raffle", "prizes": PRIZES, "ticket_count": 50, "open": True}
+    origins = ["https://charity.example.org"]
+    made = await app_client.post(
+        "/api/v1/raffles", json=body | {"embed_origins": origins}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    raffle = made.json()
+    assert raffle["embed_origins"] == origins
+    embed = await anon_client.get(f"/draws/{raffle['id']}/embed")
+    policy = directives(embed.headers["content-security-policy"])
+    assert policy["frame-ancestors"] == "https://charity.example.org"
+    assert ">Claim a ticket</a>" in embed.text
+    # Refused as for giveaways, with nothing stored.
+    bad = await app_client.post(
+        "/api/v1/raffles", json=body | {"embed_origins": ["https://a.example/x"]}, headers=headers
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"] == {
+        "embed_origins": "Not an origin: 'https://a.example/x'; use https://host or "
+        "https://host:port, without a path"
+    }
+    # A draft raffle's sites are edited like its other settings.
+    draft = await app_client.post("/api/v1/raffles", json=body | {"open": False}, headers=headers)
+    edited = await app_client.patch(
+        f"/api/v1/draws/{draft.json()['id']}", json={"embed_origins": origins}, headers=headers
+    )
+    assert (edited.status_code, edited.json()["embed_origins"]) == (200, origins)
+
+
 @pytest.mark.parametrize(
     ("origins", "message"),
     [

@@ -31,7 +31,16 @@ GIVEAWAY_SETTINGS = frozenset(
     }
 )
 RAFFLE_SETTINGS = frozenset(
-    {"title", "description", "prizes", "ticket_count", "claimants", "per_claimant", "early_close"}
+    {
+        "title",
+        "description",
+        "prizes",
+        "ticket_count",
+        "claimants",
+        "per_claimant",
+        "early_close",
+        "embed_origins",
+    }
 )
 _UNITS_MS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000))
 
@@ -72,6 +81,7 @@ def settings_of(draw: Draw) -> dict[str, Any]:
             "claimants": draw.raffle.claimants.value,
             "per_claimant": draw.raffle.per_claimant,
             "early_close": draw.raffle.early_close,
+            "embed_origins": list(draw.embed_origins),
         }
     return common | {
         "deadline": deadline_text(draw.deadline_ms) if draw.deadline_ms is not None else None,

@@ -21,6 +21,7 @@ from fairdraw.domain.draws import (
     read_heading,
     whole_number,
 )
+from fairdraw.domain.embedding import parse_embed_origins
 from fairdraw.domain.errors import InvalidInput
 from fairdraw.domain.tickets import MAX_TICKETS
 
@@ -39,6 +40,7 @@ def validate_new_raffle(
     claimants: str = Claimants.anonymous.value,
     per_claimant: object = 1,
     early_close: bool = False,
+    embed_origins: Sequence[str] = (),
 ) -> NewDraw:
     """Check everything the organiser typed; raise InvalidInput listing every bad field.
 
@@ -75,6 +77,9 @@ def validate_new_raffle(
     if limit is None or limit < 1 or (count is not None and limit > count):
         errors["per_claimant"] = "Tickets per person must be between 1 and the number of tickets"
         limit = 1
+    origins, origins_error = parse_embed_origins(embed_origins)
+    if origins_error:
+        errors["embed_origins"] = origins_error
     if errors or count is None:
         raise InvalidInput(errors)
     return NewDraw(
@@ -88,4 +93,5 @@ def validate_new_raffle(
         raffle=RaffleTerms(
             ticket_count=count, claimants=who, per_claimant=limit, early_close=early_close
         ),
+        embed_origins=origins,
     )

@@ -211,6 +211,7 @@ class DrawingService:
         per_claimant: object = 1,
         early_close: bool = False,
         open_now: bool = False,
+        embed_origins: Sequence[str] = (),
     ) -> Draw:
         """A new raffle of ``ticket_count`` tickets; creating one costs the same whatever
         its size: tickets exist only once claimed."""
@@ -223,6 +224,7 @@ class DrawingService:
             claimants=claimants,
             per_claimant=per_claimant,
             early_close=early_close,
+            embed_origins=embed_origins,
         )
         draw = await self._store.create(
             new_draw_id(),

@@ -75,7 +75,7 @@ class DraftIn(BaseModel):
         default=None, description="Giveaways."
     )
     auto_draw: bool | None = Field(default=None, strict=True, description="Giveaways.")
-    embed_origins: list[str] | None = Field(default=None, description="Giveaways.")
+    embed_origins: list[str] | None = Field(default=None, description="Giveaways and raffles.")
     github_sign_in: bool | None = Field(default=None, strict=True, description="Giveaways.")
     ticket_count: int | None = Field(default=None, strict=True, description="Raffles.")
     claimants: Literal["anonymous", "account"] | None = Field(default=None, description="Raffles.")

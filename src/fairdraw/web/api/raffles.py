@@ -51,6 +51,7 @@ async def create_raffle(body: RaffleIn, visitor: VisitorDep, services: ServicesD
         per_claimant=body.per_claimant,
         early_close=body.early_close,
         open_now=body.open,
+        embed_origins=body.embed_origins,
     )
     return draw_out(draw, now_ms())
 

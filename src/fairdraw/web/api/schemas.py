@@ -146,6 +146,12 @@ class RaffleIn(BaseModel):
         strict=True,
         description="Whether its managers may close it before the last ticket is claimed.",
     )
+    embed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (`https://host[:port]`, no path; at most 10) whose pages may "
+        "show the raffle's widget, `/draws/{id}/embed`, in a frame. Empty: no site may.",
+        examples=[["https://example.org"]],
+    )
     open: bool = Field(default=False, strict=True, description="Open the raffle right away.")
 
 

@@ -42,6 +42,7 @@ def _form_of(draw: Draw) -> EditForm:
             per_claimant=str(settings["per_claimant"]),
             early_close=settings["early_close"],
             open_now=False,
+            embed_origins="\n".join(settings["embed_origins"]),
         )
     return DrawForm(
         title=draw.title,
@@ -76,6 +77,7 @@ def _changes(form: EditForm, prizes: list[dict[str, Any]]) -> dict[str, Any]:
             "claimants": form.claimants,
             "per_claimant": form.per_claimant,
             "early_close": form.early_close,
+            "embed_origins": split_origins(form.embed_origins),
         }
     return common | {
         "deadline": form.deadline,

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from fairdraw.domain.draws import Claimants
+from fairdraw.domain.embedding import split_origins
 from fairdraw.domain.errors import InvalidInput, NotAuthenticated
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.outcomes import once
@@ -38,6 +39,7 @@ class RaffleForm:
     per_claimant: str = "1"
     early_close: bool = False
     open_now: bool = True
+    embed_origins: str = ""
 
     @classmethod
     def parse(cls, form: FormData) -> RaffleForm:
@@ -50,6 +52,7 @@ class RaffleForm:
             per_claimant=text(form, "per_claimant"),
             early_close=bool(text(form, "early_close")),
             open_now=bool(text(form, "open")),
+            embed_origins=text(form, "embed_origins"),
         )
 
 
@@ -96,6 +99,7 @@ async def create_raffle(request: Request, services: ServicesDep, visitor: Visito
                 per_claimant=form.per_claimant.strip() or 1,
                 early_close=form.early_close,
                 open_now=form.open_now,
+                embed_origins=split_origins(form.embed_origins),
             )
         except NotAuthenticated:
             return see_other(login_url(NEW_RAFFLE_PATH))
