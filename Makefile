@@ -2,6 +2,7 @@
 #
 #   make run     serve http://127.0.0.1:8000 with the embedded store (ARGS=... passed on)
 #   make test    the test suite (PYTEST_ARGS=... passed on)
+#   make test-cluster  the integration tests again, against a Valkey cluster
 #   make lint    ruff check, ruff format --check, mypy --strict
 #   make fmt     format and autofix
 #   make bench   every bench/bench_*.py in turn
@@ -18,7 +19,7 @@ PYTEST_ARGS ?=
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint fmt bench clean venv deps dev-deps
+.PHONY: run test test-cluster lint fmt bench clean venv deps dev-deps
 
 run: $(RUN_STAMP)
 	exec $(BIN)/fairdraw serve $(ARGS)
@@ -28,6 +29,14 @@ test: $(DEV_STAMP)
 	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	exit $$status
+
+# The store, service and HTTP tests once more, on a cluster of three masters with a
+# replica each started from the same valkey-server (tests/support/cluster.py): a script
+# or transaction whose keys span hash slots fails there. The API fuzzer is left out: it
+# asks the same store calls as the tests, 20,000 times over.
+test-cluster: $(DEV_STAMP)
+	FAIRDRAW_TEST_CLUSTER=1 $(BIN)/pytest tests/integration \
+		--deselect tests/integration/test_api_fuzz.py $(PYTEST_ARGS)
 
 # Every checker runs even when an earlier one fails, so one run shows every problem.
 lint: $(DEV_STAMP)

@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from redis import Redis
-from redis.asyncio import Redis as AsyncRedis
 
 from fairdraw.domain.draws import GITHUB_SIGN_IN_FOR_GITHUB
 from fairdraw.services.drawing import GITHUB_SIGN_IN_UNCONFIGURED
@@ -32,7 +31,7 @@ from tests.support.app import MANAGER, LiveServer, live_server_of, make_settings
 from tests.support.forms import CSRF_FIELD, text_of
 from tests.support.github_oauth import CLIENT_ID, GitHubOAuthStandIn, oauth_settings
 from tests.support.github_server import GitHubStandIn
-from tests.support.store import everything_stored
+from tests.support.store import async_client, everything_stored
 
 PRIZES = [{"name": "Mug", "quantity": 1}]
 OCTOCAT = ("octocat", 583231)
@@ -304,7 +303,7 @@ def test_no_oauth_code_or_token_is_kept(
         assert browser.get(callback).status_code == 303
 
     async def stored() -> list[str]:
-        redis = AsyncRedis.from_url(store_url, decode_responses=True)
+        redis = async_client(store_url)
         try:
             return await everything_stored(redis)
         finally:

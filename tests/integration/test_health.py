@@ -25,6 +25,7 @@ async def test_store_down_is_503_not_500(github: GitHubStandIn) -> None:
             api = await client.get("/api/v1/draws")
             assert api.status_code == 503
             assert api.json()["code"] == "store_unavailable"
+            assert api.headers["retry-after"] == "5"
             assert "Traceback" not in api.text
             page = await client.get("/")
             assert page.status_code == 503

@@ -17,6 +17,7 @@ import pytest_asyncio
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as StoreConnectionError
 
 from fairdraw.domain.accounts import Role, User
@@ -73,8 +74,18 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> None:
 
 
 async def command_calls(redis: Redis) -> dict[str, int]:
-    stats: dict[str, dict[str, Any]] = await redis.info("commandstats")
-    return {name.removeprefix("cmdstat_"): int(entry["calls"]) for name, entry in stats.items()}
+    """Calls of each command so far (added up over a cluster's masters)."""
+    if isinstance(redis, RedisCluster):
+        found = await redis.info("commandstats", target_nodes=RedisCluster.PRIMARIES)
+        every = list(found.values())
+    else:
+        every = [await redis.info("commandstats")]
+    calls: dict[str, int] = {}
+    for stats in every:
+        for name, entry in stats.items():
+            command = name.removeprefix("cmdstat_")
+            calls[command] = calls.get(command, 0) + int(entry["calls"])
+    return calls
 
 
 async def write_commands_between(

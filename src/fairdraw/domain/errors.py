@@ -259,9 +259,21 @@ class BeaconPending(Unavailable):
     title = "The draw is waiting for its beacon round"
 
 
+# What a client told "store unavailable" waits before it tries again.
+STORE_RETRY_AFTER_SECONDS = 5
+
+
 class StoreError(Unavailable):
+    """The store did not answer. Answered with ``Retry-After``: a store restarting, or a
+    cluster whose replica is taking over from a failed master, is usually back within
+    seconds."""
+
     code = "store_unavailable"
     title = "The store is unavailable; try again"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        extra.setdefault("retry_after", STORE_RETRY_AFTER_SECONDS)
+        super().__init__(detail, **extra)
 
 
 class NotReady(Unavailable):

@@ -287,15 +287,11 @@ class AccountStore:
         if not _well_formed(token):
             return None
         key = self._session_key(token)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hgetall(key)
-        pipe.expire(key, idle_seconds)  # no-op if the key is gone
-        pipe.time()
-        fields, _renewed, (seconds, micros) = await pipe.execute()
-        if not fields:
+        now_ms, *pairs = await self._scripts.call("get_session", [key], [idle_seconds])
+        if not pairs:
             return None
+        fields = dict(zip(pairs[::2], pairs[1::2], strict=True))
         session = _session_from_fields(_decoded(fields))
-        now_ms = seconds * 1000 + micros // 1000
         if session is None or now_ms - session.created_ms >= absolute_seconds * 1000:
             await self._redis.delete(key)
             return None

@@ -18,7 +18,8 @@ The strategy is the **sliding-window counter**, not the moving window:
 
 The client is redis-py's asyncio client on a connection pool built from the URL exactly
 as :func:`fairdraw.store.connection.connect` builds it, so ``redis://``, ``rediss://`` and
-``unix://`` (the embedded store) mean the same here as everywhere else in fairdraw.
+``unix://`` (the embedded store) mean the same here as everywhere else in fairdraw; for a
+cluster URL (``redis+cluster://``, ``rediss+cluster://``) it is redis-py's cluster client.
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ from __future__ import annotations
 import math
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import RateLimitItem
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import RedisClusterStorage, RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.asyncio import BlockingConnectionPool
 
 from fairdraw.domain.errors import StoreError
-from fairdraw.store.connection import POOL_TIMEOUT, STORE_UNAVAILABLE_ERRORS
+from fairdraw.store.connection import POOL_TIMEOUT, STORE_UNAVAILABLE_ERRORS, cluster_url
 from fairdraw.store.keys import Keys
 
 # Each check is one short script; a handful of connections serves a busy process.
@@ -52,23 +54,41 @@ class RateLimitStore:
     def __init__(
         self, url: str, keys: Keys, max_connections: int = DEFAULT_MAX_CONNECTIONS
     ) -> None:
-        self._pool = BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=POOL_TIMEOUT,
-            socket_connect_timeout=SOCKET_TIMEOUT,
-            socket_timeout=SOCKET_TIMEOUT,
-            health_check_interval=30,
-        )
-        # limits documents ``connection_pool`` among the client options it passes on;
-        # the URI then only selects the storage class and is not dialled.
-        options: dict[str, Any] = {"connection_pool": self._pool}
-        storage = RedisStorage(
-            "async+redis://",
-            implementation="redispy",
-            key_prefix=keys.rate_limit_prefix(),
-            **options,
-        )
+        self._pool: BlockingConnectionPool | None = None
+        node = cluster_url(url)
+        storage: RedisStorage
+        if node is not None:
+            # A cluster: limits builds its own cluster client from the node's address
+            # (its two keys per limit share a hash tag, so each check is one slot's).
+            parsed = urlsplit(node)
+            tls: dict[str, Any] = {"ssl": True} if parsed.scheme == "rediss" else {}
+            storage = RedisClusterStorage(
+                f"async+redis+cluster://{parsed.netloc}",
+                implementation="redispy",
+                key_prefix=keys.rate_limit_prefix(),
+                socket_connect_timeout=SOCKET_TIMEOUT,
+                socket_timeout=SOCKET_TIMEOUT,
+                **tls,
+            )
+        else:
+            self._pool = BlockingConnectionPool.from_url(
+                url,
+                max_connections=max_connections,
+                timeout=POOL_TIMEOUT,
+                socket_connect_timeout=SOCKET_TIMEOUT,
+                socket_timeout=SOCKET_TIMEOUT,
+                health_check_interval=30,
+            )
+            # limits documents ``connection_pool`` among the client options it passes on;
+            # the URI then only selects the storage class and is not dialled.
+            options: dict[str, Any] = {"connection_pool": self._pool}
+            storage = RedisStorage(
+                "async+redis://",
+                implementation="redispy",
+                key_prefix=keys.rate_limit_prefix(),
+                **options,
+            )
+        self._storage = storage
         self._limiter = SlidingWindowCounterRateLimiter(storage)
 
     async def hit(self, limit: RateLimitItem, *identifiers: str) -> bool:
@@ -103,4 +123,10 @@ class RateLimitStore:
 
     async def aclose(self) -> None:
         """Close the connections of this store."""
-        await self._pool.disconnect()
+        if self._pool is not None:
+            await self._pool.disconnect()
+            return
+        # limits has no close of its own; its cluster client is the bridge's ``storage``.
+        client = getattr(getattr(self._storage, "bridge", None), "storage", None)
+        if client is not None:
+            await client.aclose()
