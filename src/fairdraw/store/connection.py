@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from typing import Any, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -100,26 +101,30 @@ def connect(
 StoreClient = Redis
 
 
-class ObservedRedis(Redis):
-    """The client, with each round trip timed and each failure counted for the metrics
-    (``fairdraw_store_*``): a command or script, or a whole pipeline.
+async def observed(command: str, call: Awaitable[Any]) -> Any:
+    """Await ``call`` (one round trip: ``command``, a script, or a pipeline), timed and,
+    if it fails, counted for the metrics (``fairdraw_store_*``). ``NOSCRIPT`` is not a
+    failure: it is how a script is loaded on first use (the client then sends it and
+    runs it again)."""
+    started = time.perf_counter()
+    try:
+        return await call
+    except NoScriptError:
+        raise
+    except Exception as error:
+        store_failed(command, error)
+        raise
+    finally:
+        store_answered(command, time.perf_counter() - started)
 
-    ``NOSCRIPT`` is not a failure: it is how a script is loaded on first use (the
-    client then sends it and runs it again).
-    """
+
+class ObservedRedis(Redis):
+    """The client, with each round trip :func:`observed`: a command or script, or a
+    whole pipeline."""
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
-        command = str(args[0])
-        started = time.perf_counter()
-        try:
-            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
-        except NoScriptError:
-            raise
-        except Exception as error:
-            store_failed(command, error)
-            raise
-        finally:
-            store_answered(command, time.perf_counter() - started)
+        call = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        return await observed(str(args[0]), call)
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
         return ObservedPipeline(
@@ -142,18 +147,8 @@ class ObservedRedisCluster(RedisCluster):
         self.turns = asyncio.Semaphore(self.max_commands)
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        command = str(args[0])
         async with self.turns:
-            started = time.perf_counter()
-            try:
-                return await super().execute_command(*args, **kwargs)
-            except NoScriptError:
-                raise
-            except Exception as error:
-                store_failed(command, error)
-                raise
-            finally:
-                store_answered(command, time.perf_counter() - started)
+            return await observed(str(args[0]), super().execute_command(*args, **kwargs))
 
     def pipeline(
         self, transaction: Any | None = None, shard_hint: Any | None = None
@@ -173,14 +168,10 @@ class ObservedClusterPipeline(ClusterPipeline):
         client = cast(ObservedRedisCluster, self.cluster_client)
         command = "MULTI" if self._transaction else "PIPELINE"
         async with client.turns:
-            started = time.perf_counter()
-            try:
-                return await super().execute(raise_on_error, allow_redirections)
-            except Exception as error:
-                store_failed(command, error)
-                raise
-            finally:
-                store_answered(command, time.perf_counter() - started)
+            answers: list[Any] = await observed(
+                command, super().execute(raise_on_error, allow_redirections)
+            )
+            return answers
 
 
 class ObservedPipeline(Pipeline):
@@ -188,14 +179,8 @@ class ObservedPipeline(Pipeline):
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         command = "MULTI" if self.is_transaction or self.explicit_transaction else "PIPELINE"
-        started = time.perf_counter()
-        try:
-            return await super().execute(raise_on_error)
-        except Exception as error:
-            store_failed(command, error)
-            raise
-        finally:
-            store_answered(command, time.perf_counter() - started)
+        answers: list[Any] = await observed(command, super().execute(raise_on_error))
+        return answers
 
 
 def pool_usage(client: Redis) -> tuple[int, int, int]:
