@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -43,6 +44,8 @@ MAX_ENTRIES: Final = 1000
 # Each failed attempt means another process appended meanwhile; this many in a row means
 # a flood of appends, not a fault, so the caller is told to try again.
 APPEND_ATTEMPTS: Final = 100
+# The longest wait (seconds) between two attempts at an append that another process beat.
+BACKOFF_CAP: Final = 0.05
 
 _DRAW_ID = re.compile(DRAW_ID_PATTERN)
 _HASH_HEX = re.compile(r"[0-9a-f]{64}")
@@ -186,11 +189,15 @@ class DrawLogService:
         leaf = transparency.leaf_hash(checked)
         async with self._appending:
             head = self._head or await self._store.head()
-            for _ in range(APPEND_ATTEMPTS):
+            for attempt in range(APPEND_ATTEMPTS):
                 completed, frontier = transparency.extend_frontier(head.frontier, head.size, leaf)
                 done = await self._store.append(identifier, text, head, completed, frontier)
                 if done.moved is not None:
+                    # Another process appended first. It may have a run of appends
+                    # queued, each a step ahead of this one's retry: wait a random,
+                    # growing moment so the two interleave instead of one always losing.
                     head = done.moved
+                    await asyncio.sleep(random.uniform(0, min(BACKOFF_CAP, 0.001 * 2**attempt)))
                     continue
                 self._head = LogHead(head.size + 1, tuple(frontier)) if done.created else head
                 assert done.index is not None
