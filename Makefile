@@ -6,6 +6,7 @@
 #   make lint    ruff check, ruff format --check, mypy --strict
 #   make fmt     format and autofix
 #   make bench   every bench/bench_*.py in turn
+#   make messages  extract the English messages, update every language's catalogue
 #   make clean   build artefacts and caches (never var/, never .venv)
 
 PYTHON ?= python3
@@ -19,7 +20,7 @@ PYTEST_ARGS ?=
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-cluster lint fmt bench clean venv deps dev-deps
+.PHONY: run test test-cluster lint fmt bench messages clean venv deps dev-deps
 
 run: $(RUN_STAMP)
 	exec $(BIN)/fairdraw serve $(ARGS)
@@ -57,6 +58,16 @@ bench: $(RUN_STAMP)
 		found=1; echo "+ $$script"; $(BIN)/python "$$script"; \
 	done; \
 	if [ $$found -eq 0 ]; then echo "make bench: no bench/bench_*.py, nothing to run"; fi
+
+# Messages marked in the code and templates (babel.cfg) go to messages.pot; each
+# locale/<lang>/LC_MESSAGES/messages.po gains the new ones, untranslated, and loses the
+# gone ones. The server reads the .po files; nothing is compiled (docs/operations.md).
+LOCALE_DIR := src/fairdraw/locale
+messages: $(RUN_STAMP)
+	$(BIN)/pybabel extract --mapping-file=babel.cfg --keywords=N_ --project=fairdraw \
+		--sort-by-file --width=100 --output-file=$(LOCALE_DIR)/messages.pot src/fairdraw
+	$(BIN)/pybabel update --input-file=$(LOCALE_DIR)/messages.pot --output-dir=$(LOCALE_DIR) \
+		--domain=messages --no-fuzzy-matching --ignore-obsolete --width=100
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from fairdraw.store.connection import connect
-from fairdraw.store.draws import enter_keys
+from fairdraw.store.draws import NO_ATTEMPT_LIMIT, enter_keys
 from fairdraw.store.keys import Keys
 from fairdraw.store.raffles import claim_keys
 from fairdraw.store.scripts import Scripts
@@ -31,7 +31,6 @@ from fairdraw.store.scripts import Scripts
 STORE_URL_VARIABLE = "FAIRDRAW_BENCH_STORE_URL"
 # A fixed reference and code hash of the real lengths: the scripts store them, they do
 # not read them.
-_REF = "0" * 32
 _CODE_HASH = "0" * 64
 
 
@@ -66,7 +65,7 @@ def create_app() -> FastAPI:
             await scripts.call(
                 "enter",
                 enter_keys(keys, draw_id, body.github),
-                [f"gh:{body.github}", _REF, body.github],
+                [f"gh:{body.github}", body.github, *NO_ATTEMPT_LIMIT],
             )
         )[:2]
         return JSONResponse({"index": int(index), "created": bool(created)}, status_code=201)

@@ -105,6 +105,8 @@ DEFAULT_SIZES = "100000,1000000"
 ALGORITHMS = (fairness.ALGORITHM_V2, fairness.ALGORITHM)
 TARGET_SECONDS_AT_1M = 2.0
 TARGET_BYTES_PER_ENTRY = 80.0
+# Six days after the draw opened: how late the synthetic entries are (ms).
+ENTRY_OFFSET_MS = 6 * 86_400_000
 IDLE_THRESHOLD = 0.10
 # The seal binds the first round after the seal time itself: the wait is under a period.
 BEACON_MARGIN_SECONDS = 0
@@ -266,7 +268,8 @@ async def load_ledger(
     """Fill the open draw's ledger with ``count`` entrants, references of its algorithm,
     and read the first and last back through DrawStore; the refs in index order."""
     salt = (await draws.entry_terms(draw.id)).salt
-    entered_ms = int(time.time() * 1000)
+    # As late as in a draw open for six days: the stored time offset has 9 digits.
+    entered_ms = int(time.time() * 1000) + ENTRY_OFFSET_MS
     if draw.algorithm == fairness.ALGORITHM:
         refs = await bulk_load(redis, keys, draw.id, salt, count, entered_ms)
         await check_loaded(draws, draw.id, salt, count)

@@ -271,10 +271,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"CPU/call         {client.cpu_ms_per_call:.2f} ms of this process")
 
         sha = str(store.script_load(script_source("enter")))
-        # Same arguments as the service sends: identity, 32-hex-digit ref, login.
-        script_keys = enter_keys(keys, store_draw, "b__rand_int__")
+        # Same arguments as the service sends: identity, login, and the
+        # entry limit the server counts too (its setting in FairdrawServer), one address.
+        script_keys = enter_keys(keys, store_draw, "b__rand_int__", "127.0.0.1")
         words = ["EVALSHA", sha, str(len(script_keys)), *script_keys]
-        words += ["gh:__rand_int__", "f" * 32, "b__rand_int__"]
+        words += ["gh:__rand_int__", "b__rand_int__", "1000000000", "60000"]
         enter, created, ping = script_ceilings(
             redis_benchmark, server, store, keys.ledger(store_draw), words, args, random_keys=True
         )

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bench.profiles import bench_profile
-from fairdraw.domain import fairness
 from fairdraw.store.connection import connect
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.keys import Keys
@@ -63,12 +62,10 @@ async def _enter_many(store_url: str, draw_id: str, calls: int, concurrency: int
     redis = connect(store_url)
     try:
         store = DrawStore(redis, Keys())
-        salt = (await store.entry_terms(draw_id)).salt
 
         async def enter(number: int) -> bool:
             profile = bench_profile(number)
-            ref = fairness.entry_ref(salt, profile.identity)
-            return (await store.enter(draw_id, profile.identity, ref, profile.login)).created
+            return (await store.enter(draw_id, profile.identity, profile.login)).created
 
         await redis.ping()
         return await run_concurrently(enter, range(calls), concurrency)

@@ -18,6 +18,7 @@ from bench.profiles import bench_profile
 from fairdraw.domain import fairness
 from fairdraw.store.draws import DrawStore, LedgerEntry
 from fairdraw.store.keys import Keys
+from fairdraw.store.ledger import compact_element
 
 # Elements per RPUSH / fields per HSET, and commands per round trip.
 COMMAND_BATCH = 10_000
@@ -37,9 +38,9 @@ def synthetic_entry(salt: bytes, index: int, entered_ms: int) -> LedgerEntry:
     )
 
 
-def ledger_element(entry: LedgerEntry) -> str:
-    """The list element enter.lua stores for ``entry``."""
-    return f"{entry.ref}\t{entry.entered_ms}\t{entry.identity}\t{entry.label}"
+def ledger_element(entry: LedgerEntry, opened_ms: int) -> str:
+    """The list element enter.lua stores for ``entry`` in a draw opened at ``opened_ms``."""
+    return compact_element(entry, opened_ms)
 
 
 async def bulk_load(
@@ -57,6 +58,7 @@ async def bulk_load(
     if await redis.llen(ledger):
         raise BenchError(f"the ledger of {draw_id} is not empty")
     refs: list[str] = []
+    opened_ms = int(await redis.hget(keys.draw_meta(draw_id), "opened_ms") or 0)
     pipe = redis.pipeline(transaction=False)
     for start in range(0, count, COMMAND_BATCH):
         elements: list[str] = []
@@ -64,7 +66,7 @@ async def bulk_load(
         for index in range(start, min(start + COMMAND_BATCH, count)):
             entry = make_entry(salt, index, entered_ms)
             refs.append(entry.ref)
-            elements.append(ledger_element(entry))
+            elements.append(ledger_element(entry, opened_ms))
             indexes[entry.identity] = index
         pipe.rpush(ledger, *elements)
         pipe.hset(entrants, mapping=indexes)

@@ -27,9 +27,8 @@ from redis.asyncio import Redis
 from bench.bench_draw import info_int, memory_usage, wait_for_persistence
 from bench.harness import BenchError
 from bench.server import ADMIN_USERNAME
-from fairdraw.domain import fairness
 from fairdraw.domain.draws import GITHUB_PREFIX
-from fairdraw.store.draws import DrawStore, enter_keys
+from fairdraw.store.draws import enter_keys
 from fairdraw.store.keys import Keys, name_bucket
 from fairdraw.store.live_stats import LiveStats
 from fairdraw.store.scripts import script_source
@@ -151,11 +150,10 @@ async def fill(
 ) -> Fill:
     """Enter every login (GitHub id = position + 1) through the ``enter`` script with the
     keys and arguments the entering service sends, pipelined over the store's socket."""
-    salt = (await DrawStore(redis, keys).entry_terms(draw_id)).salt
     sha = str(await redis.script_load(script_source("enter")))
     before = await info_int(redis, "memory", "used_memory")
     started = time.perf_counter()
-    _pipeline_entries(socket_path, keys, draw_id, salt, sha, logins)
+    _pipeline_entries(socket_path, keys, draw_id, sha, logins)
     seconds = time.perf_counter() - started
     length = int(await redis.llen(keys.ledger(draw_id)))
     if length != len(logins):
@@ -166,7 +164,7 @@ async def fill(
 
 
 def _pipeline_entries(
-    socket_path: Path, keys: Keys, draw_id: str, salt: bytes, sha: str, logins: Sequence[str]
+    socket_path: Path, keys: Keys, draw_id: str, sha: str, logins: Sequence[str]
 ) -> None:
     """``EVALSHA enter`` for every login, FILL_BATCH commands per write, the next batch
     written before the last one's replies are read (the store never waits for us).
@@ -185,8 +183,7 @@ def _pipeline_entries(
             script_keys = by_bucket.get(bucket)
             if script_keys is None:
                 script_keys = by_bucket[bucket] = enter_keys(keys, draw_id, login)
-            ref = fairness.entry_ref(salt, identity)
-            words = ("EVALSHA", sha, len(script_keys), *script_keys, identity, ref, login)
+            words = ("EVALSHA", sha, len(script_keys), *script_keys, identity, login, 0, 0)
             # hiredis's stub declares a one-element tuple; it takes any number of words.
             packed.append(hiredis.pack_command(cast(Any, words)))
         return b"".join(packed), stop - start

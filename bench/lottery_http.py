@@ -169,8 +169,8 @@ def cast_ballot_words(
 ) -> list[str]:
     """``EVALSHA cast_ballot ...`` with the arguments LotteryService.cast sends for a
     ballot in ``ballot``'s round, which exists, at the store's clock ("" as ARGV[1]):
-    every ballot but a day's first goes without the round's fields. The reference is a
-    fixed 32 hex digits (the script stores it, it does not read it)."""
+    every ballot but a day's first goes without the round's fields. The reference is
+    left to the store to derive ("", as the service sends)."""
     start_ms, end_ms = lotteries.day_bounds(lotteries.zone_of(LOTTERY_ZONE), ballot.day)
     name = identity.removeprefix(ACCOUNT_PREFIX)
     script_keys = ballot_keys(keys, ballot.round_id, name)
@@ -185,7 +185,7 @@ def cast_ballot_words(
         str(start_ms),
         str(end_ms),
         identity,
-        "f" * 32,
+        "",
         label,
         name,
     ]

@@ -149,7 +149,7 @@ async def fill_round(
             start_ms,
             end_ms,
             ACCOUNT_PREFIX + name,
-            fairness.new_ballot_ref(),
+            "",  # as the service sends: the store derives the ref
             name,
             name,
         )

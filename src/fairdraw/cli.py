@@ -16,10 +16,12 @@ import httpx
 import typer
 import uvicorn
 
+from fairdraw import first_run
+from fairdraw.composition import open_accounts, open_runtime, store_answers
 from fairdraw.config import ConfigError, Settings, ensure_secret_key
-from fairdraw.domain.accounts import Role, User
+from fairdraw.domain.accounts import Role, User, check_password
 from fairdraw.domain.beacon import QUICKNET, Chain
-from fairdraw.domain.errors import FairdrawError
+from fairdraw.domain.errors import FairdrawError, InvalidInput
 from fairdraw.domain.proof import parse_json
 from fairdraw.domain.receipts import (
     Verdict,
@@ -33,8 +35,6 @@ from fairdraw.domain.verification import VerifyReport, verify_bundle_bytes
 from fairdraw.logs import configure_logging
 from fairdraw.metrics import shared_between_workers
 from fairdraw.services.accounts import AccountService
-from fairdraw.services.drawing import DrawingService, announce_to
-from fairdraw.services.github import GitHubClient
 from fairdraw.services.log_monitor import (
     DEFAULT_MARGIN_SECONDS,
     Checked,
@@ -43,24 +43,8 @@ from fairdraw.services.log_monitor import (
     evidence_problem,
     monitor_once,
 )
-from fairdraw.services.mail import MailService, MailWorker
-from fairdraw.services.outbound import webhook_policy
-from fairdraw.services.proofs import draw_proofs
 from fairdraw.services.receipts import InstanceUnreachable, check_with_instance
-from fairdraw.services.scheduler import lottery_services
-from fairdraw.services.smtp import SmtpTransport
-from fairdraw.services.webhooks import WebhookService, WebhookWorker
-from fairdraw.store.accounts import AccountStore
-from fairdraw.store.connection import connect
-from fairdraw.store.draw_log import DrawLogStore
-from fairdraw.store.draws import DrawStore
 from fairdraw.store.embedded import DataDirectoryInUse, EmbeddedStore
-from fairdraw.store.keys import Keys
-from fairdraw.store.lotteries import LotteryStore
-from fairdraw.store.mail import MailStore
-from fairdraw.store.profiles import ProfileCache
-from fairdraw.store.schedule import ScheduleStore
-from fairdraw.store.webhooks import WebhookStore
 from fairdraw.web.limits import server_options
 
 app = typer.Typer(help="fairdraw: provably fair prize draws.", no_args_is_help=True)
@@ -123,30 +107,13 @@ def store_for(settings: Settings, *, share: bool = False) -> Iterator[Settings]:
 
 
 def _answers(url: str) -> bool:
-    async def ping() -> bool:
-        redis = connect(url)
-        try:
-            return bool(await redis.ping())
-        except Exception:
-            return False
-        finally:
-            await redis.aclose()
-
-    return asyncio.run(ping())
-
-
-def account_service(settings: Settings) -> tuple[AccountService, object]:
-    assert settings.redis_url
-    redis = connect(settings.redis_url)
-    store = AccountStore(redis, Keys(settings.key_prefix), settings.secret_bytes())
-    return AccountService(store, idle_seconds=settings.session_idle_seconds), redis
+    return asyncio.run(store_answers(url))
 
 
 async def bootstrap(settings: Settings) -> None:
     """First-start chores: check the store answers, create the admin from
     ``FAIRDRAW_ADMIN_PASSWORD``, and say how to create one otherwise."""
-    accounts, redis = account_service(settings)
-    try:
+    async with open_accounts(settings) as accounts:
         if settings.admin_password is not None:
             created = await accounts.ensure_admin(
                 settings.admin_username, settings.admin_password.get_secret_value()
@@ -155,12 +122,11 @@ async def bootstrap(settings: Settings) -> None:
                 typer.echo(f"Created the administrator {settings.admin_username!r}.")
         if not await accounts.any_admin():
             typer.secho(
-                "No administrator yet. Create one with:  fairdraw admin create USERNAME"
+                "No administrator yet. Create one with:  "
+                f"{first_run.admin_create_command(settings)}"
                 "  (or set FAIRDRAW_ADMIN_PASSWORD before starting)",
                 fg=typer.colors.YELLOW,
             )
-    finally:
-        await redis.aclose()  # type: ignore[attr-defined]
 
 
 @app.command()
@@ -218,39 +184,10 @@ def scheduler(
 
 
 async def _schedule(settings: Settings, once: bool) -> None:
-    assert settings.redis_url
-    redis = connect(settings.redis_url)
-    keys = Keys(settings.key_prefix)
-    github = GitHubClient.from_settings(
-        settings, ProfileCache(redis, keys, settings.github_cache_seconds)
-    )
-    proofs = draw_proofs(settings, DrawLogStore(redis, keys))
-    # Draws the scheduler settles announce their webhooks; its leader delivers them.
-    webhooks = WebhookService(
-        WebhookStore(redis, keys),
-        DrawStore(redis, keys),
-        settings.secret_bytes(),
-        allow_http=settings.webhook_allow_http,
-    )
-    # Its leader also sends the e-mail notices of the draws it (or anyone) draws.
-    mail = MailService(
-        MailStore(redis, keys),
-        AccountStore(redis, keys, settings.secret_bytes()),
-        DrawStore(redis, keys),
-        settings.secret_bytes(),
-        transport=SmtpTransport.from_settings(settings),
-        public_url=settings.public_url,
-    )
-    drawing = DrawingService(
-        DrawStore(redis, keys),
-        github,
-        proofs=proofs,
-        announce=announce_to(webhooks.announce, mail.announce),
-    )
-    _, runner = lottery_services(
-        settings, LotteryStore(redis, keys), ScheduleStore(redis, keys), drawing
-    )
-    try:
+    # The whole runtime, as a web server builds it: draws the scheduler settles announce
+    # their webhooks and e-mail notices, which its leader delivers.
+    async with open_runtime(settings) as runtime:
+        runner = runtime.scheduler
         if once:
             report = await runner.run_once()
             drawn = ", ".join(f"{lid} {day.isoformat()}" for lid, day in report.drawn)
@@ -264,42 +201,44 @@ async def _schedule(settings: Settings, once: bool) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         typer.echo(f"fairdraw scheduler {runner.instance} running  (Ctrl-C stops it)")
-        worker = WebhookWorker(
-            webhooks,
-            ScheduleStore(redis, keys),
-            runner.instance,
-            interval_seconds=settings.scheduler_interval_seconds,
-            policy=webhook_policy(settings),
-        )
-        mailer = MailWorker(
-            mail,
-            ScheduleStore(redis, keys),
-            runner.instance,
-            interval_seconds=settings.scheduler_interval_seconds,
-        )
-        await asyncio.gather(runner.run(stop), worker.run(stop), mailer.run(stop))
-    finally:
-        await github.aclose()
-        await proofs.aclose()
-        await redis.aclose()
+        await runtime.run_background(stop)
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def with_accounts(work: Callable[[AccountService], Awaitable[User]]) -> User:
-    """Run one account use case against the configured store (or the embedded one);
-    a refusal ends the command with its message."""
-    settings = load_settings()
+def account_settings() -> Settings:
+    """The settings of an account command, refused when they would make a new embedded
+    store beside a running fairdraw (:func:`fairdraw.first_run.foreign_server`): the
+    account would land in a store that server never reads."""
+    try:
+        server = first_run.foreign_server(Settings())
+    except (ConfigError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    if server is not None:
+        data_dir = Path(Settings().data_dir).resolve()
+        raise fail(
+            f"a fairdraw server is running at {server}, but {data_dir} holds no store, so "
+            "it is not that server's. Run this command with the server's FAIRDRAW_DATA_DIR "
+            "(or FAIRDRAW_REDIS_URL and FAIRDRAW_SECRET_KEY), from the directory it was "
+            "started in."
+        )
+    return load_settings()
+
+
+def with_accounts(
+    work: Callable[[AccountService], Awaitable[User]], settings: Settings | None = None
+) -> User:
+    """Run one account use case against the configured store (or the embedded one),
+    saying which; a refusal ends the command with its message."""
+    settings = settings or account_settings()
+    typer.echo(f"Using {first_run.store_description(settings)}.")
     with store_for(settings, share=True) as ready:
 
         async def run() -> User:
-            accounts, redis = account_service(ready)
-            try:
+            async with open_accounts(ready) as accounts:
                 return await work(accounts)
-            finally:
-                await redis.aclose()  # type: ignore[attr-defined]
 
         try:
             return asyncio.run(run())
@@ -307,23 +246,39 @@ def with_accounts(work: Callable[[AccountService], Awaitable[User]]) -> User:
             raise fail(exc.detail) from exc
 
 
+def typed_password(username: str, prompt: str) -> str:
+    """A new password for ``username`` typed twice, checked against the rule the account
+    service applies (:func:`~fairdraw.domain.accounts.check_password`) before the second
+    prompt, so a refused password is not typed again for nothing."""
+    password: str = typer.prompt(prompt, hide_input=True)
+    try:
+        check_password(password, username)
+    except InvalidInput as exc:
+        raise fail(" ".join(exc.errors.values())) from exc
+    again: str = typer.prompt("Repeat for confirmation", hide_input=True)
+    if again != password:
+        raise fail("The two passwords do not match.")
+    return password
+
+
 @admin_app.command("create")
 def admin_create(
     username: Annotated[str, typer.Argument(help="The new administrator's username.")],
     password: Annotated[
-        str,
+        str | None,
         typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
             envvar="FAIRDRAW_NEW_PASSWORD",
             help="Prompted for when not given (or FAIRDRAW_NEW_PASSWORD).",
         ),
-    ],
+    ] = None,
     role: Annotated[Role, typer.Option(help="Role of the new account.")] = Role.admin,
 ) -> None:
     """Create an account (an administrator unless --role says otherwise)."""
-    user = with_accounts(lambda accounts: accounts.create_user(username, password, role=role))
+    settings = account_settings()  # before the password is typed for a store it cannot use
+    chosen = password if password is not None else typed_password(username, "Password")
+    user = with_accounts(
+        lambda accounts: accounts.create_user(username, chosen, role=role), settings
+    )
     typer.echo(f"Created {role.value} {user.username!r}. Log in at /login.")
 
 
@@ -331,19 +286,18 @@ def admin_create(
 def admin_reset_password(
     username: Annotated[str, typer.Argument(help="The account whose password is forgotten.")],
     password: Annotated[
-        str,
+        str | None,
         typer.Option(
-            prompt="New password",
-            hide_input=True,
-            confirmation_prompt=True,
             envvar="FAIRDRAW_NEW_PASSWORD",
             help="Prompted for when not given (or FAIRDRAW_NEW_PASSWORD).",
         ),
-    ],
+    ] = None,
 ) -> None:
     """Set an account's password without the old one; every session and API token of the
     account ends."""
-    user = with_accounts(lambda accounts: accounts.reset_password(username, password))
+    settings = account_settings()
+    chosen = password if password is not None else typed_password(username, "New password")
+    user = with_accounts(lambda accounts: accounts.reset_password(username, chosen), settings)
     typer.echo(f"Set a new password for {user.role.value} {user.username!r}; its sessions ended.")
     if user.disabled:
         typer.echo("The account is disabled: an administrator can enable it at Users.")

@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     store_binary: str | None = Field(
         default=None, description="Path of the valkey-server/redis-server for the embedded store."
     )
+    store_replica_acks: Annotated[int, Field(ge=0, le=16)] = Field(
+        default=0,
+        description="Replicas that must hold each write (WAIT) before it is acknowledged; "
+        "0: do not wait.",
+    )
+    # At most 4 s: the cluster client gives up on any answer after 5 s.
+    store_replica_acks_timeout_ms: Annotated[int, Field(ge=1, le=4000)] = Field(
+        default=1000,
+        description="How long a write waits for those replicas before it answers 503.",
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="Signing and hashing key; at least 32 characters."
     )

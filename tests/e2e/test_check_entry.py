@@ -18,6 +18,7 @@ from fairdraw.domain.receipts import complaint_file, complaint_problem
 from fairdraw.store.keys import Keys
 from tests.support.app import ADMIN, LiveServer
 from tests.support.browser import collect_page_errors, low_contrast, press, real_errors, screenshot
+from tests.support.ledgers import stored_entry_sync
 
 KEYS = Keys()
 OUTCOME_TEXT = ["#outcome .title", "#outcome p", ".fd-facts dt", ".fd-facts dd"]
@@ -158,7 +159,7 @@ def test_a_replaced_entry_gives_a_complaint_to_download(
     people = [("alice", 101), ("bob", 102), ("carol", 103)]
     _, bob, _ = enter(live_server, draw_id, people)
     # The operator swaps bob's entry for an identity of its own before the seal.
-    entered_ms = redis_sync.lindex(KEYS.ledger(draw_id), 1).split("\t")[1]
+    entered_ms = stored_entry_sync(redis_sync, draw_id, 1).entered_ms
     ref = fairness.entry_ref_v2("gh:666", fairness.new_nonce())
     redis_sync.lset(KEYS.ledger(draw_id), 1, f"{ref}\t{entered_ms}\tgh:666\tmallory")
     organiser.close(draw_id)

@@ -75,7 +75,7 @@ def fill(redis_sync: Any, draw_id: str, count: int) -> None:
             for n in range(start, min(start + 5_000, count)):
                 label = entrant_name(n)
                 keys = enter_keys(KEYS, draw_id, label)
-                pipe.evalsha(sha, len(keys), *keys, f"gh:{10_000_000 + n}", f"{n:032x}", label)
+                pipe.evalsha(sha, len(keys), *keys, f"gh:{10_000_000 + n}", label, 0, 0)
             pipe.execute()
 
 

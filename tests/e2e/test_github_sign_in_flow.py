@@ -76,13 +76,13 @@ def test_an_entrant_enters_with_github_and_sees_the_receipt(
     (callback,) = callbacks
     page.goto(callback)
     expect(page.get_by_text("You have already entered")).to_be_visible()
-    expect(page.locator(".fd-entry-index")).to_have_text("0")
+    expect(page.locator(".fd-entry-number")).to_have_text("1")
 
     # Going through the sign-in again says so too, with the same receipt.
     page.goto(f"{server.url}/draws/{draw_id}")
     press(page, "Enter with GitHub")
     expect(page.get_by_text("You have already entered")).to_be_visible()
-    expect(page.locator(".fd-entry-index")).to_have_text("0")
+    expect(page.locator(".fd-entry-number")).to_have_text("1")
     screenshot(page, "github-sign-in-already-entered")
 
     assert redis_sync.llen(Keys().ledger(draw_id)) == 1

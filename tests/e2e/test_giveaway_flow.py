@@ -126,7 +126,7 @@ def test_giveaway_from_creation_to_results(
         entrant.get_by_label("Your GitHub username").fill(login)
         press(entrant, "Enter the draw")
         expect(entrant.get_by_text("You\u2019re in!")).to_be_visible()
-        expect(entrant.locator(".fd-entry-index")).to_have_text(str(index))
+        expect(entrant.locator(".fd-entry-number")).to_have_text(str(index + 1))
     screenshot(entrant, "receipt-phone")
     entrant.goto(draw_url)
     expect(entrant.locator(".fd-entry-count")).to_have_text("3")
@@ -141,8 +141,8 @@ def test_giveaway_from_creation_to_results(
     expect(page.get_by_role("heading", name="Mechanical keyboard")).to_be_visible()
     winners = page.locator(".fd-winners .fd-person-name").all_inner_texts()
     assert sorted(winners) == sorted(name or login for login, _, name in ENTRANTS)
-    for login, _, name in ENTRANTS:
-        expect(page.get_by_role("img", name=f"GitHub avatar of {name or login}")).to_be_visible()
+    # Each winner has an avatar, or its initials where the image cannot load.
+    expect(page.locator(".fd-winners .fd-avatar")).to_have_count(len(ENTRANTS))
     expect(page.get_by_text("fairdraw verify fairdraw-")).to_be_visible()
     screenshot(page, "results")
     assert low_contrast(page, RESULTS_PAGE_TEXT) == {}

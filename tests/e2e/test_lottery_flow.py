@@ -7,27 +7,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
-from fairdraw.config import Settings
-from fairdraw.domain import lotteries
-from fairdraw.domain.accounts import Role, User
-from fairdraw.domain.callers import Caller
-from fairdraw.services.drawing import DrawingService
-from fairdraw.services.github import GitHubClient
-from fairdraw.services.lotteries import new_lottery_id
-from fairdraw.services.scheduler import lottery_services
-from fairdraw.store.connection import connect
-from fairdraw.store.draws import DrawStore
-from fairdraw.store.keys import Keys
-from fairdraw.store.lotteries import LotteryStore
-from fairdraw.store.profiles import ProfileCache
-from fairdraw.store.schedule import ScheduleStore
 from tests.support.app import MANAGER, PARTICIPANT, LiveServer
 from tests.support.browser import (
     DEFAULT_TIMEOUT_MS,
@@ -38,6 +23,7 @@ from tests.support.browser import (
     real_errors,
     screenshot,
 )
+from tests.support.lottery_rounds import past_round
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 UTC_ZONE = ZoneInfo("UTC")
@@ -52,60 +38,6 @@ CHECK_PAGE_TEXT = [
     ".button.is-primary",
 ]
 LIST_PAGE_TEXT = ["h1.title", ".fd-draw-link", ".fd-meta span", ".fd-my-ballots", ".button"]
-
-
-@dataclass(frozen=True)
-class PastRound:
-    lottery_id: str
-    name: str
-    day: date
-    ballot: int
-    winner: str
-
-
-async def _past_round(settings: Settings) -> PastRound:
-    """A lottery that started three days ago; two days ago Patricia cast two ballots,
-    and the scheduler has drawn every ended day since. Prepared through the services."""
-    assert settings.redis_url
-    redis = connect(settings.redis_url)
-    keys = Keys(settings.key_prefix)
-    github = GitHubClient.from_settings(settings, ProfileCache(redis, keys, 60))
-    try:
-        store = LotteryStore(redis, keys)
-        service, scheduler = lottery_services(
-            settings,
-            store,
-            ScheduleStore(redis, keys),
-            DrawingService(DrawStore(redis, keys), github),
-        )
-        today = datetime.now(UTC_ZONE).date()
-        terms = lotteries.LotteryTerms(
-            name="Weekly books",
-            description="",
-            prize="A book",
-            winners_per_day=1,
-            timezone="UTC",
-            start=today - timedelta(days=3),
-        )
-        lottery_id = new_lottery_id()
-        fields = {**terms.to_fields(), "id": lottery_id, "created_by": MANAGER[0]}
-        await store.create(lottery_id, fields, lotteries.due_ms(terms, terms.start))
-        day = today - timedelta(days=2)
-        start, end = lotteries.day_bounds(UTC_ZONE, day)
-        patricia = Caller(
-            User(
-                username="patricia", display_name="Patricia Q", role=Role.participant, created_ms=0
-            )
-        )
-        for offset in range(2):
-            await service.cast(lottery_id, patricia, at_ms=(start + end) // 2 + offset)
-        await scheduler.run_once()
-        view = await service.round(lottery_id, day)
-        [winner] = view.winners
-        return PastRound(lottery_id, terms.name, day, winner.number, winner.name)
-    finally:
-        await github.aclose()
-        await redis.aclose()
 
 
 @pytest.fixture
@@ -179,7 +111,7 @@ def test_a_lottery_from_creation_to_a_checked_winner(
     expect(outcome).to_contain_text("3 ballots so far")
     screenshot(participant, "lottery-check-running")
 
-    past = asyncio.run(_past_round(live_server.settings))
+    past = asyncio.run(past_round(live_server.settings, ballots=2))
     check(participant, base, past.name, past.day)
     expect(outcome.locator(".fd-outcome-heading")).to_have_text(
         f"The winner of {past.day:%A %-d %B %Y}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -92,7 +93,9 @@ async def test_the_login_page_explains_the_limit(app: FastAPI) -> None:
         limited = await browser.post("/login", data=form)
         assert limited.status_code == 429
         assert "text/html" in limited.headers["content-type"]
-        assert "Too many requests" in limited.text
+        # The form comes back, saying when to try again.
+        assert "Too many login attempts for now." in limited.text
+        assert 'name="password"' in limited.text
         assert "Retry-After" in limited.headers
 
 
@@ -120,6 +123,65 @@ async def test_entries_are_limited_per_address_and_nothing_is_stored(
     async with client_at(app, "203.0.113.6") as neighbour:
         response = await neighbour.post(f"/api/v1/draws/{draw_id}/entries", json={"github": "cid"})
         assert response.status_code == 201
+
+
+async def test_unknown_logins_cannot_make_fairdraw_ask_github_past_the_limit(
+    app: FastAPI, github: GitHubStandIn, redis: Redis
+) -> None:
+    async with client_at(app, "10.1.1.1") as admin:
+        csrf = (await log_in(admin, ADMIN)).json()["csrf_token"]
+        body = {"title": "Limited lookups", "prizes": PRIZES, "open": True}
+        created = await admin.post("/api/v1/draws", json=body, headers={"X-CSRF-Token": csrf})
+        draw_id = created.json()["id"]
+    github.reset()
+    async with client_at(app, "203.0.113.9") as prober:
+        answers = [
+            await prober.post(f"/api/v1/draws/{draw_id}/entries", json={"github": f"ghost{n}"})
+            for n in range(5)
+        ]
+    assert [a.status_code for a in answers] == [404, 404, 429, 429, 429]
+    assert {a.json()["code"] for a in answers[2:]} == {"rate_limited"}
+    assert 1 <= int(answers[2].headers["Retry-After"]) <= 60
+    # GitHub was asked twice, not five times, and nothing was entered.
+    assert [path for _, path, _ in github.requests] == ["/users/ghost0", "/users/ghost1"]
+    assert await redis.llen(KEYS.ledger(draw_id)) == 0
+
+
+async def test_the_entry_limit_is_counted_with_the_entry_in_one_step(
+    app: FastAPI, github: GitHubStandIn, redis: Redis
+) -> None:
+    """Concurrent attempts from one address: exactly the limit's worth get in, and the
+    refused ones store nothing, not even a count."""
+    for n in range(6):
+        github.add_user(f"racer{n}", 100 + n)
+    async with client_at(app, "10.1.1.1") as admin:
+        csrf = (await log_in(admin, ADMIN)).json()["csrf_token"]
+        draws = []
+        for title in ["Warm-up", "Racing"]:
+            body = {"title": title, "prizes": PRIZES, "open": True}
+            created = await admin.post("/api/v1/draws", json=body, headers={"X-CSRF-Token": csrf})
+            draws.append(created.json()["id"])
+    warm_up, racing = draws
+    for n in range(6):  # caches every profile, from six addresses
+        async with client_at(app, f"198.51.100.{20 + n}") as someone:
+            entered = await someone.post(
+                f"/api/v1/draws/{warm_up}/entries", json={"github": f"racer{n}"}
+            )
+            assert entered.status_code == 201
+    github.reset()
+    async with client_at(app, "203.0.113.11") as racer:
+        answers = await asyncio.gather(
+            *(
+                racer.post(f"/api/v1/draws/{racing}/entries", json={"github": f"racer{n}"})
+                for n in range(6)
+            )
+        )
+    assert sorted(a.status_code for a in answers) == [201, 201, 429, 429, 429, 429]
+    assert github.requests == []
+    assert await redis.llen(KEYS.ledger(racing)) == 2
+    attempts = await redis.hgetall(KEYS.entry_attempts(racing, "203.0.113.11"))
+    assert attempts["c"] == "2"
+    assert 0 < await redis.pttl(KEYS.entry_attempts(racing, "203.0.113.11")) <= 120_000
 
 
 async def test_management_only_from_manager_networks(app: FastAPI, redis: Redis) -> None:

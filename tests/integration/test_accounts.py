@@ -17,7 +17,13 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as StoreConnectionError
 
 from fairdraw.domain.accounts import LastAdmin, Role, User
-from fairdraw.domain.errors import InvalidCredentials, InvalidInput, NotFound, UserExists
+from fairdraw.domain.errors import (
+    AccountDisabled,
+    InvalidCredentials,
+    InvalidInput,
+    NotFound,
+    UserExists,
+)
 from fairdraw.services.accounts import AccountService
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.keys import Keys
@@ -122,7 +128,7 @@ async def test_failed_logins_are_indistinguishable(
     }
 
 
-async def test_disabled_user_is_refused_like_a_wrong_password(
+async def test_disabled_user_is_told_so_only_with_the_right_password(
     service: AccountService, redis: Redis
 ) -> None:
     await service.create_user("alice", PASSWORD)
@@ -130,9 +136,14 @@ async def test_disabled_user_is_refused_like_a_wrong_password(
 
     await service.update_user(ROOT, "Alice", disabled=True)
 
-    with pytest.raises(InvalidCredentials) as caught:
+    with pytest.raises(InvalidCredentials) as wrong:
+        await service.authenticate("alice", PASSWORD + "x")
+    assert type(wrong.value) is InvalidCredentials
+    assert str(wrong.value) == "Wrong username or password"
+    with pytest.raises(AccountDisabled) as caught:
         await service.authenticate("alice", PASSWORD)
-    assert str(caught.value) == "Wrong username or password"
+    assert (caught.value.code, caught.value.status) == ("account_disabled", 403)
+    assert str(caught.value) == "This account is disabled; ask an administrator to enable it again"
     assert await service.session_user(token) is None
     assert await redis.exists(session_key(token)) == 0
 

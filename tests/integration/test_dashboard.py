@@ -37,6 +37,7 @@ from fairdraw.store.schedule import ScheduleStore
 from fairdraw.store.scripts import script_source
 from fairdraw.web.deps import Services
 from tests.support.app import ADMIN, MANAGER, PARTICIPANT, login, password_hash
+from tests.support.ledgers import stored_entries
 from tests.support.store import everything_stored
 
 KEYS = Keys()
@@ -90,7 +91,7 @@ async def fill(redis: Redis, draw_id: str, labels: list[str], first_id: int = 1)
         async with redis.pipeline(transaction=False) as pipe:
             for n in range(start, min(start + 5000, len(labels))):
                 keys = enter_keys(KEYS, draw_id, labels[n])
-                pipe.evalsha(sha, len(keys), *keys, f"gh:{first_id + n}", f"{n:032x}", labels[n])
+                pipe.evalsha(sha, len(keys), *keys, f"gh:{first_id + n}", labels[n], 0, 0)
             await pipe.execute()
 
 
@@ -210,10 +211,10 @@ async def test_search_is_a_case_insensitive_prefix_newest_first(
     assert await found("Bo") == [("bob", 1, 2)]
     assert await found("alz") == []
     assert await found("zz") == []
-    elements = await redis.lrange(KEYS.ledger(draw_id), 0, -1)
+    elements = await stored_entries(redis, draw_id)
     response = await app_client.get(f"/api/v1/draws/{draw_id}/entries?q=ca")
     assert response.json()["results"] == [
-        {"index": 4, "number": 5, "who": "carol", "at": iso(int(elements[4].split("\t")[1]))}
+        {"index": 4, "number": 5, "who": "carol", "at": iso(elements[4].entered_ms)}
     ]
 
 

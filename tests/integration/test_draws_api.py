@@ -383,7 +383,7 @@ async def test_every_key_left_matches_the_key_schema(
     assert [k for k in keys if not any(p.fullmatch(k) for p in patterns)] == []
     used = {p.pattern for p in patterns for k in keys if p.fullmatch(k)}
     # Every kind of key the flow creates was seen, so the check above checked something.
-    # meta|ledger|entrants|events|minutes, names, draws, activity, user, users, session,
-    # gh profile, rate limits, the draw log's head|entries|ids and its levels
-    assert len(used) == 11
+    # meta|ledger|entrants|events|minutes, names, entry attempts, draws, activity, user,
+    # users, session, gh profile, rate limits, the draw log's head|entries|ids and its levels
+    assert len(used) == 12
     assert all(k.startswith("fairdraw:") for k in keys)

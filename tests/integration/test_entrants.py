@@ -32,18 +32,18 @@ from tests.integration.test_dashboard import (
 )
 from tests.integration.test_lottery_api import past_rounds
 from tests.support.app import ADMIN, MANAGER, PARTICIPANT, login
+from tests.support.ledgers import stored_entries
 
 KEYS = Keys()
 LABELS = ["Alice", "bob", "alina", "ALPHA-dev", "carol", "Al", "xal"]
 
 
 async def entered_at(redis: Redis, draw_id: str) -> list[str]:
-    elements = await redis.lrange(KEYS.ledger(draw_id), 0, -1)
-    return [iso(int(e.split("\t")[1])) for e in elements]
+    return [iso(e.entered_ms) for e in await stored_entries(redis, draw_id)]
 
 
 async def refs(redis: Redis, draw_id: str) -> list[str]:
-    return [e.split("\t")[0] for e in await redis.lrange(KEYS.ledger(draw_id), 0, -1)]
+    return [e.ref for e in await stored_entries(redis, draw_id)]
 
 
 def parsed_csv(response: httpx.Response) -> list[list[str]]:

@@ -31,6 +31,7 @@ from tests.integration.test_lottery_api import past_rounds
 from tests.support.app import ADMIN, MANAGER, login, make_settings
 from tests.support.drand_relay import DrandRelays, chain_file_content
 from tests.support.github_server import GitHubStandIn
+from tests.support.ledgers import stored_entries
 
 KEYS = Keys()
 PRIZES = [{"name": "Keyboard", "quantity": 1}]
@@ -141,9 +142,7 @@ async def grind(redis: Redis, draw_id: str, count: int, start_id: int) -> int:
     added last, wins under everything the store holds. Returns that id."""
     meta = await redis.hgetall(KEYS.draw_meta(draw_id))
     seed, salt = bytes.fromhex(meta["seed"]), bytes.fromhex(meta["salt"])
-    refs = [
-        element.split("\t", 1)[0] for element in await redis.lrange(KEYS.ledger(draw_id), 0, -1)
-    ]
+    refs = [entry.ref for entry in await stored_entries(redis, draw_id)]
     assert len(refs) == count
     for candidate in range(start_id, start_id + 10_000):
         identity = f"gh:{candidate}"
@@ -195,9 +194,10 @@ async def test_a_relabelled_winner_fails_verification(
     # The operator rewrites who every entry belongs to, keeping the refs: the results
     # page would name someone who never entered.
     ledger = KEYS.ledger(draw["id"])
-    for index, element in enumerate(await redis.lrange(ledger, 0, -1)):
-        ref, stamp, _, _ = element.split("\t", 3)
-        await redis.lset(ledger, index, f"{ref}\t{stamp}\tgh:999999\tmallory")
+    for entry in await stored_entries(redis, draw["id"]):
+        # The full layout: the ref is kept as written (store/ledger.py).
+        stolen = f"{entry.ref}\t{entry.entered_ms}\tgh:999999\tmallory"
+        await redis.lset(ledger, entry.index, stolen)
     await act(app_client, csrf, draw["id"], "draw")
     bundle_bytes, entries = await published(app_client, draw["id"])
     report = verify_bundle_bytes(bundle_bytes, entries, chains=(chain_of(drand),))

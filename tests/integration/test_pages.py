@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from fairdraw.store.keys import Keys
 from fairdraw.web import security
+from fairdraw.web.pages.views import initials
 from tests.support.app import ADMIN, MANAGER, PARTICIPANT
 from tests.support.forms import CSRF_FIELD, FormBrowser, field_error, input_value, text_of
 from tests.support.github_server import GitHubStandIn
@@ -181,7 +182,8 @@ async def test_new_draw_form_is_for_managers(
     for i in range(5):
         assert f'id="prizes.{i}.name"' in form.text
     assert 'type="datetime-local"' in form.text
-    assert "(UTC)" in form.text
+    # The deadline's zone: UTC until the browser's script chooses the browser's own.
+    assert '<option value="UTC" selected>UTC (UTC+00:00)</option>' in form.text
     assert re.search(
         r'<input type="checkbox" id="open" name="open" value="yes" checked>', form.text
     )
@@ -250,7 +252,10 @@ async def test_creating_a_draw_goes_to_its_page(admin: Visitor, entrant: Visitor
     assert "Book \u00d7 3" in words
     assert "Open for entries" in words
     assert "Entries so far 0" in words
-    assert '<time datetime="2099-12-24T18:00:00.000Z">24 Dec 2099, 18:00 UTC</time>' in page.text
+    assert (
+        '<time datetime="2099-12-24T18:00:00.000Z" data-local="minute">'
+        "24 Dec 2099, 18:00 UTC</time>"
+    ) in page.text
     assert str(state["commitment"]) in page.text
     assert "SHA-256 fingerprint of a secret random seed" in words
     assert "Your GitHub username" in words
@@ -378,9 +383,12 @@ async def test_entering_gives_a_receipt_and_a_duplicate_is_only_refused(
     ref = re.search(r'<dd class="fd-mono">([0-9a-f]{64})</dd>', first.text)
     assert ref
     assert "You\u2019re in!" in words
-    assert f"Entry index 0 Public reference {ref[1]} Entered" in words
-    assert "keep this; after the draw you can check your entry" in words.lower()
-    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z">', first.text)
+    assert f"Entry number 1 Public reference {ref[1]} Entered" in words
+    assert (
+        "Keep this receipt. After the draw, check it in the published entries file: its "
+        "lines are numbered from 0, so entry number 1 is the line that starts with 0"
+    ) in words
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z"', first.text)
     # Reloading the receipt shows it again and enters nothing.
     assert (await entrant.client.get(location)).text == first.text
     # A forged or altered link shows nothing: the receipt names the entrant.
@@ -395,7 +403,7 @@ async def test_entering_gives_a_receipt_and_a_duplicate_is_only_refused(
     assert input_value(second.text, "github") == "OCTOCAT"
     assert ref[1] not in second.text
     assert "/receipt" not in second.text
-    assert "Entry index" not in text_of(second.text)
+    assert "Entry number" not in text_of(second.text)
     assert (await draw_state(admin, draw_id))["entry_count"] == 1
     assert "Entries so far 1" in text_of((await entrant.client.get(f"/draws/{draw_id}")).text)
 
@@ -435,7 +443,15 @@ async def test_github_down_is_a_503_page_and_stores_nothing(
     github.mode = "error"
     response = await entrant.post(f"/draws/{draw_id}/enter", {"github": "octocat"})
     assert response.status_code == 503
-    assert field_error(response.text, "github") == "Could not check GitHub, try again"
+    # A passing problem on GitHub's side, not a mistake for the entrant to correct.
+    assert re.search(
+        r'class="notification is-warning is-light fd-unavailable" role="alert">'
+        r"GitHub could not be reached to check the username, so nothing was entered\. "
+        r"This is a temporary problem, not a mistake in what you typed: try again in a minute\.<",
+        response.text,
+    )
+    assert "Please correct the following" not in response.text
+    assert 'id="github-error"' not in response.text
     assert input_value(response.text, "github") == "octocat"
     assert await redis.exists(KEYS.ledger(draw_id), KEYS.github_profile("octocat")) == 0
 
@@ -482,7 +498,9 @@ async def test_results_show_winners_unawarded_slots_and_how_to_verify(
     assert page.status_code == 200
     words = text_of(page.text)
     for winner in result["winners"]:
-        assert f'alt="GitHub avatar of {winner["name"]}"' in page.text
+        assert f'alt="" width="96" height="96" data-initials="{initials(winner["name"])}"' in (
+            page.text
+        )
         assert f'href="https://github.com/{winner["login"]}"' in page.text
     assert "The Octocat @octocat" in words
     assert "hubot @hubot" in words
@@ -527,7 +545,8 @@ async def test_unknown_pages_are_404_pages(entrant: Visitor, path: str) -> None:
 async def test_a_wrong_method_is_a_405_page(entrant: Visitor) -> None:
     response = await entrant.client.get("/logout")
     assert response.status_code == 405
-    assert "Method not allowed" in response.text
+    assert "This address is not a page" in response.text
+    assert 'href="/">Go to that page<' in response.text
 
 
 async def test_pages_have_no_inline_script_or_style(
@@ -550,10 +569,30 @@ async def test_pages_have_no_inline_script_or_style(
         assert not re.search(r"\sstyle=|<style|\son[a-z]+=", page)
 
 
-async def test_docs_are_served_from_vendored_assets(app_client: httpx.AsyncClient) -> None:
+async def test_docs_are_a_plain_page_listing_every_operation(
+    app_client: httpx.AsyncClient,
+) -> None:
     response = await app_client.get("/docs")
     assert response.status_code == 200
     page = response.text
+    assert "script-src 'self';" in response.headers["content-security-policy"]
+    assert '<h1 class="title">API reference</h1>' in page
+    assert '<a href="/docs/swagger">' in page
+    assert '<a href="/openapi.json">openapi.json</a>' in page
+    schema = (await app_client.get("/openapi.json")).json()
+    for path, item in schema["paths"].items():
+        for method in item:
+            signature = f'{method.upper()}</span> <code class="fd-mono">{path}</code>'
+            assert signature in page
+    for name in schema["components"]["schemas"]:
+        assert f'<code class="fd-mono">{name}</code></h3>' in page
+
+
+async def test_docs_are_served_from_vendored_assets(app_client: httpx.AsyncClient) -> None:
+    response = await app_client.get("/docs/swagger")
+    assert response.status_code == 200
+    page = response.text
+    assert '<html lang="en">' in page
     assert '"/static/vendor/swagger-ui/swagger-ui-bundle.js"' in page
     assert '"/static/vendor/swagger-ui/swagger-ui.css"' in page
     assert "url: '/openapi.json'" in page

@@ -236,7 +236,7 @@ async def test_my_entries_lists_what_i_took_part_in_newest_first(
     words = text_of(page.text)
     assert f"Raffle ticket Account raffle Ticket {number} {code[1]}" in words
     assert "Lottery ballot Daily coffee \u2014 " in words
-    assert "Entry Giveaway Entry index 0 \u2014 pat Open" in words
+    assert "Entry Giveaway Entry 1 \u2014 pat Open" in words
     assert f'href="/draws/{raffle}/tickets/{number}"' in page.text
     assert f'href="{entered.headers["location"].replace("&", "&amp;")}"' in page.text
 

@@ -313,7 +313,9 @@ async def test_a_claim_goes_to_its_card_which_a_reload_shows_again(
         f"Raffle ticket Bake sale <raffle> Ticket number {card.number} Verification code" in words
     )
     assert "Bake sale &lt;raffle&gt;" in response.text
-    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z">', response.text)
+    assert re.search(
+        r'<time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z" data-local="minute">', response.text
+    )
     assert f"Check it at http://testserver/draws/{draw_id}/check" in words
     assert "data-print hidden>Print ticket</button>" in response.text
     assert '<script src="/static/js/ticket.js" defer></script>' in response.text

@@ -34,6 +34,7 @@ from fairdraw.store.keys import Keys
 from tests.support.app import ADMIN, LiveServer, login
 from tests.support.forms import FormBrowser, field_error, text_of
 from tests.support.github_server import GitHubStandIn
+from tests.support.ledgers import stored_entries, stored_entry_sync
 
 KEYS = Keys()
 PRIZES = [{"name": "Mug", "quantity": 1}]
@@ -90,7 +91,8 @@ def public_key(application: FastAPI) -> bytes:
 
 
 def stolen_entry(identity: str, entered_ms: str, label: str) -> str:
-    """A ledger element for ``identity`` as the enter script writes it."""
+    """A ledger element for ``identity`` in the full layout (a ref of the operator's
+    choosing, which the compact layout cannot hold)."""
     ref = fairness.entry_ref_v2(identity, fairness.new_nonce())
     return f"{ref}\t{entered_ms}\t{identity}\t{label}"
 
@@ -218,8 +220,7 @@ async def test_an_entry_replaced_before_the_seal_yields_a_complaint(
     draw_id, headers = await open_giveaway(app_client)
     alice, bob, carol = await enter_all(anon_client, github, draw_id, ENTRANTS)
     # The operator swaps bob's entry for an identity of its own: every index stays put.
-    element = await redis.lindex(KEYS.ledger(draw_id), 1)
-    entered_ms = element.split("\t")[1]
+    entered_ms = str((await stored_entries(redis, draw_id))[1].entered_ms)
     await redis.lset(KEYS.ledger(draw_id), 1, stolen_entry("gh:666", entered_ms, "mallory"))
     await close(app_client, draw_id, headers)
     key = public_key(app)
@@ -477,8 +478,8 @@ def test_verify_receipt_says_included_or_not_and_writes_the_complaint(
         )
         assert early.exit_code == 2
         assert "The draw is not sealed yet" in early.output
-        element = redis_sync.lindex(KEYS.ledger(draw_id), 1)
-        stolen = stolen_entry("gh:666", element.split("\t")[1], "mallory")
+        entered_ms = stored_entry_sync(redis_sync, draw_id, 1).entered_ms
+        stolen = stolen_entry("gh:666", str(entered_ms), "mallory")
         redis_sync.lset(KEYS.ledger(draw_id), 1, stolen)
         assert client.post(f"/api/v1/draws/{draw_id}/close", headers=headers).status_code == 200
         served_key = client.get("/.well-known/fairdraw-signing-key").json()
@@ -595,8 +596,8 @@ async def test_the_check_page_shows_each_outcome_and_serves_the_complaint(
         "Draw: Receipts"
     )
 
-    element = await redis.lindex(KEYS.ledger(draw_id), 1)
-    stolen = stolen_entry("gh:666", element.split("\t")[1], "mallory")
+    entered_ms = (await stored_entries(redis, draw_id))[1].entered_ms
+    stolen = stolen_entry("gh:666", str(entered_ms), "mallory")
     await redis.lset(KEYS.ledger(draw_id), 1, stolen)
     sealed = (await close(app_client, draw_id, headers))["seal"]
 
@@ -604,7 +605,8 @@ async def test_the_check_page_shows_each_outcome_and_serves_the_complaint(
     assert outcome_of(included) == (
         "Your entry is in the sealed ledger This server's signed proof leads from your entry "
         "to the root it sealed: your entry is in the list the winners are drawn from. "
-        f"Draw: Receipts What this server signed Entry index 0 Reference sealed there "
+        "Draw: Receipts What this server signed "
+        "Index in the entries file (from 0) 0 Reference sealed there "
         f"{alice['ref']} Entries sealed 2 Merkle root {sealed['root']} Sealed at "
         f"{sealed['sealed_at']}"
     )
@@ -614,7 +616,8 @@ async def test_the_check_page_shows_each_outcome_and_serves_the_complaint(
     assert outcome_of(dropped).startswith(
         "Your entry is not in the sealed ledger The sealed ledger holds another reference at "
         "index 1: your receipted entry was replaced. Draw: Receipts What this server signed "
-        f"Entry index 1 Reference sealed there {answer['statement']['ref']} Entries sealed 2 "
+        "Index in the entries file (from 0) 1 Reference sealed there "
+        f"{answer['statement']['ref']} Entries sealed 2 "
         f"Merkle root {sealed['root']} Sealed at {sealed['sealed_at']} Your complaint Your "
         "receipt and this server's signed answer contradict each other."
     )

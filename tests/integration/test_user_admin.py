@@ -128,10 +128,16 @@ async def test_disabling_ends_sessions_and_enabling_does_not_revive_them(
 ) -> None:
     await other.log_in(PARTICIPANT)
     await login(anon_client, PARTICIPANT)  # a second session, unused while pat is disabled
-    assert (await admin.post("/admin/users/pat/disable", {})).status_code == 303
+    assert (await admin.post("/admin/users/pat/disable", {"confirm": "yes"})).status_code == 303
     assert (await other.client.get("/api/v1/session")).status_code == 401
     credentials = {"username": PARTICIPANT[0], "password": PARTICIPANT[1]}
-    assert (await other.client.post("/api/v1/session", json=credentials)).status_code == 401
+    refused = await other.client.post("/api/v1/session", json=credentials)
+    # The right password learns that the account is disabled, and nothing more.
+    assert (refused.status_code, refused.json()["code"]) == (403, "account_disabled")
+    wrong = await other.client.post(
+        "/api/v1/session", json={**credentials, "password": "not the password"}
+    )
+    assert (wrong.status_code, wrong.json()["code"]) == (401, "invalid_credentials")
 
     enabled = await admin.post("/admin/users/pat/enable", {})
 
@@ -154,26 +160,62 @@ async def test_an_admin_cannot_disable_themselves(admin: Browser, redis: Redis) 
     assert await snapshot(redis) == before
 
 
-async def test_the_last_admin_keeps_the_admin_role(admin: Browser, redis: Redis) -> None:
+async def test_an_admin_cannot_demote_themselves(
+    admin: Browser, other: Browser, redis: Redis
+) -> None:
     before = await snapshot(redis)
-    page = await admin.post("/admin/users/admin/role", {"role": "manager"})
+    page = await admin.post("/admin/users/admin/role", {"role": "manager", "confirm": "yes"})
+    unconfirmed = await admin.post("/admin/users/admin/role", {"role": "participant"})
     token = await csrf(admin)
     api = await admin.client.patch(
         "/api/v1/users/admin", json={"role": "participant"}, headers={"X-CSRF-Token": token}
     )
-    assert page.status_code == 409
-    assert "At least one enabled administrator must remain" in page.text
-    assert (api.status_code, api.json()["code"]) == (409, "last_admin")
+    for refused in (page, unconfirmed):
+        assert refused.status_code == 409
+        assert "You cannot change your own role; ask another administrator" in refused.text
+    assert (api.status_code, api.json()["code"]) == (409, "cannot_demote_self")
     assert await snapshot(redis) == before
+    # Their own row offers no role form to begin with.
+    listing = (await admin.client.get("/admin/users")).text
+    assert 'action="/admin/users/admin/role"' not in listing
+    assert 'action="/admin/users/maria/role"' in listing
 
     promoted = await admin.client.patch(
         "/api/v1/users/maria", json={"role": "admin"}, headers={"X-CSRF-Token": token}
     )
-    demoted = await admin.client.patch(
-        "/api/v1/users/admin", json={"role": "manager"}, headers={"X-CSRF-Token": token}
+    assert promoted.status_code == 200
+    # Another administrator may demote them.
+    demoted = await other.client.patch(
+        "/api/v1/users/admin",
+        json={"role": "manager"},
+        headers={"X-CSRF-Token": await login(other.client, MANAGER)},
     )
-    assert (promoted.status_code, demoted.status_code) == (200, 200)
+    assert demoted.status_code == 200
     assert (await admin.client.get("/admin/users")).status_code == 403
+
+
+async def test_disabling_and_demoting_ask_first(admin: Browser, redis: Redis) -> None:
+    before = await snapshot(redis)
+    asked = await admin.post("/admin/users/maria/disable", {"q": "ma", "offset": "0"})
+    assert asked.status_code == 200
+    words = text_of(asked.text)
+    assert "Disable maria? Their sessions and API tokens end at once" in words
+    assert 'action="/admin/users/maria/disable"' in asked.text
+    assert '<input type="hidden" name="confirm" value="yes">' in asked.text
+    assert 'href="/admin/users?q=ma">Cancel<' in asked.text
+    demote = await admin.post("/admin/users/maria/role", {"role": "participant"})
+    assert demote.status_code == 200
+    assert "Change the role of maria from manager to participant?" in text_of(demote.text)
+    assert '<input type="hidden" name="role" value="participant">' in demote.text
+    assert await snapshot(redis) == before  # nothing changed before the confirmation
+
+    # Giving more rights, and enabling, are not destructive: they need no second step.
+    assert (await admin.post("/admin/users/pat/role", {"role": "manager"})).status_code == 303
+    assert (await admin.post("/admin/users/dora/enable", {})).status_code == 303
+
+    confirmed = await admin.post("/admin/users/maria/disable", {"confirm": "yes"})
+    assert confirmed.status_code == 303
+    assert await redis.hget(KEYS.user("maria"), "disabled") == "1"
 
 
 async def test_unknown_users_and_roles_are_refused(admin: Browser, redis: Redis) -> None:

@@ -48,6 +48,22 @@ def _free_ports(count: int) -> list[int]:
     return ports
 
 
+def _node_command(binary: str, port: int, directory: Path) -> list[str]:
+    return [
+        binary,
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--cluster-enabled", "yes",
+        "--cluster-config-file", "nodes.conf",
+        "--cluster-node-timeout", "2000",
+        "--dir", str(directory),
+        "--save", "",
+        "--appendonly", "no",
+        "--protected-mode", "no",
+        "--logfile", str(directory / "valkey.log"),
+    ]  # fmt: skip
+
+
 @dataclass
 class Node:
     port: int
@@ -81,19 +97,7 @@ class ValkeyCluster:
         for port in _free_ports(count):
             directory = self.root / str(port)
             directory.mkdir(parents=True)
-            command = [
-                binary,
-                "--port", str(port),
-                "--bind", "127.0.0.1",
-                "--cluster-enabled", "yes",
-                "--cluster-config-file", "nodes.conf",
-                "--cluster-node-timeout", "2000",
-                "--dir", str(directory),
-                "--save", "",
-                "--appendonly", "no",
-                "--protected-mode", "no",
-                "--logfile", str(directory / "valkey.log"),
-            ]  # fmt: skip
+            command = _node_command(binary, port, directory)
             process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
             self.nodes.append(Node(port, process, directory))
         try:
@@ -103,6 +107,12 @@ class ValkeyCluster:
             self.stop()
             raise
         return self.url
+
+    def restart(self, node: Node) -> None:
+        """Start a killed node again on its port and directory: it rejoins the cluster
+        (a master replaced meanwhile comes back as its replacement's replica)."""
+        command = _node_command(find_server_binary(), node.port, node.directory)
+        node.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
     def _form(self) -> None:
         share = SLOTS // self.masters

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from fairdraw.domain.errors import Conflict, InvalidInput
+from fairdraw.i18n import N_
 
 
 class Role(StrEnum):
@@ -118,7 +119,7 @@ def _bad_password(field: str, message: str) -> InvalidInput:
 def check_confirmation(password: str, confirmation: str | None, *, field: str) -> None:
     """Refuse a typed-twice password whose second copy differs (``None``: not asked)."""
     if confirmation is not None and confirmation != password:
-        raise InvalidInput({field: "The two passwords do not match."})
+        raise InvalidInput({field: N_("The two passwords do not match.")})
 
 
 def normalize_display_name(raw: str) -> str:
@@ -128,7 +129,7 @@ def normalize_display_name(raw: str) -> str:
     """
     name = unicodedata.normalize("NFC", raw.strip())
     if not name:
-        raise InvalidInput({"display_name": "The display name must not be empty."})
+        raise InvalidInput({"display_name": N_("The display name must not be empty.")})
     if len(name) > MAX_DISPLAY_NAME_LENGTH:
         raise InvalidInput(
             {
@@ -138,7 +139,7 @@ def normalize_display_name(raw: str) -> str:
         )
     if any(unicodedata.category(char) in DISPLAY_NAME_REFUSED_CATEGORIES for char in name):
         raise InvalidInput(
-            {"display_name": "The display name must not contain control characters."}
+            {"display_name": N_("The display name must not contain control characters.")}
         )
     return name
 
@@ -204,7 +205,7 @@ def check_paging(offset: int, limit: int) -> None:
     1 to :data:`MAX_PAGE_SIZE`."""
     errors: dict[str, str] = {}
     if offset < 0:
-        errors["offset"] = "The offset must not be negative."
+        errors["offset"] = N_("The offset must not be negative.")
     elif offset > MAX_PAGE_OFFSET:
         errors["offset"] = f"The offset must be at most {MAX_PAGE_OFFSET:,}."
     if not 1 <= limit <= MAX_PAGE_SIZE:
@@ -268,9 +269,14 @@ class UserPage:
 
 class CannotDisableSelf(Conflict):
     code = "cannot_disable_self"
-    title = "You cannot disable your own account; ask another administrator"
+    title = N_("You cannot disable your own account; ask another administrator")
+
+
+class CannotDemoteSelf(Conflict):
+    code = "cannot_demote_self"
+    title = N_("You cannot change your own role; ask another administrator")
 
 
 class LastAdmin(Conflict):
     code = "last_admin"
-    title = "At least one enabled administrator must remain"
+    title = N_("At least one enabled administrator must remain")

@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from fairdraw.domain import zones
 from fairdraw.domain.draws import Draw, DrawKind, NewDraw, validate_new_draw
 from fairdraw.domain.errors import InvalidInput
+from fairdraw.domain.moments import iso
 from fairdraw.domain.raffles import validate_new_raffle
 
 # What may be edited, by kind: the settings of the creation call, less ``open``.
@@ -28,6 +30,7 @@ GIVEAWAY_SETTINGS = frozenset(
         "auto_draw",
         "embed_origins",
         "github_sign_in",
+        "time_zone",
     }
 )
 RAFFLE_SETTINGS = frozenset(
@@ -40,6 +43,7 @@ RAFFLE_SETTINGS = frozenset(
         "per_claimant",
         "early_close",
         "embed_origins",
+        "time_zone",
     }
 )
 _UNITS_MS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000))
@@ -56,10 +60,10 @@ def duration_text(duration_ms: int) -> str:
     return "".join(parts) or "0s"
 
 
-def deadline_text(deadline_ms: int) -> str:
-    """A deadline as the creation form takes it: UTC, to the minute unless it has
-    seconds (``"2026-12-24T18:00"``)."""
-    moment = datetime.fromtimestamp(deadline_ms / 1000, UTC)
+def deadline_text(deadline_ms: int, time_zone: str = zones.DEFAULT_ZONE) -> str:
+    """A deadline as the creation form takes it: a wall time in ``time_zone``, to the
+    minute unless it has seconds (``"2026-12-24T18:00"``)."""
+    moment = datetime.fromtimestamp(deadline_ms / 1000, UTC).astimezone(zones.zone_info(time_zone))
     text = moment.strftime("%Y-%m-%dT%H:%M")
     if deadline_ms % 60_000:
         text += moment.strftime(":%S")
@@ -82,14 +86,20 @@ def settings_of(draw: Draw) -> dict[str, Any]:
             "per_claimant": draw.raffle.per_claimant,
             "early_close": draw.raffle.early_close,
             "embed_origins": list(draw.embed_origins),
+            "time_zone": draw.time_zone,
         }
     return common | {
-        "deadline": deadline_text(draw.deadline_ms) if draw.deadline_ms is not None else None,
+        "deadline": (
+            deadline_text(draw.deadline_ms, draw.time_zone)
+            if draw.deadline_ms is not None
+            else None
+        ),
         "duration": duration_text(draw.duration_ms) if draw.duration_ms is not None else None,
         "entry_identity": draw.entry_identity.value,
         "auto_draw": draw.auto_draw,
         "embed_origins": list(draw.embed_origins),
         "github_sign_in": draw.github_sign_in,
+        "time_zone": draw.time_zone,
     }
 
 
@@ -105,6 +115,9 @@ def edited(draw: Draw, changes: Mapping[str, Any], now_ms: int) -> NewDraw:
     settings = settings_of(draw)
     if draw.kind is DrawKind.raffle:
         return validate_new_raffle(**(settings | dict(changes)))
+    if "deadline" not in changes and draw.deadline_ms is not None:
+        # An edit that leaves the deadline keeps its instant, whatever zone it names.
+        settings["deadline"] = iso(draw.deadline_ms)
     if "deadline" in changes and "duration" not in changes:
         settings["duration"] = None
     if "duration" in changes and "deadline" not in changes:

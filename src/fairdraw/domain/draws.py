@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from fairdraw.domain import zones
 from fairdraw.domain.embedding import parse_embed_origins
 from fairdraw.domain.errors import InvalidInput
+from fairdraw.i18n import N_
 
 TITLE_MAX = 120
 DESCRIPTION_MAX = 5000
@@ -143,6 +145,8 @@ class NewDraw:
     embed_origins: tuple[str, ...] = ()
     # Entrants prove their GitHub account (OAuth sign-in) instead of typing a username.
     github_sign_in: bool = False
+    # The canonical IANA zone its times are typed and shown in (domain/zones.py).
+    time_zone: str = zones.DEFAULT_ZONE
 
     @property
     def slot_count(self) -> int:
@@ -218,6 +222,9 @@ class Draw:
     github_sign_in: bool = False
     # Its entrants are an imported list (domain/imports.py), sealed at the import.
     imported: bool = False
+    # The IANA zone its organiser typed its times in; shown without JavaScript. Draws
+    # stored before zones existed read as UTC.
+    time_zone: str = zones.DEFAULT_ZONE
 
     @property
     def binds_beacon(self) -> bool:
@@ -289,18 +296,18 @@ def parse_prizes(raw: Sequence[Mapping[str, Any]]) -> tuple[tuple[Prize, ...], d
     prizes: list[Prize] = []
     seen: set[str] = set()
     if not raw:
-        errors["prizes"] = "Add at least one prize"
+        errors["prizes"] = N_("Add at least one prize")
     if len(raw) > PRIZES_MAX:
         errors["prizes"] = f"At most {PRIZES_MAX} prizes"
     for i, item in enumerate(raw[:PRIZES_MAX]):
         name = str(item.get("name") or "").strip()
         quantity_raw = item.get("quantity", 1)
         if not name:
-            errors[f"prizes.{i}.name"] = "Give the prize a name"
+            errors[f"prizes.{i}.name"] = N_("Give the prize a name")
         elif len(name) > PRIZE_NAME_MAX:
             errors[f"prizes.{i}.name"] = f"At most {PRIZE_NAME_MAX} characters"
         elif name.casefold() in seen:
-            errors[f"prizes.{i}.name"] = "Prize names must be unique"
+            errors[f"prizes.{i}.name"] = N_("Prize names must be unique")
         seen.add(name.casefold())
         try:
             quantity = (
@@ -309,7 +316,7 @@ def parse_prizes(raw: Sequence[Mapping[str, Any]]) -> tuple[tuple[Prize, ...], d
                 else quantity_raw
             )
         except ValueError:
-            errors[f"prizes.{i}.quantity"] = "Quantity must be a whole number"
+            errors[f"prizes.{i}.quantity"] = N_("Quantity must be a whole number")
             continue
         if isinstance(quantity_raw, bool) or not 1 <= quantity <= QUANTITY_MAX:
             errors[f"prizes.{i}.quantity"] = f"Quantity must be between 1 and {QUANTITY_MAX}"
@@ -330,11 +337,19 @@ def parse_duration(text: str) -> int:
     return ms
 
 
-def parse_deadline(text: str) -> int:
-    """An ISO 8601 time → epoch milliseconds; a time without an offset is UTC."""
+def parse_deadline(text: str, time_zone: str = zones.DEFAULT_ZONE) -> int:
+    """An ISO 8601 time → epoch milliseconds; a time without an offset is a wall time in
+    ``time_zone`` (ValueError if unreadable, zones.NonexistentLocalTime if the zone skips
+    it; a repeated wall time is its first occurrence)."""
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        if time_zone == zones.DEFAULT_ZONE:
+            moment = moment.replace(tzinfo=UTC)
+        else:
+            try:
+                return zones.local_to_ms(moment, zones.zone_info(time_zone))
+            except OverflowError as exc:  # a wall time at the calendar's very ends
+                raise ValueError(text) from exc
     return int(moment.timestamp() * 1000)
 
 
@@ -350,10 +365,17 @@ def validate_new_draw(
     auto_draw: bool = False,
     embed_origins: Sequence[str] = (),
     github_sign_in: bool = False,
+    time_zone: str | None = None,
 ) -> NewDraw:
-    """Check everything the organiser typed; raise InvalidInput listing every bad field."""
+    """Check everything the organiser typed; raise InvalidInput listing every bad field.
+    A ``deadline`` without an offset is read in ``time_zone`` (blank: UTC)."""
     errors: dict[str, str] = {}
     title, description = read_heading(errors, title, description, what="draw")
+    zone = zones.DEFAULT_ZONE
+    try:
+        zone = zones.read_zone(time_zone)
+    except InvalidInput as error:
+        errors.update(error.errors)
     parsed_prizes, prize_errors = parse_prizes(prizes)
     errors.update(prize_errors)
     deadline_ms: int | None = None
@@ -361,27 +383,30 @@ def validate_new_draw(
     deadline = (deadline or "").strip() or None
     duration = (duration or "").strip() or None
     if deadline and duration:
-        errors["deadline"] = "Give a deadline or a duration, not both"
+        errors["deadline"] = N_("Give a deadline or a duration, not both")
     elif deadline:
         try:
-            deadline_ms = parse_deadline(deadline)
+            deadline_ms = parse_deadline(deadline, zone)
+        except zones.NonexistentLocalTime:
+            wall = datetime.fromisoformat(deadline.strip())
+            errors["deadline"] = zones.gap_message(wall, zone)
         except ValueError:
-            errors["deadline"] = "Use a date and time such as 2026-12-24T18:00 (UTC)"
+            errors["deadline"] = N_("Use a date and time such as 2026-12-24T18:00")
         else:
             if deadline_ms <= now_ms:
-                errors["deadline"] = "The deadline must be in the future"
+                errors["deadline"] = N_("The deadline must be in the future")
     elif duration:
         try:
             duration_ms = parse_duration(duration)
         except ValueError:
-            errors["duration"] = "Use a duration such as 30m, 2h, 1h30m or 1d"
+            errors["duration"] = N_("Use a duration such as 30m, 2h, 1h30m or 1d")
         else:
             if duration_ms > DURATION_MAX_MS:
-                errors["duration"] = "At most 366 days"
+                errors["duration"] = N_("At most 366 days")
     try:
         identity = EntryIdentity(entry_identity)
     except ValueError:
-        errors["entry_identity"] = "Choose GitHub username or fairdraw account"
+        errors["entry_identity"] = N_("Choose GitHub username or fairdraw account")
         identity = EntryIdentity.github
     if auto_draw and not deadline and not duration:
         errors["auto_draw"] = (
@@ -405,4 +430,5 @@ def validate_new_draw(
         auto_draw=auto_draw,
         embed_origins=origins,
         github_sign_in=github_sign_in,
+        time_zone=zone,
     )

@@ -13,6 +13,7 @@ problem+json for the API and as a page for the browser; routes never build HTTP 
      ├── GitHubSignInFailed (400, github_sign_in_failed)
      ├── NotAuthenticated (401, not_authenticated)
      │    ├── InvalidCredentials (401, invalid_credentials)
+     │    │    └── AccountDisabled (403, account_disabled)
      │    └── InvalidToken (401, invalid_token)
      ├── Forbidden (403, forbidden)
      │    ├── RegistrationClosed (403, registration_closed)
@@ -52,13 +53,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from fairdraw.i18n import N_
+
 
 class FairdrawError(Exception):
     """Base of every error fairdraw reports to a user."""
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal"
-    title: ClassVar[str] = "Something went wrong"
+    title: ClassVar[str] = N_("Something went wrong")
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.title
@@ -71,7 +74,7 @@ class InvalidInput(FairdrawError):
 
     status = 422
     code = "invalid_input"
-    title = "Some fields are invalid"
+    title = N_("Some fields are invalid")
 
     def __init__(self, errors: Mapping[str, str], detail: str | None = None) -> None:
         self.errors = dict(errors)
@@ -81,43 +84,52 @@ class InvalidInput(FairdrawError):
 class NotAuthenticated(FairdrawError):
     status = 401
     code = "not_authenticated"
-    title = "Please log in"
+    title = N_("Please log in")
 
 
 class InvalidCredentials(NotAuthenticated):
     code = "invalid_credentials"
-    title = "Wrong username or password"
+    title = N_("Wrong username or password")
+
+
+class AccountDisabled(InvalidCredentials):
+    """The password was right but an administrator has disabled the account. Said only
+    to someone who gave the right password, so it reveals nothing to anyone else."""
+
+    status = 403
+    code = "account_disabled"
+    title = N_("This account is disabled; ask an administrator to enable it again")
 
 
 class InvalidToken(NotAuthenticated):
     code = "invalid_token"
-    title = "The token is invalid or expired"
+    title = N_("The token is invalid or expired")
 
 
 class Forbidden(FairdrawError):
     status = 403
     code = "forbidden"
-    title = "You are not allowed to do that"
+    title = N_("You are not allowed to do that")
 
 
 class RegistrationClosed(Forbidden):
     code = "registration_closed"
-    title = "Registration is closed; ask an administrator for an account"
+    title = N_("Registration is closed; ask an administrator for an account")
 
 
 class NetworkNotAllowed(Forbidden):
     code = "network_not_allowed"
-    title = "Managing draws is not allowed from this network"
+    title = N_("Managing draws is not allowed from this network")
 
 
 class CsrfFailed(Forbidden):
     code = "csrf_failed"
-    title = "The form expired or came from another site; reload the page and try again"
+    title = N_("The form expired or came from another site; reload the page and try again")
 
 
 class InvalidCode(Forbidden):
     code = "invalid_code"
-    title = "That verification code does not match this ticket"
+    title = N_("That verification code does not match this ticket")
 
 
 class GitHubSignInRequired(Forbidden):
@@ -125,7 +137,7 @@ class GitHubSignInRequired(Forbidden):
     problem's ``sign_in`` names the page where they do."""
 
     code = "github_sign_in_required"
-    title = "Entrants of this draw sign in with GitHub on its page"
+    title = N_("Entrants of this draw sign in with GitHub on its page")
 
 
 class GitHubSignInFailed(FairdrawError):
@@ -134,121 +146,121 @@ class GitHubSignInFailed(FairdrawError):
 
     status = 400
     code = "github_sign_in_failed"
-    title = "GitHub sign-in did not complete; start again from the draw page"
+    title = N_("GitHub sign-in did not complete; start again from the draw page")
 
 
 class NotFound(FairdrawError):
     status = 404
     code = "not_found"
-    title = "Not found"
+    title = N_("Not found")
 
 
 class DrawNotFound(NotFound):
     code = "draw_not_found"
-    title = "No such draw"
+    title = N_("No such draw")
 
 
 class GitHubUserNotFound(NotFound):
     code = "github_user_not_found"
-    title = "No such GitHub user"
+    title = N_("No such GitHub user")
 
 
 class TicketNotFound(NotFound):
     code = "ticket_not_found"
-    title = "Ticket not found"
+    title = N_("Ticket not found")
 
 
 class LotteryNotFound(NotFound):
     code = "lottery_not_found"
-    title = "No such lottery"
+    title = N_("No such lottery")
 
 
 class Conflict(FairdrawError):
     status = 409
     code = "conflict"
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
-    title = "The draw is not in a state that allows this"
+    title = N_("The draw is not in a state that allows this")
 
 
 class DrawNotOpen(Conflict):
     code = "draw_not_open"
-    title = "This draw is not open for entries"
+    title = N_("This draw is not open for entries")
 
 
 class DeadlinePassed(DrawNotOpen):
     code = "deadline_passed"
-    title = "The entry deadline has passed"
+    title = N_("The entry deadline has passed")
 
 
 class AlreadyEntered(Conflict):
     code = "already_entered"
-    title = "Already entered"
+    title = N_("Already entered")
 
 
 class UserExists(Conflict):
     code = "user_exists"
-    title = "That username is taken"
+    title = N_("That username is taken")
 
 
 class WrongDrawKind(Conflict):
     code = "wrong_draw_kind"
-    title = "This draw is of another kind"
+    title = N_("This draw is of another kind")
 
 
 class ListAlreadyImported(Conflict):
     code = "list_already_imported"
-    title = "This giveaway's entrants were imported from another file"
+    title = N_("This giveaway's entrants were imported from another file")
 
 
 class SoldOut(Conflict):
     code = "sold_out"
-    title = "No tickets remaining"
+    title = N_("No tickets remaining")
 
 
 class TicketLimitReached(Conflict):
     code = "ticket_limit_reached"
-    title = "You already hold as many tickets of this raffle as one person may"
+    title = N_("You already hold as many tickets of this raffle as one person may")
 
 
 class LotteryNotRunning(Conflict):
     code = "lottery_not_running"
-    title = "This lottery is not running today"
+    title = N_("This lottery is not running today")
 
 
 class RoundNotOver(Conflict):
     code = "round_not_over"
-    title = "That day's round has not ended yet"
+    title = N_("That day's round has not ended yet")
 
 
 class RateLimited(FairdrawError):
     status = 429
     code = "rate_limited"
-    title = "Too many requests; try again shortly"
+    title = N_("Too many requests; try again shortly")
 
 
 class TooManyConnections(RateLimited):
     code = "too_many_connections"
-    title = "Too many live connections from this address; close some pages and retry"
+    title = N_("Too many live connections from this address; close some pages and retry")
 
 
 class CrossOriginRefused(Forbidden):
     code = "cross_origin_refused"
-    title = "This feed is only served to pages of this site"
+    title = N_("This feed is only served to pages of this site")
 
 
 class Unavailable(FairdrawError):
     status = 503
     code = "unavailable"
-    title = "Temporarily unavailable; try again"
+    title = N_("Temporarily unavailable; try again")
 
 
 class GitHubUnavailable(Unavailable):
     code = "github_unavailable"
-    title = "Could not check GitHub, try again"
+    title = N_("Could not check GitHub, try again")
 
 
 class BeaconPending(Unavailable):
@@ -256,7 +268,7 @@ class BeaconPending(Unavailable):
     when a relay serves it. Asking again is harmless."""
 
     code = "beacon_pending"
-    title = "The draw is waiting for its beacon round"
+    title = N_("The draw is waiting for its beacon round")
 
 
 # What a client told "store unavailable" waits before it tries again.
@@ -269,7 +281,7 @@ class StoreError(Unavailable):
     seconds."""
 
     code = "store_unavailable"
-    title = "The store is unavailable; try again"
+    title = N_("The store is unavailable; try again")
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         extra.setdefault("retry_after", STORE_RETRY_AFTER_SECONDS)
@@ -280,7 +292,7 @@ class NotReady(Unavailable):
     """This server process cannot serve now; ``checks`` says which check failed."""
 
     code = "not_ready"
-    title = "This server is not ready to serve"
+    title = N_("This server is not ready to serve")
 
 
 class IdempotencyKeyInvalid(FairdrawError):
@@ -288,7 +300,7 @@ class IdempotencyKeyInvalid(FairdrawError):
 
     status = 400
     code = "idempotency_key_invalid"
-    title = "The Idempotency-Key header is not a valid key"
+    title = N_("The Idempotency-Key header is not a valid key")
 
 
 class IdempotencyKeyReused(FairdrawError):
@@ -296,11 +308,11 @@ class IdempotencyKeyReused(FairdrawError):
 
     status = 422
     code = "idempotency_key_reused"
-    title = "This Idempotency-Key was already used for a different request"
+    title = N_("This Idempotency-Key was already used for a different request")
 
 
 class IdempotencyKeyInFlight(Conflict):
     """The first request with this key has not finished yet; retry shortly."""
 
     code = "idempotency_key_in_flight"
-    title = "A request with this Idempotency-Key is still being processed; retry shortly"
+    title = N_("A request with this Idempotency-Key is still being processed; retry shortly")

@@ -84,6 +84,27 @@ def entry_nonce(salt: bytes, identity: str) -> bytes:
     return hmac.digest(salt, _NONCE_LABEL + identity.encode("utf-8"), "sha256")[:NONCE_BYTES]
 
 
+_BALLOT_NONCE_LABEL = b"fairdraw/2 ballot nonce\x00"
+
+
+def ballot_nonce(salt: bytes, identity: str, index: int) -> bytes:
+    """The secret 16-byte nonce of ballot ``index`` (its place in the round's ledger) of
+    ``identity`` in a round keyed by ``salt``: HMAC-SHA256(salt, "fairdraw/2 ballot
+    nonce" || 0x00 || decimal(index) || 0x00 || identity)[0:16]. Derived, so nothing per
+    ballot is stored; a participant's ballots are not linked to each other without the
+    salt. Not part of what verifiers check."""
+    message = _BALLOT_NONCE_LABEL + f"{index}\x00{identity}".encode()
+    return hmac.digest(salt, message, "sha256")[:NONCE_BYTES]
+
+
+def ballot_ref(salt: bytes, identity: str, index: int) -> str:
+    """A fairdraw/1 lottery ballot's public ref (32 hex digits, as random as the salt):
+    HMAC-SHA256(salt, "fairdraw/1 ballot" || 0x00 || decimal(index) || 0x00 ||
+    identity)[0:16]. Derived, so nothing per ballot is stored."""
+    message = b"fairdraw/1 ballot\x00" + f"{index}\x00{identity}".encode()
+    return hmac.digest(salt, message, "sha256")[:REF_BYTES].hex()
+
+
 def new_nonce() -> bytes:
     """A fresh 16-byte nonce from the OS CSPRNG (one lottery ballot's)."""
     return secrets.token_bytes(NONCE_BYTES)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from fairdraw.domain.draws import GITHUB_PREFIX
 from fairdraw.domain.errors import InvalidInput
+from fairdraw.i18n import N_
 
 GITHUB_LOGIN_MAX = 39
 # GitHub allows longer display names than this, but a profile is shown in lists and
@@ -48,7 +49,7 @@ def normalize_github_login(raw: str) -> str:
     if login.startswith("@"):
         login = login[1:]
     if not login:
-        raise InvalidInput({"github": "Enter a GitHub username"})
+        raise InvalidInput({"github": N_("Enter a GitHub username")})
     if len(login) > GITHUB_LOGIN_MAX:
         raise InvalidInput(
             {"github": f"A GitHub username is at most {GITHUB_LOGIN_MAX} characters long"}

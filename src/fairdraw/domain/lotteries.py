@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from fairdraw.domain.draws import DESCRIPTION_MAX, PRIZE_NAME_MAX, QUANTITY_MAX, TITLE_MAX
 from fairdraw.domain.errors import InvalidInput
+from fairdraw.i18n import N_
 
 WINNERS_PER_DAY_MAX = QUANTITY_MAX
 # How far ahead a start or end date may lie; also keeps every date's successor (the end of
@@ -148,7 +149,7 @@ def parse_day(text: str) -> date:
         else:
             if day < date.max:
                 return day
-    raise InvalidInput({"date": "Use a date such as 2026-11-22"})
+    raise InvalidInput({"date": N_("Use a date such as 2026-11-22")})
 
 
 def zone_of(name: str) -> ZoneInfo:
@@ -303,13 +304,13 @@ def validate_new_lottery(
     prize = prize.strip()
     timezone = timezone.strip()
     if not name:
-        errors["name"] = "Give the lottery a name"
+        errors["name"] = N_("Give the lottery a name")
     elif len(name) > TITLE_MAX:
         errors["name"] = f"At most {TITLE_MAX} characters"
     if len(description) > DESCRIPTION_MAX:
         errors["description"] = f"At most {DESCRIPTION_MAX} characters"
     if not prize:
-        errors["prize"] = "Give the prize a name"
+        errors["prize"] = N_("Give the prize a name")
     elif len(prize) > PRIZE_NAME_MAX:
         errors["prize"] = f"At most {PRIZE_NAME_MAX} characters"
     winners = _whole_number(winners_per_day)
@@ -325,7 +326,7 @@ def validate_new_lottery(
         errors["start"] = f"At most {HORIZON_DAYS // 365} years from today"
     last = _date_field("end", end, errors, required=False)
     if last is not None and first is not None and last < first:
-        errors["end"] = "The end date can't be before the start date"
+        errors["end"] = N_("The end date can't be before the start date")
     elif last is not None and last < today:
         errors["end"] = f"The end date can't be before today ({today.isoformat()})"
     elif last is not None and last > horizon:
@@ -351,14 +352,14 @@ def _date_field(field: str, raw: object, errors: dict[str, str], *, required: bo
     text = raw.strip() if isinstance(raw, str) else None
     if raw is None or text == "":
         if required:
-            errors[field] = "Give a date"
+            errors[field] = N_("Give a date")
         return None
     if text is not None and _ISO_DATE.fullmatch(text):
         try:
             return date.fromisoformat(text)
         except ValueError:
             pass
-    errors[field] = "Use a date such as 2026-11-22"
+    errors[field] = N_("Use a date such as 2026-11-22")
     return None
 
 

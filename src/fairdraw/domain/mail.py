@@ -25,6 +25,7 @@ from typing import Final
 from email_validator import EmailNotValidError, validate_email
 
 from fairdraw.domain.errors import InvalidInput, NotFound
+from fairdraw.i18n import N_
 
 # What a notice is about; one message per (draw, recipient, kind).
 WON: Final = "won"
@@ -60,14 +61,14 @@ class ConfirmationInvalid(NotFound):
     nothing (404)."""
 
     code = "confirmation_invalid"
-    title = "This confirmation link is not valid; it may have expired or been used"
+    title = N_("This confirmation link is not valid; it may have expired or been used")
 
 
 def normalize_address(raw: str, *, field: str = "email") -> str:
     """The normalised form of an e-mail address, or :class:`InvalidInput` on ``field``."""
     text = raw.strip()
     if not text:
-        raise InvalidInput({field: "The e-mail address must not be empty."})
+        raise InvalidInput({field: N_("The e-mail address must not be empty.")})
     if len(text) > MAX_ADDRESS_LENGTH:
         raise InvalidInput(
             {field: f"The e-mail address must be at most {MAX_ADDRESS_LENGTH} characters long."}

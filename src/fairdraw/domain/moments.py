@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+# One minute in epoch milliseconds: the bucket of the dashboard's activity counts.
+MINUTE_MS = 60_000
+
 
 def now_ms() -> int:
     """The host clock in epoch milliseconds."""

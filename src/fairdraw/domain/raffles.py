@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fairdraw.domain import zones
 from fairdraw.domain.draws import (
     Claimants,
     DrawKind,
@@ -24,6 +25,7 @@ from fairdraw.domain.draws import (
 from fairdraw.domain.embedding import parse_embed_origins
 from fairdraw.domain.errors import InvalidInput
 from fairdraw.domain.tickets import MAX_TICKETS
+from fairdraw.i18n import N_
 
 # The most tickets a raffle that may not close early can have: it closes only when its
 # last ticket is claimed, and beyond this many claims that day would in practice never
@@ -41,6 +43,7 @@ def validate_new_raffle(
     per_claimant: object = 1,
     early_close: bool = False,
     embed_origins: Sequence[str] = (),
+    time_zone: str | None = None,
 ) -> NewDraw:
     """Check everything the organiser typed; raise InvalidInput listing every bad field.
 
@@ -71,15 +74,22 @@ def validate_new_raffle(
     try:
         who = Claimants(claimants)
     except ValueError:
-        errors["claimants"] = "Choose anyone (one per address) or fairdraw accounts"
+        errors["claimants"] = N_("Choose anyone (one per address) or fairdraw accounts")
         who = Claimants.anonymous
     limit = whole_number(per_claimant)
     if limit is None or limit < 1 or (count is not None and limit > count):
-        errors["per_claimant"] = "Tickets per person must be between 1 and the number of tickets"
+        errors["per_claimant"] = N_(
+            "Tickets per person must be between 1 and the number of tickets"
+        )
         limit = 1
     origins, origins_error = parse_embed_origins(embed_origins)
     if origins_error:
         errors["embed_origins"] = origins_error
+    zone = zones.DEFAULT_ZONE
+    try:
+        zone = zones.read_zone(time_zone)
+    except InvalidInput as error:
+        errors.update(error.errors)
     if errors or count is None:
         raise InvalidInput(errors)
     return NewDraw(
@@ -94,4 +104,5 @@ def validate_new_raffle(
             ticket_count=count, claimants=who, per_claimant=limit, early_close=early_close
         ),
         embed_origins=origins,
+        time_zone=zone,
     )

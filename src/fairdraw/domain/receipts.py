@@ -20,6 +20,7 @@ from typing import Any, Final
 from fairdraw.domain import errors, fairness, transparency
 from fairdraw.domain.proof import ProofFormatError, canonical_json, parse_json
 from fairdraw.domain.signing import key_id, verify_statement
+from fairdraw.i18n import N_
 
 RECEIPT: Final = "receipt"
 ENTRY_PROOF: Final = "entry-proof"
@@ -32,12 +33,12 @@ _HASH_HEX: Final = re.compile(r"[0-9a-f]{64}")
 
 class NotSealed(errors.NotFound):
     code = "not_sealed"
-    title = "Entry proofs are published once the draw is closed and sealed"
+    title = N_("Entry proofs are published once the draw is closed and sealed")
 
 
 class NoEntryProofs(errors.Conflict):
     code = "no_entry_proofs"
-    title = "This draw has no signed entry proofs"
+    title = N_("This draw has no signed entry proofs")
 
 
 class LedgerMismatch(errors.FairdrawError):
@@ -45,7 +46,7 @@ class LedgerMismatch(errors.FairdrawError):
     changed it after the seal. Nothing is signed."""
 
     code = "ledger_mismatch"
-    title = "The stored ledger no longer matches its seal"
+    title = N_("The stored ledger no longer matches its seal")
 
 
 class ReceiptError(ValueError):

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from fairdraw.domain.errors import FairdrawError
 from fairdraw.domain.proof import canonical_json
+from fairdraw.i18n import N_
 
 ALGORITHM: Final = "ed25519"
 PUBLIC_KEY_BYTES: Final = 32
@@ -38,7 +39,7 @@ class SigningKeyError(FairdrawError):
     """The configured signing key file does not hold an Ed25519 private key."""
 
     code = "signing_key_invalid"
-    title = "The signing key file is not an Ed25519 private key"
+    title = N_("The signing key file is not an Ed25519 private key")
 
 
 def key_id(public_key: bytes) -> str:

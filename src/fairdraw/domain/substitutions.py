@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from fairdraw.domain.errors import Conflict, InvalidInput
 from fairdraw.domain.proof import bundle_hash, canonical_json
+from fairdraw.i18n import N_
 
 RECORD_FORMAT: Final = "fairdraw/2 substitutions"
 REASON_MAX: Final = 500
@@ -29,7 +30,7 @@ REASON_MAX: Final = 500
 
 class NotAWinner(Conflict):
     code = "not_a_winner"
-    title = "That entry does not hold a prize now"
+    title = N_("That entry does not hold a prize now")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fairdraw.domain.accounts import (
     DEFAULT_PAGE_SIZE,
     MAX_PASSWORD_LENGTH,
+    CannotDemoteSelf,
     CannotDisableSelf,
     LastAdmin,
     Role,
@@ -38,6 +39,7 @@ from fairdraw.domain.accounts import (
     username_prefix,
 )
 from fairdraw.domain.errors import (
+    AccountDisabled,
     Conflict,
     Forbidden,
     InvalidCredentials,
@@ -90,6 +92,7 @@ class AccountService:
         self._absolute_seconds = absolute_seconds
         self._hasher = hasher or PasswordHasher()
         self._dummy_hash: str | None = None
+        self._admin_seen = False
         self.registration_open = registration_open
 
     # -- users -------------------------------------------------------------------------
@@ -146,6 +149,14 @@ class AccountService:
         """True if some enabled user is an admin."""
         return await self._store.any_admin()
 
+    async def needs_first_admin(self) -> bool:
+        """True while no enabled administrator exists yet. Once one is seen the answer
+        stays False in this process (the last administrator cannot be demoted or
+        disabled), so asking on every home page costs one look at the store at most."""
+        if not self._admin_seen:
+            self._admin_seen = await self._store.any_admin()
+        return not self._admin_seen
+
     async def register(
         self,
         username: str,
@@ -181,8 +192,10 @@ class AccountService:
     async def authenticate(self, username: str, password: str) -> User:
         """The user with that name and password, or :class:`InvalidCredentials`.
 
-        Unknown, malformed and disabled names fail exactly like a wrong password, after
-        the same argon2 work, so a login attempt does not reveal which names exist.
+        Unknown and malformed names fail exactly like a wrong password, after the same
+        argon2 work, so a login attempt does not reveal which names exist. A disabled
+        account with the right password is :class:`AccountDisabled`: whoever knows the
+        password learns only what its owner should be told.
         """
         try:
             name: str | None = normalize_username(username)
@@ -193,8 +206,10 @@ class AccountService:
             await self._verify(await self._dummy(), password[:MAX_PASSWORD_LENGTH])
             raise InvalidCredentials()
         user, password_hash = found
-        if not await self._verify(password_hash, password) or user.disabled:
+        if not await self._verify(password_hash, password):
             raise InvalidCredentials()
+        if user.disabled:
+            raise AccountDisabled()
         if self._hasher.check_needs_rehash(password_hash):
             upgraded = await self._hash(password)
             # The user may have been removed since; the login fails later on its own.
@@ -345,6 +360,19 @@ class AccountService:
         users, more = await self._store.find_users(username_prefix(query), offset, limit)
         return UserPage(users, offset, limit, offset + limit if more else None)
 
+    async def get_user(self, actor: User | None, username: str) -> User:
+        """One user, for an administrator about to change them; :class:`NotFound` if
+        there is no such user."""
+        require_admin(actor)
+        try:
+            name = normalize_username(username)
+        except InvalidInput:
+            raise NotFound("No such user") from None
+        found = await self._store.get_user(name)
+        if found is None:
+            raise NotFound("No such user")
+        return found[0]
+
     async def update_user(
         self,
         actor: User | None,
@@ -355,7 +383,8 @@ class AccountService:
     ) -> User:
         """Set a user's role and/or disable or enable them; admins only. The user after.
 
-        :class:`CannotDisableSelf` for an admin disabling themselves, :class:`LastAdmin`
+        :class:`CannotDisableSelf` for an admin disabling themselves,
+        :class:`CannotDemoteSelf` for one changing their own role, :class:`LastAdmin`
         for a change that would leave no enabled admin (checked again after the write, so
         two admins demoting each other at once cannot both succeed). Disabling ends the
         user's sessions and API tokens; enabling them again does not bring those back.
@@ -369,6 +398,8 @@ class AccountService:
             raise NotFound("No such user") from None
         if disabled and name == admin.username:
             raise CannotDisableSelf()
+        if role is not None and role is not admin.role and name == admin.username:
+            raise CannotDemoteSelf()
         for _attempt in range(_UPDATE_ATTEMPTS):
             found = await self._store.get_user(name)
             if found is None:

@@ -27,6 +27,7 @@ from fairdraw import __version__
 from fairdraw.config import ConfigError, Settings
 from fairdraw.domain.beacon import QUICKNET, BeaconError, BeaconRound, Chain, iso_seconds
 from fairdraw.domain.errors import Unavailable
+from fairdraw.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class BeaconUnavailable(Unavailable):
     """No relay served a valid ``round``; ``detail`` says what each relay did."""
 
     code = "beacon_unavailable"
-    title = "No beacon relay served the round"
+    title = N_("No beacon relay served the round")
 
     def __init__(self, round: int, detail: str) -> None:
         self.round = round

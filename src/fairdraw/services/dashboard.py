@@ -228,7 +228,8 @@ class DashboardService:
                 EntryView(c.index, tickets.ticket_number(perm, c.index), _holder(c), c.claimed_ms)
                 for c in claims
             ]
-        entries = [LedgerEntry.parse(i, e) for i, e in zip(indexes, elements, strict=True)]
+        terms = await self._draws.ledger_terms(draw.id)
+        entries = [LedgerEntry.parse(i, e, terms) for i, e in zip(indexes, elements, strict=True)]
         lottery = draw.kind is DrawKind.lottery
         return [
             EntryView(e.index, e.index + 1, _entrant(e, lottery), e.entered_ms) for e in entries

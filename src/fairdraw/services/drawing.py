@@ -177,6 +177,7 @@ class DrawingService:
         auto_draw: bool = False,
         embed_origins: Sequence[str] = (),
         github_sign_in: bool = False,
+        time_zone: str | None = None,
     ) -> Draw:
         user = require_manager(caller, None, self._networks)
         new = validate_new_draw(
@@ -190,6 +191,7 @@ class DrawingService:
             auto_draw=auto_draw,
             embed_origins=embed_origins,
             github_sign_in=github_sign_in,
+            time_zone=time_zone,
         )
         self._check_sign_in(new)
         draw = await self._store.create(
@@ -212,6 +214,7 @@ class DrawingService:
         early_close: bool = False,
         open_now: bool = False,
         embed_origins: Sequence[str] = (),
+        time_zone: str | None = None,
     ) -> Draw:
         """A new raffle of ``ticket_count`` tickets; creating one costs the same whatever
         its size: tickets exist only once claimed."""
@@ -225,6 +228,7 @@ class DrawingService:
             per_claimant=per_claimant,
             early_close=early_close,
             embed_origins=embed_origins,
+            time_zone=time_zone,
         )
         draw = await self._store.create(
             new_draw_id(),
@@ -399,10 +403,12 @@ class DrawingService:
         """Hash complete ledger chunk ``chunk`` now and keep its root, so that closing the
         draw later has only the rest to hash. Harmless to repeat."""
         start = chunk * fairness.CHUNK_LEAVES
-        refs = await self._store.refs_slice(draw_id, start, start + fairness.CHUNK_LEAVES)
-        if len(refs) != fairness.CHUNK_LEAVES:
+        elements = await self._store.ledger_slice(draw_id, start, start + fairness.CHUNK_LEAVES)
+        if len(elements) != fairness.CHUNK_LEAVES:
             raise ValueError(f"ledger chunk {chunk} of draw {draw_id} is not complete")
-        await self._store.save_chunk_root(draw_id, chunk, await sealing.chunk_root(start, refs))
+        terms = await self._store.ledger_terms(draw_id)
+        root = await sealing.ledger_chunk_root(start, elements, terms)
+        await self._store.save_chunk_root(draw_id, chunk, root)
 
     async def seal_complete_chunks(self, draw_id: str) -> int:
         """Hash every complete chunk whose root is not kept yet; the number hashed."""

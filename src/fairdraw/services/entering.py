@@ -152,7 +152,6 @@ class EnteringService:
         in one step: a retry of the same request gets the same receipt (``replayed``) and
         never enters twice; IdempotencyKeyReused if the key named another request.
         """
-        await self._limits.entry(draw_id, caller.address)
         terms = await self._store.entry_terms(draw_id)
         if terms.kind is DrawKind.raffle:
             raise WrongDrawKind("A raffle is entered by claiming a ticket")
@@ -171,7 +170,11 @@ class EnteringService:
                 sign_in=f"/draws/{draw_id}",
             )
         login = normalize_github_login(github or "")
-        profile = await self._github.lookup(login)
+
+        async def count_lookup() -> None:
+            await self._limits.entry(draw_id, caller.address)
+
+        profile = await self._github.lookup(login, before_asking=count_lookup)
         return await self._append(draw_id, terms, profile.identity, profile.login, caller, retry)
 
     @counts_entries("entry")
@@ -181,7 +184,6 @@ class EnteringService:
         """Enter a draw whose entrants prove their GitHub account, as ``profile`` (the
         account GitHub said signed in). A second entry is AlreadyEntered carrying the
         original receipt: the sign-in proved that it is the entrant's own."""
-        await self._limits.entry(draw_id, caller.address)
         terms = await self._store.entry_terms(draw_id)
         if terms.kind is not DrawKind.giveaway or not terms.github_sign_in:
             raise WrongDrawKind("This draw does not ask entrants to sign in with GitHub")
@@ -200,11 +202,8 @@ class EnteringService:
         *,
         proven: bool = False,
     ) -> Receipt:
-        if terms.algorithm == fairness.ALGORITHM:
-            ref = fairness.entry_ref(terms.salt, identity)
-        else:
-            ref = fairness.entry_ref_v2(identity, fairness.entry_nonce(terms.salt, identity))
-        outcome = await self._store.enter(draw_id, identity, ref, label, retry)
+        limit = self._limits.entry_attempts(caller.address)
+        outcome = await self._store.enter(draw_id, identity, label, retry, limit)
         # A replay's entry was counted and announced by the attempt that made it.
         fresh = outcome.created and not outcome.replayed
         if fresh and self._activity is not None:
@@ -241,11 +240,11 @@ class EnteringService:
 
     async def receipt(self, draw_id: str, index: int) -> Receipt | None:
         """The receipt of entry ``index`` of a giveaway (None if there is no such entry)."""
-        elements = await self._store.ledger_slice(draw_id, index, index + 1)
-        if index < 0 or not elements:
+        entries = await self._store.entries_slice(draw_id, index, index + 1)
+        if index < 0 or not entries:
             return None
         terms = await self._store.entry_terms(draw_id)
-        return self._receipt(draw_id, terms, LedgerEntry.parse(index, elements[0]))
+        return self._receipt(draw_id, terms, entries[0])
 
     def _receipt(
         self, draw_id: str, terms: EntryTerms, entry: LedgerEntry, replayed: bool = False

@@ -241,9 +241,10 @@ class EntrantsService:
 
             return claim_row
         lottery = draw.kind is DrawKind.lottery
+        terms = await self._draws.ledger_terms(draw.id)
 
         def entry_row(index: int, element: str) -> EntrantRow:
-            entry = LedgerEntry.parse(index, element)
+            entry = LedgerEntry.parse(index, element, terms)
             label = (account_holder(entry.identity) or entry.label) if lottery else entry.label
             placing = known.get(index, default)
             return EntrantRow(index, index + 1, entry.entered_ms, label, entry.ref, placing)

@@ -9,6 +9,7 @@ operator. Failures are never cached, so the next attempt asks GitHub again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -71,17 +72,22 @@ class GitHubClient:
         token = settings.github_token.get_secret_value() if settings.github_token else None
         return cls(settings.github_api_url, token, settings.github_timeout, cache)
 
-    async def lookup(self, raw_login: str) -> GitHubProfile:
+    async def lookup(
+        self, raw_login: str, before_asking: Callable[[], Awaitable[None]] | None = None
+    ) -> GitHubProfile:
         """The GitHub user with the handle ``raw_login`` (as an entrant typed it).
 
         Raises InvalidInput for a malformed handle (without asking GitHub) or an
         organisation, GitHubUserNotFound for an unknown login, and GitHubUnavailable when
-        GitHub cannot be asked or gives no usable answer.
+        GitHub cannot be asked or gives no usable answer. ``before_asking`` runs when the
+        profile is not cached, before GitHub is asked (a rate limit, which may raise).
         """
         login = normalize_github_login(raw_login)
         cached = await self._cache.get(login)
         if cached is not None:
             return cached
+        if before_asking is not None:
+            await before_asking()
         profile = await self._fetch(f"/users/{login}", subject=login)
         await self._cache.put(profile, login)
         return profile

@@ -39,6 +39,7 @@ from fairdraw.services.drawing import DrawingService, require_manager
 from fairdraw.services.proofs import DrawProofs
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.imports import Buckets, ImportSeal, ImportStore, StagedEntry
+from fairdraw.store.ledger import LedgerEntry, compact_element
 
 # Rows staged per round trip: one ledger chunk, whose Merkle root is hashed with it.
 STAGE_ROWS = fairness.CHUNK_LEAVES
@@ -77,9 +78,10 @@ def reading_of(listed: ImportedList, options: ImportOptions) -> dict[str, object
     }
 
 
-def staged_chunk(names: list[str], start: int, entered_ms: int) -> tuple[list[StagedEntry], bytes]:
+def staged_chunk(names: list[str], start: int) -> tuple[list[StagedEntry], bytes]:
     """The ledger entries of rows ``start ..`` (``names``), each with a fresh nonce, and
-    the Merkle root of their chunk."""
+    the Merkle root of their chunk. Each is entered when the draw opens (the import's
+    clock reading): its element keeps the nonce, not the ref or a time."""
     nonces = os.urandom(fairness.NONCE_BYTES * len(names))
     entries: list[StagedEntry] = []
     refs: list[str] = []
@@ -88,8 +90,8 @@ def staged_chunk(names: list[str], start: int, entered_ms: int) -> tuple[list[St
         nonce = nonces[offset * fairness.NONCE_BYTES : (offset + 1) * fairness.NONCE_BYTES]
         ref = fairness.entry_ref_v2(identity, nonce)
         refs.append(ref)
-        element = f"{ref}\t{entered_ms}\t{identity}\t{name}\t{nonce.hex()}"
-        entries.append(StagedEntry(element, name, start + offset))
+        row = LedgerEntry(start + offset, ref, 0, identity, name, nonce.hex())
+        entries.append(StagedEntry(compact_element(row, 0), name, start + offset))
     return entries, fairness.chunk_root(start, refs)
 
 
@@ -164,14 +166,11 @@ class ImportingService:
         token = secrets.token_hex(16)
         buckets: Buckets = {}
         roots: list[bytes] = []
-        entered_ms = self._clock()
         names = listed.names
         try:
             for start in range(0, len(names), STAGE_ROWS):
                 chunk = names[start : start + STAGE_ROWS]
-                entries, root = await anyio.to_thread.run_sync(
-                    staged_chunk, chunk, start, entered_ms
-                )
+                entries, root = await anyio.to_thread.run_sync(staged_chunk, chunk, start)
                 roots.append(root)
                 buckets.update(await self._imports.stage(draw.id, token, entries))
             seed = fairness.new_seed()

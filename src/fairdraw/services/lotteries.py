@@ -184,27 +184,16 @@ class LotteryService:
                 raise LotteryNotRunning()
             start_ms, end_ms = lotteries.day_bounds(lottery.terms.zone, day)
             round_id = lotteries.round_draw_id(lottery_id, day)
-            nonce = None
-            if await self._drawing.algorithm_of(round_id) == fairness.ALGORITHM:
-                ref = fairness.new_ballot_ref()
-            else:
-                # fairdraw/2: the ref commits to the participant and a secret nonce, so a
-                # winning ballot is shown to be theirs; random, so their ballots are not
-                # linked to each other.
-                nonce = fairness.new_nonce()
-                ref = fairness.entry_ref_v2(identity, nonce)
             cast_in_round = functools.partial(
                 self._store.cast_ballot,
                 round_id,
                 start_ms=start_ms,
                 end_ms=end_ms,
                 identity=identity,
-                ref=ref,
                 label=user.display_name,
                 name=user.username,
                 at_ms=at_ms,
                 retry=retry,
-                nonce=nonce,
             )
             # The round's fields go along only when the day's first ballot creates it.
             cast = await cast_in_round()
@@ -216,7 +205,7 @@ class LotteryService:
                 await remember(
                     self._mine, caller, EntryKind.ballot, round_id, cast.index, cast.cast_ms
                 )
-                ballot_ref = cast.ref or ref
+                ballot_ref = cast.ref
                 return Ballot(
                     lottery_id=lottery_id,
                     day=day,
@@ -414,6 +403,8 @@ class LotteryService:
             "seed": seed.hex(),
             "commitment": fairness.commitment(seed),
             "deadline_ms": str(end_ms),
+            # Its pages show its times in the lottery's zone, as the lottery's pages do.
+            "time_zone": terms.timezone,
             "lottery_id": lottery.id,
             "round_date": day.isoformat(),
             **self._drawing.new_draw_fields(),

@@ -23,12 +23,11 @@ from typing import Any
 from fairdraw.domain import mail
 from fairdraw.domain.accounts import User
 from fairdraw.domain.draws import Draw, DrawKind, WinnerView, account_holder
-from fairdraw.domain.errors import Conflict, NotAuthenticated, NotFound
+from fairdraw.domain.errors import Conflict, NotAuthenticated, NotFound, StoreError
 from fairdraw.domain.moments import now_ms
 from fairdraw.domain.webhooks import backoff_ms
 from fairdraw.services.smtp import Attempt, SmtpTransport
 from fairdraw.store.accounts import AccountStore
-from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.mail import MailStore, StoredMail
 from fairdraw.store.schedule import ScheduleStore
@@ -324,7 +323,7 @@ class MailWorker:
             try:
                 if await self._schedule.leader() == self._instance:
                     await self._service.deliver_due()
-            except STORE_UNAVAILABLE_ERRORS:
+            except StoreError:
                 pass  # the scheduler reports the outage; the queue waits in the store
             except Exception:
                 log.exception("mail delivery pass failed; retrying")

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from fairdraw.domain.callers import Caller
-from fairdraw.domain.errors import NotAuthenticated
+from fairdraw.domain.errors import NotAuthenticated, StoreError
 from fairdraw.domain.moments import iso
 from fairdraw.domain.substitutions import Substitution
 from fairdraw.services.forfeits import SubstitutionsOf
 from fairdraw.services.ticket_ledger import TicketLedger
-from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
+from fairdraw.store.ledger import LedgerEntry, LedgerTerms
 from fairdraw.store.my_entries import IndexedItem, ItemDetails, MyEntriesStore
 
 log = logging.getLogger("fairdraw.my_entries")
@@ -56,14 +56,15 @@ async def remember(
     item = IndexedItem(_CODES[kind], draw_id, index, at_ms)
     try:
         await store.add(caller.user.username, item)
-    except STORE_UNAVAILABLE_ERRORS as error:
+    except StoreError as error:
         log.warning("could not list %s %s:%d for its user: %s", kind, draw_id, index, error)
 
 
 @dataclass(frozen=True)
 class MyEntry:
-    """One item of the list. ``number`` is what its receipt calls it: the entry index of
-    a giveaway entry, the ticket number, the ballot number; ``prize`` is set once it won."""
+    """One item of the list. ``number`` is what its receipt calls it, counted from 1: the
+    entry number of a giveaway entry (its index + 1), the ticket number, the ballot
+    number; ``prize`` is set once it won."""
 
     kind: EntryKind
     draw_id: str
@@ -172,18 +173,22 @@ def _entry_of(
 ) -> MyEntry:
     item, meta = details.item, details.meta
     kind = _KINDS[item.kind]
-    # Ledger lines: "ref, ms, identity, label" (entries, ballots); "code hash, ms, claimant".
-    fields = (details.element or "").split("\t")
-    at_ms = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else item.at_ms
+    element = details.element or ""
+    at_ms = item.at_ms
     ref = label = lottery_id = day = None
     if kind is EntryKind.ticket:
+        # A claim's line: "code hash, ms, claimant".
+        fields = element.split("\t")
+        at_ms = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else item.at_ms
         number = numbers[item.draw_id][item.index]
-    elif kind is EntryKind.ballot:
-        number, ref = item.index + 1, fields[0]
-        lottery_id, day = meta.get("lottery_id"), meta.get("round_date")
     else:
-        number, ref = item.index, fields[0]
-        label = fields[3] if len(fields) > 3 else None
+        entry = LedgerEntry.parse(item.index, element, LedgerTerms.from_fields(meta))
+        at_ms, ref = entry.entered_ms, entry.ref
+        number = item.index + 1  # counted from 1, as its receipt says
+        if kind is EntryKind.ballot:
+            lottery_id, day = meta.get("lottery_id"), meta.get("round_date")
+        else:
+            label = entry.label
     return MyEntry(
         kind=kind,
         draw_id=item.draw_id,

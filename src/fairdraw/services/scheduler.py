@@ -31,7 +31,6 @@ from fairdraw.metrics import scheduler_passed
 from fairdraw.services.drawing import DeadlineOutcome, DrawingService
 from fairdraw.services.lotteries import LotteryService
 from fairdraw.services.ratelimit import RateLimits
-from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
 from fairdraw.store.live_stats import LiveStats
 from fairdraw.store.lotteries import LotteryStore
 from fairdraw.store.my_entries import MyEntriesStore
@@ -44,7 +43,7 @@ DEFAULT_LEASE_SECONDS = 30.0
 # Deadlines settled per pass at most; the rest stay due for the next pass, a second later.
 DEADLINES_PER_PASS = 100
 # An unreachable store is an outage to report once, not a failure of each pass.
-STORE_OUTAGE_ERRORS: tuple[type[Exception], ...] = (*STORE_UNAVAILABLE_ERRORS, StoreError)
+STORE_OUTAGE_ERRORS: tuple[type[Exception], ...] = (StoreError,)
 
 
 @dataclass(frozen=True)

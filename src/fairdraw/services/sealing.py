@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import anyio
 
 from fairdraw.domain import fairness, tickets
+from fairdraw.store.ledger import LedgerTerms, refs_of
 
 # Below this many entries, starting worker processes costs more than it saves.
 PARALLEL_FROM = 4 * fairness.CHUNK_LEAVES
@@ -47,6 +48,16 @@ def _workers() -> ProcessPoolExecutor:
 async def chunk_root(start: int, refs: list[str]) -> bytes:
     """The root of one complete chunk, hashed in a worker process."""
     return await compute(fairness.chunk_root, start, refs, in_pool=True)
+
+
+async def ledger_chunk_root(start: int, elements: list[str], terms: LedgerTerms) -> bytes:
+    """The root of one complete chunk of ledger ``elements`` (read with ``terms``): their
+    refs are computed and hashed in a worker process, away from the event loop."""
+    return await compute(_ledger_chunk_root, start, elements, terms, in_pool=True)
+
+
+def _ledger_chunk_root(start: int, elements: list[str], terms: LedgerTerms) -> bytes:
+    return fairness.chunk_root(start, refs_of(elements, terms, start))
 
 
 def ticket_chunk(

@@ -25,12 +25,11 @@ from fairdraw.domain import webhooks
 from fairdraw.domain.accounts import Role
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import Draw
-from fairdraw.domain.errors import Forbidden, NotAuthenticated, NotFound
+from fairdraw.domain.errors import Forbidden, NotAuthenticated, NotFound, StoreError
 from fairdraw.domain.moments import iso, now_ms
 from fairdraw.domain.networks import IPNetwork, check_manager_network
 from fairdraw.services.drawing import require_manager
 from fairdraw.services.outbound import AddressPolicy, policy_client
-from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.schedule import ScheduleStore
 from fairdraw.store.webhooks import StoredEndpoint, StoredMessage, WebhookStore
@@ -347,7 +346,7 @@ class WebhookWorker:
                 try:
                     if await self._schedule.leader() == self._instance:
                         await self._service.deliver_due(client)
-                except STORE_UNAVAILABLE_ERRORS:
+                except StoreError:
                     pass  # the scheduler reports the outage; the queue waits in the store
                 except Exception:
                     log.exception("webhook delivery pass failed; retrying")

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any, cast
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Connection, Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry
@@ -22,14 +22,19 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from fairdraw.domain.errors import StoreError
 from fairdraw.metrics import store_answered, store_failed
+from fairdraw.store.replica_acks import DEFAULT_TIMEOUT_MS, NotReplicated, replica_acked
 
-# Failures that mean "the store is unreachable right now" (a 503 for the user, not a 500);
-# the web layer maps them without importing the client library itself.
+# Failures that mean "the store is unreachable right now" (a 503 for the user, not a 500).
+# Every round trip raises them as the domain's StoreError instead (see observed), so no
+# layer above the store names the client library's exceptions.
 # A cluster adds its own: a master down and not yet replaced, slots not served, every node
-# unreachable, or a key whose slot is moving (TRYAGAIN).
+# unreachable, or a key whose slot is moving (TRYAGAIN). With FAIRDRAW_STORE_REPLICA_ACKS,
+# a write its replicas did not confirm in time (NotReplicated) is not acknowledged either.
 STORE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     RedisConnectionError,
+    NotReplicated,
     RedisTimeoutError,
     ClusterDownError,
     RedisClusterUnreachableError,
@@ -59,7 +64,11 @@ def cluster_url(url: str) -> str | None:
 
 
 def connect(
-    url: str, max_connections: int = DEFAULT_MAX_CONNECTIONS, read_timeout: float | None = None
+    url: str,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    read_timeout: float | None = None,
+    replica_acks: int = 0,
+    replica_acks_timeout_ms: int = DEFAULT_TIMEOUT_MS,
 ) -> Redis:
     """A client for ``redis://``, ``rediss://`` or ``unix://`` URLs, or for a cluster
     (``redis+cluster://`` or ``rediss+cluster://`` and any one node's address), answering
@@ -69,7 +78,9 @@ def connect(
     for a connection instead of failing; one process never opens more than
     ``max_connections`` connections (per node of a cluster). ``read_timeout`` (seconds)
     replaces the client's default wait for an answer: blocking reads need longer than
-    they block.
+    they block. ``replica_acks`` > 0: every write waits until that many replicas hold it
+    (at most ``replica_acks_timeout_ms``) or raises ``NotReplicated``
+    (:mod:`fairdraw.store.replica_acks`).
     """
     extra = {} if read_timeout is None else {"socket_timeout": read_timeout}
     node = cluster_url(url)
@@ -85,6 +96,15 @@ def connect(
             socket_connect_timeout=CONNECT_TIMEOUT,
             **extra,
         )
+        if replica_acks:
+            # Before the first command: every node's connections are made from these.
+            connection_kwargs = cluster.nodes_manager.connection_kwargs
+            acked = replica_acked(
+                connection_kwargs["connection_class"], replica_acks, replica_acks_timeout_ms
+            )
+            connection_kwargs["connection_class"] = acked
+            for startup in cluster.nodes_manager.startup_nodes.values():
+                startup.connection_class = cast(type[Connection], acked)
         return cast(Redis, cluster)
     pool = BlockingConnectionPool.from_url(
         url,
@@ -94,6 +114,9 @@ def connect(
         health_check_interval=30,
         **extra,
     )
+    if replica_acks:
+        acked = replica_acked(pool.connection_class, replica_acks, replica_acks_timeout_ms)
+        pool.connection_class = cast(type[Connection], acked)
     return ObservedRedis.from_pool(pool)
 
 
@@ -105,12 +128,19 @@ async def observed(command: str, call: Awaitable[Any]) -> Any:
     """Await ``call`` (one round trip: ``command``, a script, or a pipeline), timed and,
     if it fails, counted for the metrics (``fairdraw_store_*``). ``NOSCRIPT`` is not a
     failure: it is how a script is loaded on first use (the client then sends it and
-    runs it again)."""
+    runs it again).
+
+    This is where an unreachable store becomes a domain error: the failures in
+    :data:`STORE_UNAVAILABLE_ERRORS` are raised as :class:`StoreError` (503 with
+    ``Retry-After``), from the client's own, after its retries."""
     started = time.perf_counter()
     try:
         return await call
     except NoScriptError:
         raise
+    except STORE_UNAVAILABLE_ERRORS as error:
+        store_failed(command, error)
+        raise StoreError() from error
     except Exception as error:
         store_failed(command, error)
         raise

@@ -24,40 +24,17 @@ from fairdraw.domain.draws import (
     Seal,
     WinnerView,
 )
-from fairdraw.domain.errors import DrawNotFound
+from fairdraw.domain.errors import DrawNotFound, StoreError
 from fairdraw.domain.idempotency import RetryKey
+from fairdraw.domain.zones import DEFAULT_ZONE
 from fairdraw.store.keys import Keys
+from fairdraw.store.ledger import LedgerEntry as LedgerEntry
+from fairdraw.store.ledger import LedgerTerms, refs_of
 from fairdraw.store.scripts import Scripts
 
 # Ledger elements read per LRANGE: one Merkle chunk, so hashing can start per read.
 LEDGER_CHUNK = fairness.CHUNK_LEAVES
 TERMS_CACHE_SIZE = 4096
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One line of a draw's ledger."""
-
-    index: int
-    ref: str
-    entered_ms: int
-    identity: str
-    label: str
-    # A fairdraw/2 lottery ballot's secret nonce (hex), kept to open its ref; a giveaway
-    # entry's is derived from the draw's salt instead.
-    nonce: str | None = None
-
-    @classmethod
-    def parse(cls, index: int, element: str) -> LedgerEntry:
-        ref, entered_ms, identity, label, *nonce = element.split("\t", 4)
-        return cls(
-            index=index,
-            ref=ref,
-            entered_ms=int(entered_ms),
-            identity=identity,
-            label=label,
-            nonce=nonce[0] if nonce else None,
-        )
 
 
 @dataclass(frozen=True)
@@ -74,6 +51,14 @@ class EntryTerms:
     algorithm: str = fairness.ALGORITHM
     # Entrants prove their GitHub account: a typed username is refused.
     github_sign_in: bool = False
+    # When the draw opened (0 while a draft): ledger entry times count from it.
+    opened_ms: int = 0
+
+    @property
+    def ledger(self) -> LedgerTerms:
+        """What reading this draw's ledger elements needs."""
+        lottery = self.kind is DrawKind.lottery
+        return LedgerTerms(self.algorithm, self.salt, self.opened_ms, ballots=lottery)
 
 
 @dataclass(frozen=True)
@@ -171,6 +156,7 @@ def draw_from_hash(draw_id: str, fields: dict[str, str], live_count: int) -> Dra
         embed_origins=tuple(fields.get("embed_origins", "").split()),
         github_sign_in=fields.get("github_sign_in") == "1",
         imported=fields.get("source") == "list",
+        time_zone=fields.get("time_zone") or DEFAULT_ZONE,
     )
 
 
@@ -191,13 +177,29 @@ def new_draw_fields(beacon: str | None) -> dict[str, str]:
     return {"algorithm": fairness.ALGORITHM_V2, "beacon": beacon or "none"}
 
 
-def enter_keys(keys: Keys, draw_id: str, label: str) -> list[str]:
-    """The KEYS of the ``enter`` script for an entry labelled ``label``."""
+# The ``enter`` script's limit arguments that count nothing.
+NO_ATTEMPT_LIMIT: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True)
+class AttemptLimit:
+    """How many entry attempts one client address bucket may make on a draw per window
+    (a sliding window counter, counted by the ``enter`` script itself)."""
+
+    address: str
+    allowed: int
+    window_ms: int
+
+
+def enter_keys(keys: Keys, draw_id: str, label: str, address: str = "unknown") -> list[str]:
+    """The KEYS of the ``enter`` script for an entry labelled ``label`` from the client
+    address bucket ``address``."""
     return [
         *keys.draw_keys(draw_id),
         keys.events(draw_id),
         keys.minutes(draw_id),
         keys.names(draw_id, label),
+        keys.entry_attempts(draw_id, address),
     ]
 
 
@@ -215,7 +217,7 @@ class DrawStore:
         """True when the store answers PING."""
         try:
             return bool(await self._redis.ping())
-        except RedisError:
+        except (RedisError, StoreError):
             return False
 
     async def create(
@@ -250,6 +252,8 @@ class DrawStore:
             fields["embed_origins"] = " ".join(new.embed_origins)
         if new.github_sign_in:
             fields["github_sign_in"] = "1"
+        if new.time_zone != DEFAULT_ZONE:
+            fields["time_zone"] = new.time_zone
         if new.raffle is not None:
             if perm_key is None:
                 raise ValueError("a raffle needs its ticket permutation key")
@@ -316,6 +320,7 @@ class DrawStore:
             "auto_draw": "1" if new.auto_draw else "",
             "embed_origins": " ".join(new.embed_origins),
             "github_sign_in": "1" if new.github_sign_in else "",
+            "time_zone": new.time_zone if new.time_zone != DEFAULT_ZONE else "",
         }
         fields.update((name, value) for name, value in optional.items() if value)
         if new.raffle is not None:
@@ -332,7 +337,7 @@ class DrawStore:
         terms = self._terms.get(draw_id)
         if terms is None:
             names = ["salt", "entry_identity", "kind", "perm_key", "algorithm", "status"]
-            names += ["github_sign_in", *RaffleTerms.FIELDS]
+            names += ["github_sign_in", "opened_ms", *RaffleTerms.FIELDS]
             values = await self._redis.hmget(self._keys.draw_meta(draw_id), names)
             stored = {k: str(v) for k, v in zip(names, values, strict=True) if v is not None}
             if "salt" not in stored:
@@ -349,6 +354,7 @@ class DrawStore:
                 perm_key=bytes.fromhex(stored["perm_key"]) if raffle else None,
                 algorithm=stored.get("algorithm", fairness.ALGORITHM),
                 github_sign_in=stored.get("github_sign_in") == "1",
+                opened_ms=int(stored.get("opened_ms") or 0),
             )
             if stored.get("status") == DrawStatus.draft.value:
                 return terms
@@ -362,20 +368,29 @@ class DrawStore:
         return bytes.fromhex(str(value)) if value else None
 
     async def enter(
-        self, draw_id: str, identity: str, ref: str, label: str, retry: RetryKey | None = None
+        self,
+        draw_id: str,
+        identity: str,
+        label: str,
+        retry: RetryKey | None = None,
+        limit: AttemptLimit | None = None,
     ) -> EntryOutcome:
         """Append an entry; with ``retry``, its record is written in the same script, and a
         request whose record exists gets its entry back (IdempotencyKeyReused if the record
-        belongs to another request)."""
-        keys = enter_keys(self._keys, draw_id, label)
-        args: list[str | int] = [identity, ref, label]
+        belongs to another request). With ``limit``, the attempt is counted first, in the
+        same step, and refused with RateLimited over it."""
+        address = limit.address if limit is not None else "unknown"
+        keys = enter_keys(self._keys, draw_id, label, address)
+        args: list[str | int] = [identity, label]
+        args += [limit.allowed, limit.window_ms] if limit is not None else NO_ATTEMPT_LIMIT
         if retry is not None:
             keys.append(self._keys.draw_idempotency(draw_id, retry.name))
             args += [retry.fingerprint, retry.ttl_ms]
         created, index, element, replayed = await self._scripts.call("enter", keys, args)
+        terms = await self.ledger_terms(draw_id)
         return EntryOutcome(
             created=bool(created),
-            entry=LedgerEntry.parse(int(index), element),
+            entry=LedgerEntry.parse(int(index), element, terms),
             replayed=bool(replayed),
         )
 
@@ -445,7 +460,19 @@ class DrawStore:
 
     async def refs_slice(self, draw_id: str, start: int, stop: int) -> list[str]:
         """Public references of entries ``start .. stop-1``."""
-        return [e.split("\t", 1)[0] for e in await self.ledger_slice(draw_id, start, stop)]
+        elements = await self.ledger_slice(draw_id, start, stop)
+        return refs_of(elements, await self.ledger_terms(draw_id), start)
+
+    async def entries_slice(self, draw_id: str, start: int, stop: int) -> list[LedgerEntry]:
+        """Ledger entries ``start .. stop-1`` of a giveaway or lottery round."""
+        elements = await self.ledger_slice(draw_id, start, stop)
+        terms = await self.ledger_terms(draw_id)
+        return [LedgerEntry.parse(start + n, e, terms) for n, e in enumerate(elements)]
+
+    async def ledger_terms(self, draw_id: str) -> LedgerTerms:
+        """What reading the draw's ledger elements needs (its salt, proof version and
+        opening time; cached with its entry terms)."""
+        return (await self.entry_terms(draw_id)).ledger
 
     async def ledger_length(self, draw_id: str) -> int:
         return int(await self._redis.llen(self._keys.ledger(draw_id)))
@@ -462,8 +489,11 @@ class DrawStore:
 
     async def iter_refs(self, draw_id: str, count: int) -> AsyncIterator[list[str]]:
         """The public references of entries 0..count-1, in chunks of LEDGER_CHUNK."""
+        terms = await self.ledger_terms(draw_id)
+        start = 0
         async for chunk in self.iter_ledger(draw_id, count):
-            yield [element.split("\t", 1)[0] for element in chunk]
+            yield refs_of(chunk, terms, start)
+            start += len(chunk)
 
     async def ledger_refs(self, draw_id: str, count: int) -> list[str]:
         """The public references of entries 0..count-1."""
@@ -474,7 +504,8 @@ class DrawStore:
 
     async def entries_at(self, draw_id: str, indexes: Sequence[int]) -> list[LedgerEntry]:
         elements = await ledger_elements(self._redis, self._keys.ledger(draw_id), indexes)
-        return [LedgerEntry.parse(i, e) for i, e in zip(indexes, elements, strict=True)]
+        terms = await self.ledger_terms(draw_id)
+        return [LedgerEntry.parse(i, e, terms) for i, e in zip(indexes, elements, strict=True)]
 
 
 async def ledger_elements(redis: Redis, key: str, indexes: Sequence[int]) -> list[str]:

@@ -13,18 +13,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from fairdraw.domain.event_ids import ORIGIN as ORIGIN
+from fairdraw.domain.event_ids import event_id_key as event_id_key
 from fairdraw.store.keys import Keys
-
-# The id before every event: "nothing seen yet".
-ORIGIN = "0-0"
-
-
-def event_id_key(event_id: str) -> tuple[int, int]:
-    """A stream id as a pair that sorts like the stream does; ValueError if malformed."""
-    ms, _, seq = event_id.partition("-")
-    if not ms.isdigit() or not (seq.isdigit() or seq == ""):
-        raise ValueError(f"not an event id: {event_id!r}")
-    return int(ms), int(seq or 0)
 
 
 @dataclass(frozen=True)

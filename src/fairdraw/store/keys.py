@@ -7,13 +7,16 @@ multi-key change of a draw is one Lua script, legal on Redis Cluster.
 Key schema (key → type → TTL → contents)::
 
     P{d:ID}:meta        hash    none  the draw: title, description, kind, prizes (JSON),
-                                      status, times (ms), salt, seed, commitment, seal
+                                      status, times (ms), time_zone (IANA, absent: UTC),
+                                      salt, seed, commitment, seal
                                       and result (JSON); a raffle also ticket_count,
                                       claimants, per_claimant, early_close and its
                                       permutation key (perm_key, secret)
-    P{d:ID}:ledger      list    none  entry i at index i, tab-separated: ref, entered ms,
-                                      identity, label; a raffle's claim i: verification
-                                      code hash, claimed ms, claimant
+    P{d:ID}:ledger      list    none  entry i at index i, tab-separated: "+" ms since
+                                      the opening, identity, label (older elements: ref,
+                                      entered ms, identity, label; see store/ledger.py);
+                                      a raffle's claim i: verification code hash,
+                                      claimed ms, claimant
     P{d:ID}:entrants    hash    none  identity → entry index (one entry per identity)
     P{d:ID}:chunks      hash    none  chunk number k → Merkle root (hex) of the complete
                                       ledger chunk k (entries k·65536 .. k·65536+65535),
@@ -37,6 +40,9 @@ Key schema (key → type → TTL → contents)::
                                       upload): its ledger elements, moved to :ledger by the
                                       script that seals the import; :import:T:names:HEX its
                                       search buckets, moved to :names:HEX likewise
+    P{d:ID}:tries:A     hash    2 w   giveaway entry attempts from client address bucket A
+                                      (the rate limit counted by the enter script): w the
+                                      window number, c its count, p the window before's
     P{d:ID}:subs        list    none  a drawn draw's substitutions (forfeit and promote),
                                       in order, each as canonical JSON
     P{d:ID}:idem:NAME   string  24 h  the kept result of one keyed entry, claim or ballot,
@@ -230,6 +236,11 @@ class Keys:
     def round_top(self, draw_id: str) -> str:
         return f"{self.prefix}{self._tag(draw_id)}:top"
 
+    def entry_attempts(self, draw_id: str, address: str) -> str:
+        """The entry attempts on a giveaway from one client address bucket (``address``
+        as ``ratelimit.address_identifier`` spells it), counted by the enter script."""
+        return f"{self.prefix}{self._tag(draw_id)}:tries:{address}"
+
     def draw_idempotency(self, draw_id: str, name: str) -> str:
         """The kept result of a keyed entry, claim or ballot in this draw (written by
         the same script as the action, so it shares the draw's hash tag)."""
@@ -392,6 +403,7 @@ class Keys:
             ),
             re.compile(rf"{p}{tag}:names:([0-9a-f]{{2}}){{1,8}}"),
             re.compile(rf"{p}{tag}:idem:[0-9a-f]{{32}}"),
+            re.compile(rf"{p}{tag}:tries:[0-9A-Za-z_.:~-]{{1,64}}"),
             re.compile(rf"{p}{tag}:import:[0-9a-f]{{32}}(:names:([0-9a-f]{{2}}){{1,8}})?"),
             re.compile(rf"{p}idem:[0-9a-f]{{32}}"),
             re.compile(rf"{p}mine:[^:]+"),

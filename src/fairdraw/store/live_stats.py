@@ -19,13 +19,14 @@ from redis.asyncio import Redis
 from redis.client import NEVER_DECODE
 from redis.exceptions import RedisError, ResponseError
 
+from fairdraw.domain.errors import StoreError
+from fairdraw.domain.moments import MINUTE_MS as MINUTE_MS
 from fairdraw.store.draws import ledger_elements
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import Scripts
 
 log = logging.getLogger("fairdraw.store.live_stats")
 
-MINUTE_MS = 60_000
 HOUR_MINUTES = 60
 # Draws remembered as "activity written this minute" by one process.
 ACTIVITY_CACHE_SIZE = 10_000
@@ -290,7 +291,7 @@ class LiveStats:
             self._written.popitem(last=False)
         try:
             await self._redis.zadd(self._keys.activity(), {draw_id: minute}, gt=True)
-        except RedisError:
+        except (RedisError, StoreError):
             # Forget the write so the next entry tries again.
             self._written.pop(draw_id, None)
             log.warning("could not record activity of draw %s", draw_id, exc_info=True)

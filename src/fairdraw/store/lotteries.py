@@ -8,6 +8,7 @@ and how far its rounds have been drawn.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -18,7 +19,11 @@ from fairdraw.domain.errors import LotteryNotFound
 from fairdraw.domain.idempotency import RetryKey
 from fairdraw.store.idempotency import KeptAction, kept_actions
 from fairdraw.store.keys import Keys
+from fairdraw.store.ledger import LedgerEntry, LedgerTerms
 from fairdraw.store.scripts import Scripts
+
+# Rounds whose ledger terms are kept (they never change once the round exists).
+TERMS_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,19 @@ class LotteryStore:
         self._redis = redis
         self._keys = keys
         self._scripts = Scripts(redis)
+        self._terms: OrderedDict[str, LedgerTerms] = OrderedDict()
+
+    async def _ledger_terms(self, round_id: str) -> LedgerTerms:
+        """What reading the round's ballots needs (the round exists)."""
+        terms = self._terms.get(round_id)
+        if terms is None:
+            names = ["algorithm", "salt", "opened_ms", "kind"]
+            values = await self._redis.hmget(self._keys.draw_meta(round_id), names)
+            fields = {k: str(v) for k, v in zip(names, values, strict=True) if v is not None}
+            terms = self._terms[round_id] = LedgerTerms.from_fields(fields)
+            if len(self._terms) > TERMS_CACHE_SIZE:
+                self._terms.popitem(last=False)
+        return terms
 
     async def now_ms(self) -> int:
         """The store's clock."""
@@ -118,13 +136,12 @@ class LotteryStore:
         start_ms: int,
         end_ms: int,
         identity: str,
-        ref: str,
         label: str,
         name: str,
+        ref: str = "",
         round_fields: Mapping[str, str] | None = None,
         at_ms: int | None = None,
         retry: RetryKey | None = None,
-        nonce: bytes | None = None,
     ) -> Cast:
         """Add a ballot to the round ``[start_ms, end_ms)`` if the store's clock (or
         ``at_ms``) is in it; DrawNotOpen if that round is already closed. Without
@@ -135,8 +152,10 @@ class LotteryStore:
         With ``retry``, the ballot's record is written in the same script, and a request
         whose record exists in this round gets its first ballot back (``replayed``).
 
-        A fairdraw/2 ballot's secret ``nonce`` (what its ref commits to with the identity)
-        is kept as the ledger element's last field, to open the ref if the ballot wins."""
+        The ballot's ref (and a fairdraw/2 ballot's secret nonce, which opens it if the
+        ballot wins) derive from the round's salt and the ballot's index: nothing of them
+        is stored, and the answer carries the ref (store/ledger.py). A ``ref`` given is
+        stored as it is, in the full layout (ballots written by hand in tests)."""
         keys = ballot_keys(self._keys, round_id, name)
         keyed: list[str | int] = ["", ""]
         if retry is not None:
@@ -151,7 +170,7 @@ class LotteryStore:
                 end_ms,
                 identity,
                 ref,
-                label if nonce is None else f"{label}\t{nonce.hex()}",
+                label,
                 name,
                 *keyed,
                 *_pairs(round_fields or {}),
@@ -161,14 +180,15 @@ class LotteryStore:
             return Cast(cast=False, cast_ms=int(reply[1]))
         if reply[0] == "new_round":
             return Cast(cast=False, new_round=True)
-        _, index, cast_ms, mine, replayed, kept_ref = reply
+        _, index, mine, replayed, element = reply
+        ballot = LedgerEntry.parse(int(index), str(element), await self._ledger_terms(round_id))
         return Cast(
             cast=True,
-            cast_ms=int(cast_ms),
-            index=int(index),
+            cast_ms=ballot.entered_ms,
+            index=ballot.index,
             mine=int(mine),
             replayed=bool(replayed),
-            ref=str(kept_ref),
+            ref=ballot.ref,
         )
 
     async def kept_ballots(
@@ -182,8 +202,8 @@ class LotteryStore:
         element = await self._redis.lindex(self._keys.ledger(round_id), index)
         if element is None:
             return None
-        ref, cast_ms, _ = str(element).split("\t", 2)
-        return ref, int(cast_ms)
+        ballot = LedgerEntry.parse(index, str(element), await self._ledger_terms(round_id))
+        return ballot.ref, ballot.entered_ms
 
     async def close_round(
         self, round_id: str, end_ms: int, round_fields: Mapping[str, str], at_ms: int | None = None

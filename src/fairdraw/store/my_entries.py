@@ -20,7 +20,11 @@ from fairdraw.store.keys import Keys
 # Each user keeps this many of their newest items; older ones drop off the list (they
 # stay in their draws: only the index forgets them).
 KEPT_PER_USER = 1000
-_META_FIELDS = ("title", "kind", "status", "lottery_id", "round_date", "winners")
+# The last three: what reading a ledger element needs (store/ledger.py: LedgerTerms).
+_META_FIELDS = (
+    *("title", "kind", "status", "lottery_id", "round_date", "winners"),
+    *("salt", "algorithm", "opened_ms"),
+)
 
 
 @dataclass(frozen=True)

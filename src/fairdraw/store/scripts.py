@@ -13,6 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 from fairdraw.domain import errors
 
@@ -73,19 +74,39 @@ class Scripts:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._scripts: dict[str, AsyncScript] = {}
+        self._read_only: set[str] = set()
 
     def _script(self, name: str) -> AsyncScript:
         script = self._scripts.get(name)
         if script is None:
             # register_script runs EVALSHA and reloads the script on NOSCRIPT.
-            script = self._redis.register_script(script_source(name))
+            source = script_source(name)
+            script = self._redis.register_script(source)
             self._scripts[name] = script
+            if read_only(source):
+                self._read_only.add(name)
         return script
 
     async def call(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> list[Any]:
         """Run a script and return its reply after the status element, raising on error codes."""
-        reply = await self._script(name)(keys=list(keys), args=list(args))
+        script = self._script(name)
+        if name not in self._read_only:
+            reply = await script(keys=list(keys), args=list(args))
+            return raise_for(reply)
+        # EVALSHA_RO: a read, which never waits for replicas (FAIRDRAW_STORE_REPLICA_ACKS).
+        try:
+            reply = await self._redis.evalsha_ro(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            script.sha = await self._redis.script_load(script_source(name))
+            reply = await self._redis.evalsha_ro(script.sha, len(keys), *keys, *args)
         return raise_for(reply)
+
+
+def read_only(source: str) -> bool:
+    """Whether a script declares ``#!lua flags=no-writes`` (the server then refuses any
+    write it tries)."""
+    first = source.split("\n", 1)[0]
+    return first.startswith("#!lua") and "no-writes" in first
 
 
 def raise_for(reply: Any) -> list[Any]:
@@ -95,6 +116,9 @@ def raise_for(reply: Any) -> list[Any]:
     status = reply[0]
     if status == "ok":
         return list(reply[1:])
+    if status == "rate_limited":
+        # The script's limit counted this attempt over; it names the wait in ms.
+        raise errors.RateLimited(retry_after=max(1, -(-int(reply[1]) // 1000)))
     error = SCRIPT_ERRORS.get(status)
     if error is None:
         raise errors.FairdrawError(f"unknown script status {status!r}")

@@ -37,7 +37,6 @@ from fairdraw.domain.idempotency import (
     RetryKey,
 )
 from fairdraw.services.idempotency import KeptResponse, Started
-from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
 from fairdraw.web.deps import Services, bearer_scheme, get_visitor, services_of
 from fairdraw.web.problems import problem_response
 
@@ -170,12 +169,12 @@ class IdempotencyMiddleware:
         services = services_of(request)
         try:
             visitor = await get_visitor(request, services, await bearer_scheme(request))
+        except errors.StoreError as error:
+            await problem_response(error, request)(scope, receive, send)
+            return
         except errors.FairdrawError:
             # A bad bearer token: the route answers it, as it would without a key.
             await self.app(scope, receive, send)
-            return
-        except STORE_UNAVAILABLE_ERRORS:
-            await problem_response(errors.StoreError(), request)(scope, receive, send)
             return
         query = scope.get("query_string", b"").decode("latin-1")
         target = scope["path"] + ("?" + query if query else "")
@@ -189,11 +188,8 @@ class IdempotencyMiddleware:
                 _header(scope, b"content-type") or "",
             )
             started = await services.idempotency.begin(retry)
-        except errors.FairdrawError as error:
+        except errors.FairdrawError as error:  # StoreError too: 503 with Retry-After
             await problem_response(error, request)(scope, receive, send)
-            return
-        except STORE_UNAVAILABLE_ERRORS:
-            await problem_response(errors.StoreError(), request)(scope, receive, send)
             return
         if isinstance(started, KeptResponse):
             await _send_kept(started, send)
@@ -226,7 +222,7 @@ async def _settle(
     # Kept before the client hears the answer: a client that heard it can always replay it.
     try:
         await services.idempotency.finish(retry, started, kept)
-    except STORE_UNAVAILABLE_ERRORS as error:
+    except errors.StoreError as error:
         # The key stays in flight until its lease ends; entries, claims and ballots keep
         # their own record, so their retries still get the first answer.
         log.warning("could not keep the answer of an idempotent request: %s", error)

@@ -24,10 +24,10 @@ from starlette.types import Receive, Scope, Send
 
 from fairdraw.domain import errors
 from fairdraw.domain.errors import CrossOriginRefused, DrawNotFound, InvalidInput
+from fairdraw.domain.event_ids import event_id_key
 from fairdraw.domain.moments import now_ms
 from fairdraw.services.live import LiveHub, Sink
 from fairdraw.services.viewing import require_draw_viewer
-from fairdraw.store.events import event_id_key
 from fairdraw.web.api.schemas import draw_out
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.problems import problem_responses

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from weakref import WeakKeyDictionary
@@ -39,7 +39,6 @@ from fairdraw import metrics
 from fairdraw.domain.errors import NotFound
 from fairdraw.logs import REQUEST_ID, request_id_from
 from fairdraw.services.scheduler import Scheduler
-from fairdraw.store.connection import StoreClient, pool_usage
 from fairdraw.web.deps import ServicesDep
 
 log = logging.getLogger("fairdraw.web")
@@ -248,20 +247,25 @@ def _running(pid: int) -> bool:
     return True
 
 
+# Each store pool's connections by name: in use, idle, and the most it may open
+# (Runtime.pool_usage of fairdraw.composition).
+PoolReader = Callable[[], Mapping[str, tuple[int, int, int]]]
+
+
 class ProcessSampler:
     """Brings this process's metrics up to date (:func:`fairdraw.metrics.flush`, and its
     store pools' usage): on each scrape it answers, and every second while several
     processes share the metrics (the one answering a scrape cannot look into the others).
     """
 
-    def __init__(self, pools: Mapping[str, StoreClient]) -> None:
-        self._pools = dict(pools)
+    def __init__(self, pools: PoolReader) -> None:
+        self._pools = pools
         self._task: asyncio.Task[None] | None = None
 
     def sample(self) -> None:
         metrics.flush()
-        for name, client in self._pools.items():
-            metrics.pool_sampled(name, *pool_usage(client))
+        for name, usage in self._pools().items():
+            metrics.pool_sampled(name, *usage)
 
     def start(self) -> None:
         if metrics.multiprocess_directory() is not None:
@@ -285,8 +289,8 @@ class ProcessSampler:
                 multiprocess.mark_process_dead(os.getpid(), directory)  # type: ignore[no-untyped-call]
 
 
-def observe_process(pools: Mapping[str, StoreClient]) -> ProcessSampler:
-    """Start sampling ``pools`` (name → store client) for the metrics."""
+def observe_process(pools: PoolReader) -> ProcessSampler:
+    """Start sampling ``pools`` (name → in use, idle, most) for the metrics."""
     sampler = ProcessSampler(pools)
     sampler.start()
     return sampler

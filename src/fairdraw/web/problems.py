@@ -17,8 +17,8 @@ from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 
 from fairdraw.domain import errors
+from fairdraw.i18n import N_, gettext
 from fairdraw.logs import REQUEST_ID, REQUEST_ID_HEADER
-from fairdraw.store.connection import STORE_UNAVAILABLE_ERRORS
 
 log = logging.getLogger("fairdraw.web")
 
@@ -74,17 +74,18 @@ def wants_json(request: Request) -> bool:
 
 def problem_document(error: errors.FairdrawError, instance: str | None) -> dict[str, Any]:
     """The RFC 9457 body of ``error``; ``instance`` is the request's path, if known."""
+    # The words follow the request's language; type, status and code never change.
     body: dict[str, Any] = {
         "type": "about:blank",
-        "title": error.title,
+        "title": gettext(error.title),
         "status": error.status,
-        "detail": error.detail,
+        "detail": gettext(error.detail),
         "code": error.code,
     }
     if instance is not None:
         body["instance"] = instance
     if isinstance(error, errors.InvalidInput):
-        body["errors"] = error.errors
+        body["errors"] = {field: gettext(message) for field, message in error.errors.items()}
     body.update(error.extra)
     return body
 
@@ -152,11 +153,14 @@ def install_error_handlers(app: FastAPI, render_error_page: Any) -> None:
         return await on_fairdraw_error(request, errors.FairdrawError())
 
     async def on_store_unavailable(request: Request, exc: Exception) -> Response:
-        log.error("store unavailable on %s %s: %s", request.method, request.url.path, exc)
-        return await on_fairdraw_error(request, errors.StoreError())
+        # The store raises its outages as StoreError (store/connection.py); the client
+        # library's own exceptions never reach this layer.
+        assert isinstance(exc, errors.StoreError)
+        cause = exc.__cause__ or exc
+        log.error("store unavailable on %s %s: %s", request.method, request.url.path, cause)
+        return await on_fairdraw_error(request, exc)
 
-    for kind in STORE_UNAVAILABLE_ERRORS:
-        app.add_exception_handler(kind, on_store_unavailable)
+    app.add_exception_handler(errors.StoreError, on_store_unavailable)
     app.add_exception_handler(errors.FairdrawError, on_fairdraw_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
@@ -168,31 +172,31 @@ def install_error_handlers(app: FastAPI, render_error_page: Any) -> None:
 class MalformedRequest(errors.FairdrawError):
     status = 400
     code = "malformed_request"
-    title = "The request could not be read"
+    title = N_("The request could not be read")
 
 
 class MethodNotAllowed(errors.FairdrawError):
     status = 405
     code = "method_not_allowed"
-    title = "Method not allowed"
+    title = N_("Method not allowed")
 
 
 class RequestTimeout(errors.FairdrawError):
     status = 408
     code = "request_timeout"
-    title = "The request took too long to arrive"
+    title = N_("The request took too long to arrive")
 
 
 class ContentTooLarge(errors.FairdrawError):
     status = 413
     code = "content_too_large"
-    title = "The request body is too large"
+    title = N_("The request body is too large")
 
 
 class HeadersTooLarge(errors.FairdrawError):
     status = 431
     code = "headers_too_large"
-    title = "The request line and headers are too large"
+    title = N_("The request line and headers are too large")
 
 
 HTTP_ERRORS: dict[int, type[errors.FairdrawError]] = {

@@ -43,8 +43,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-# FastAPI's /docs page loads its assets inline and from a CDN unless told otherwise;
-# fairdraw serves them itself, but they still need inline script to start.
+# FastAPI's Swagger UI page (/docs/swagger) loads its assets inline and from a CDN unless
+# told otherwise; fairdraw serves them itself, but they still need inline script to start.
 DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
     "script-src 'self'", "script-src 'self' 'unsafe-inline'"
 ).replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
@@ -111,7 +111,9 @@ class SecurityHeaders:
             return
         path: str = scope.get("path", "")
         policy = (
-            DOCS_CONTENT_SECURITY_POLICY if path in ("/docs", "/redoc") else CONTENT_SECURITY_POLICY
+            DOCS_CONTENT_SECURITY_POLICY
+            if path in ("/docs/swagger", "/redoc")
+            else CONTENT_SECURITY_POLICY
         )
 
         async def send_with_headers(message: Message) -> None:

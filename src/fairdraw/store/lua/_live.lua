@@ -30,6 +30,12 @@ local function fd_base36(n)
   end
   return digits
 end
+-- A ledger element's time: milliseconds since the draw opened, in base 36 (a clock that
+-- was behind when the draw opened gives a negative one).
+local function fd_offset(ms)
+  if ms < 0 then return '-' .. fd_base36(-ms) end
+  return fd_base36(ms)
+end
 local function fd_names_upgrade(key)
   if redis.call('TYPE', key).ok ~= 'string' then return end
   local text = redis.call('GET', key)

@@ -6,14 +6,18 @@
 --          "fingerprint \t index \t the identity's ballots then" + TTL
 -- ARGV[1]  now (ms) for tests, or "" to use the store's clock
 -- ARGV[2]  round start (ms, inclusive)   ARGV[3] round end (ms, exclusive)
--- ARGV[4]  identity   ARGV[5] public ref   ARGV[6] label (a fairdraw/2 ballot's: the label,
---          TAB, its secret nonce in hex)   ARGV[7] name (search, top list)
+-- ARGV[4]  identity   ARGV[5] "": the ballot's ref (and fairdraw/2 nonce) derive from the
+--          round's salt and the ballot's index; or a ref to store as given (full layout)
+--          ARGV[6] label (the participant's display name)   ARGV[7] name (search, top list)
 -- ARGV[8]  (keyed) the request's fingerprint, else ""   ARGV[9] (keyed) how long the
 --          record lives (ms), else ""
 -- ARGV[10..] field, value, ... of the round draw, stored when its first ballot creates it;
 --          may be left out while the round exists (every ballot but a day's first)
--- Reply    {"ok", "cast", index, cast_ms, the identity's ballots in this round,
---           replayed (1|0), the ballot's public ref}
+-- Reply    {"ok", "cast", index, the identity's ballots in this round, replayed (1|0),
+--           the ballot's ledger element: "ref \t cast_ms \t identity \t label" with a ref,
+--           else "+ offset \t identity \t label", offset = ms since the round opened
+--           in base 36
+--           (read by store/ledger.py)}
 --          | {"ok", "elsewhere", now}: the clock is outside this round; ask the right one
 --          | {"ok", "new_round"}: the round does not exist and no fields came to create it;
 --            ask again with them
@@ -30,9 +34,7 @@ if KEYS[8] then
   if kept then
     local fingerprint, at, mine = string.match(kept, '^([^\t]*)\t(%d+)\t(%d+)$')
     if fingerprint ~= ARGV[8] then return {'idempotency_key_reused'} end
-    local element = redis.call('LINDEX', KEYS[2], at)
-    local ref, cast_ms = string.match(element, '^([^\t]*)\t(%d+)')
-    return {'ok', 'cast', tonumber(at), cast_ms, tonumber(mine), 1, ref}
+    return {'ok', 'cast', tonumber(at), tonumber(mine), 1, redis.call('LINDEX', KEYS[2], at)}
   end
 end
 local now
@@ -43,19 +45,25 @@ else
 end
 local stamp = string.format('%.0f', now)
 if now < tonumber(ARGV[2]) or now >= tonumber(ARGV[3]) then return {'ok', 'elsewhere', stamp} end
-local m = redis.call('HMGET', KEYS[1], 'status', 'kind')
-local status = m[1]
+local m = redis.call('HMGET', KEYS[1], 'status', 'kind', 'opened_ms')
+local status, opened = m[1], m[3]
 -- Round ids are derived (60 bits of a hash): never let one land in another kind of draw.
 if status and m[2] ~= 'lottery' then return {'wrong_draw_kind'} end
 if not status then
   if #ARGV < 10 then return {'ok', 'new_round'} end
   redis.call('HSET', KEYS[1], 'status', 'open', 'created_ms', stamp, 'opened_ms', stamp,
     unpack(ARGV, 10))
+  opened = stamp
   fd_event(KEYS[4], 't', 'status', 's', 'open', 'n', 0, 'at', stamp)
 elseif status ~= 'open' then
   return {'draw_not_open'}
 end
-local element = ARGV[5] .. '\t' .. stamp .. '\t' .. ARGV[4] .. '\t' .. ARGV[6]
+local element
+if ARGV[5] == '' then
+  element = '+' .. fd_offset(now - tonumber(opened or '0')) .. '\t' .. ARGV[4] .. '\t' .. ARGV[6]
+else
+  element = ARGV[5] .. '\t' .. stamp .. '\t' .. ARGV[4] .. '\t' .. ARGV[6]
+end
 local index = redis.call('RPUSH', KEYS[2], element) - 1
 local mine = redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
 fd_count(KEYS[5], now)
@@ -65,4 +73,4 @@ fd_event(KEYS[4], 't', 'ballot', 'n', index + 1, 'i', index, 'w', ARGV[7], 'at',
 if KEYS[8] then
   redis.call('SET', KEYS[8], ARGV[8] .. '\t' .. index .. '\t' .. mine, 'PX', ARGV[9])
 end
-return {'ok', 'cast', index, stamp, mine, 0, ARGV[5]}
+return {'ok', 'cast', index, mine, 0, element}

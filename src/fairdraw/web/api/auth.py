@@ -39,7 +39,9 @@ def _required(field: str, value: str | None) -> str:
 @router.post(
     "/token",
     response_model=TokenOut,
-    responses=problem_responses(errors.InvalidCredentials, errors.InvalidToken, errors.RateLimited),
+    responses=problem_responses(
+        errors.InvalidCredentials, errors.AccountDisabled, errors.InvalidToken, errors.RateLimited
+    ),
 )
 async def issue_token(
     response: Response,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
+from fairdraw.i18n import N_
 from fairdraw.web.api.schemas import DrawIn, DrawOut, EntryIn, PrizeIn, ReceiptOut, draw_out
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
 from fairdraw.web.idempotency import REPLAYED_HEADER, RetryDep
@@ -49,6 +50,7 @@ async def create_draw(body: DrawIn, visitor: VisitorDep, services: ServicesDep) 
         auto_draw=body.auto_draw,
         embed_origins=body.embed_origins,
         github_sign_in=body.github_sign_in,
+        time_zone=body.time_zone,
     )
     return draw_out(draw, now_ms())
 
@@ -81,6 +83,10 @@ class DraftIn(BaseModel):
     claimants: Literal["anonymous", "account"] | None = Field(default=None, description="Raffles.")
     per_claimant: int | None = Field(default=None, strict=True, description="Raffles.")
     early_close: bool | None = Field(default=None, strict=True, description="Raffles.")
+    time_zone: str | None = Field(
+        default=None,
+        description="Giveaways and raffles. Changing it alone keeps the deadline's instant.",
+    )
 
     def changes(self) -> dict[str, object]:
         """The settings given: null means "no change", except that it removes a
@@ -193,7 +199,7 @@ async def winners(draw_id: str, services: ServicesDep) -> DrawOut:
 
 class NotDrawn(errors.NotFound):
     code = "not_drawn"
-    title = "The winners have not been drawn yet"
+    title = N_("The winners have not been drawn yet")
 
 
 @router.get(

@@ -52,6 +52,7 @@ async def create_raffle(body: RaffleIn, visitor: VisitorDep, services: ServicesD
         early_close=body.early_close,
         open_now=body.open,
         embed_origins=body.embed_origins,
+        time_zone=body.time_zone,
     )
     return draw_out(draw, now_ms())
 

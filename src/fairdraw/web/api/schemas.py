@@ -79,8 +79,9 @@ class DrawIn(BaseModel):
     prizes: list[PrizeIn] = Field(json_schema_extra=PRIZES_RULE)
     deadline: str | None = Field(
         default=None,
-        description="ISO 8601 time after which entries are refused (UTC if no offset); "
-        "it must be in the future. Not with `duration`. Blank: none.",
+        description="ISO 8601 time after which entries are refused (without an offset: "
+        "in `time_zone`, a time the zone skips refused, a repeated one its first "
+        "occurrence); it must be in the future. Not with `duration`. Blank: none.",
         json_schema_extra=_deadline_rule,
     )
     duration: str | None = Field(
@@ -112,6 +113,14 @@ class DrawIn(BaseModel):
         description="Entrants prove their GitHub account: they sign in with GitHub on the "
         "draw's page, and a typed username is refused. Only with `entry_identity` github, "
         "and only on a server with a GitHub OAuth app.",
+    )
+    time_zone: str | None = Field(
+        default=None,
+        description="IANA time zone (such as Europe/Berlin) its pages show its times in "
+        "and a `deadline` without an offset is read in; an alias (US/Pacific) is stored as "
+        "the zone it names. Blank: UTC.",
+        examples=["Europe/Berlin"],
+        json_schema_extra={"maxLength": 64},
     )
 
 
@@ -153,6 +162,14 @@ class RaffleIn(BaseModel):
         examples=[["https://example.org"]],
     )
     open: bool = Field(default=False, strict=True, description="Open the raffle right away.")
+    time_zone: str | None = Field(
+        default=None,
+        description="IANA time zone (such as Europe/Berlin) its pages show its times in "
+        "and a `deadline` without an offset is read in; an alias (US/Pacific) is stored as "
+        "the zone it names. Blank: UTC.",
+        examples=["Europe/Berlin"],
+        json_schema_extra={"maxLength": 64},
+    )
 
 
 class EntryIn(BaseModel):
@@ -336,6 +353,10 @@ class DrawOut(BaseModel):
         description="Whether entrants prove their GitHub account by signing in on the "
         "draw's page (typed usernames are refused).",
     )
+    time_zone: str = Field(
+        default="UTC",
+        description="The IANA time zone its organiser chose; times here are UTC instants.",
+    )
     raffle: RaffleOut | None = Field(
         description="A raffle's tickets and their rules; null for other kinds."
     )
@@ -432,6 +453,7 @@ def draw_out(draw: Draw, now_ms: int) -> DrawOut:
         trusts_operator=not draw.binds_beacon,
         embed_origins=list(draw.embed_origins),
         github_sign_in=draw.github_sign_in,
+        time_zone=draw.time_zone,
         seal=seal,
         result=result,
         links=LinksOut(

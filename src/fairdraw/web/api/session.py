@@ -22,7 +22,9 @@ router = APIRouter(prefix="/api/v1/session", tags=["session"])
 @router.post(
     "",
     response_model=SessionOut,
-    responses=problem_responses(errors.InvalidCredentials, errors.RateLimited),
+    responses=problem_responses(
+        errors.InvalidCredentials, errors.AccountDisabled, errors.RateLimited
+    ),
 )
 async def log_in(
     body: LoginIn, request: Request, response: Response, services: ServicesDep, visitor: VisitorDep

@@ -17,6 +17,7 @@ from fairdraw.domain.accounts import (
     MAX_PASSWORD_LENGTH,
     MAX_USERNAME_LENGTH,
     MIN_PASSWORD_LENGTH,
+    CannotDemoteSelf,
     CannotDisableSelf,
     LastAdmin,
     Role,
@@ -174,7 +175,9 @@ async def list_users(
     "/api/v1/users/{username}",
     tags=["users"],
     response_model=UserOut,
-    responses=problem_responses(*ADMIN_ONLY, errors.NotFound, CannotDisableSelf, LastAdmin),
+    responses=problem_responses(
+        *ADMIN_ONLY, errors.NotFound, CannotDisableSelf, CannotDemoteSelf, LastAdmin
+    ),
 )
 async def update_user(
     username: str, body: UserPatch, user: CurrentUser, services: ServicesDep

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fairdraw.domain.errors import FairdrawError, InvalidCredentials, NotAuthenticated
+from fairdraw.i18n import current_locale, gettext
 from fairdraw.web.pages import (
     account_email,
     accounts,
@@ -23,9 +24,11 @@ from fairdraw.web.pages import (
     draws,
     entrants,
     forfeits,
+    form_targets,
     github_oauth,
     home,
     imports,
+    languages,
     lotteries,
     my_entries,
     presenting,
@@ -36,6 +39,7 @@ from fairdraw.web.pages import (
     verify,
 )
 from fairdraw.web.pages.rendering import login_url, render_page, see_other
+from fairdraw.web.problems import MethodNotAllowed
 
 log = logging.getLogger("fairdraw.web")
 
@@ -69,10 +73,11 @@ router.include_router(lotteries.router)
 router.include_router(my_entries.router)
 router.include_router(check_entry.router)
 router.include_router(verify.router)
+router.include_router(languages.router)
 
 _PLAIN_ERROR_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title} · fairdraw</title></head>
-<body><main><h1>{title}</h1><p><a href="/">Back to the draws</a></p></main></body></html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{title} · fairdraw</title></head>
+<body><main><h1>{title}</h1><p><a href="/">{back}</a></p></main></body></html>
 """
 
 
@@ -88,13 +93,25 @@ async def render_error_page(request: Request, error: FairdrawError) -> Response:
     ):
         query = request.url.query
         return see_other(login_url(request.url.path + (f"?{query}" if query else "")))
-    context = {"error": error, "title": error.title, "detail": error.detail}
+    title, detail = gettext(error.title), gettext(error.detail)
+    context = {"error": error, "title": title, "detail": detail}
+    if isinstance(error, MethodNotAllowed) and request.method in ("GET", "HEAD"):
+        # A form's target opened as a page: what it is, and the page it belongs to.
+        context |= {
+            "title": gettext(form_targets.FORM_TARGET_TITLE),
+            "detail": gettext(form_targets.FORM_TARGET_DETAIL),
+            "page_link": form_targets.page_above(request),
+        }
     try:
         response = await render_page(request, "error.html", context, status_code=error.status)
     except Exception:
         # The store may be what failed; the error must still reach the browser.
         log.exception("could not render the error page for %s", error.code)
-        page = _PLAIN_ERROR_PAGE.format(title=html.escape(error.title))
+        page = _PLAIN_ERROR_PAGE.format(
+            lang=current_locale(),
+            title=html.escape(title),
+            back=html.escape(gettext("Back to the draws")),
+        )
         response = HTMLResponse(page, status_code=error.status)
     if "retry_after" in error.extra:
         response.headers["Retry-After"] = str(error.extra["retry_after"])

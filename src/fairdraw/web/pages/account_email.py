@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from fairdraw.domain.errors import InvalidInput, NotAuthenticated
 from fairdraw.domain.mail import ConfirmationInvalid
+from fairdraw.i18n import N_, gettext
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.outcomes import once
 from fairdraw.web.pages.rendering import checked_form, render, see_other, text
@@ -20,9 +21,9 @@ from fairdraw.web.pages.rendering import checked_form, render, see_other, text
 router = APIRouter()
 
 NOTICES = {
-    "saved": "Your address was saved. Follow the link we sent to it to confirm it.",
-    "sent": "The confirmation link was sent again (at most once in ten minutes).",
-    "removed": "Your address was removed; nothing will be sent to it.",
+    "saved": N_("Your address was saved. Follow the link we sent to it to confirm it."),
+    "sent": N_("The confirmation link was sent again (at most once in ten minutes)."),
+    "removed": N_("Your address was removed; nothing will be sent to it."),
 }
 
 
@@ -56,7 +57,9 @@ async def email_page(
     """The account's e-mail address: whether it is confirmed, and the forms to change it."""
     if visitor.user is None:
         raise NotAuthenticated()
-    return await _email_page(request, services, visitor, notice=NOTICES.get(done))
+    return await _email_page(
+        request, services, visitor, notice=gettext(NOTICES[done]) if done in NOTICES else None
+    )
 
 
 @router.post("/account/email")

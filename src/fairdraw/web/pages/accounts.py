@@ -12,6 +12,7 @@ from fairdraw.domain.errors import (
     RegistrationClosed,
     UserExists,
 )
+from fairdraw.i18n import N_, gettext
 from fairdraw.web import security
 from fairdraw.web.deps import (
     Services,
@@ -21,12 +22,20 @@ from fairdraw.web.deps import (
     rate_limited_password_change,
     set_session,
 )
+from fairdraw.web.flash import Flash
 from fairdraw.web.pages.outcomes import once
-from fairdraw.web.pages.rendering import checked_form, render, see_other, switch_session, text
+from fairdraw.web.pages.rendering import (
+    checked_form,
+    local_path,
+    render,
+    see_other,
+    switch_session,
+    text,
+)
 
 router = APIRouter()
 
-CHANGED_NOTICE = "Your password was changed. Every other session of yours has ended."
+CHANGED_NOTICE = N_("Your password was changed. Every other session of yours has ended.")
 
 
 def _register_page(
@@ -38,6 +47,7 @@ def _register_page(
     display_name: str = "",
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    next_path: str | None = None,
 ) -> Response:
     closed = not services.accounts.registration_open
     context = {
@@ -45,38 +55,44 @@ def _register_page(
         "username": username,
         "display_name": display_name,
         "errors": errors or {},
+        "next": next_path or "",
     }
     status = RegistrationClosed.status if closed else status_code
     return render(request, services, visitor, "register.html", context, status_code=status)
 
 
 @router.get("/register")
-async def register_page(request: Request, services: ServicesDep, visitor: VisitorDep) -> Response:
-    """The sign-up form; while registration is closed, a 403 page that says so."""
-    return _register_page(request, services, visitor)
+async def register_page(
+    request: Request, services: ServicesDep, visitor: VisitorDep, next: str = ""
+) -> Response:
+    """The sign-up form; while registration is closed, a 403 page that says so. ``next``
+    (a local path) is where the new account goes once created."""
+    return _register_page(request, services, visitor, next_path=local_path(next))
 
 
 @router.post("/register")
 async def register(request: Request, services: ServicesDep, visitor: VisitorDep) -> Response:
-    """Create a participant account, log it in and go home; the form again, with every
+    """Create a participant account, log it in and go to ``next`` (a local path) or
+    home, where the new account is confirmed; the form again, with every
     wrong field marked, if that cannot be. The same form submitted twice registers once
     (the second submit gets the first one's session)."""
     form = await checked_form(request, services, visitor)
     username = text(form, "username")
     display_name = text(form, "display_name")
+    next_path = local_path(text(form, "next"))
 
     async def register() -> Response:
         if services.accounts.registration_open:  # a closed site answers 403, never 429
             await services.limits.registration(visitor.address)
         try:
-            _user, token, _session = await services.accounts.register_and_log_in(
+            user, token, _session = await services.accounts.register_and_log_in(
                 username,
                 text(form, "password"),
                 display_name if display_name.strip() else None,
                 confirmation=text(form, "password_confirm"),
             )
         except RegistrationClosed:
-            return _register_page(request, services, visitor)
+            return _register_page(request, services, visitor, next_path=next_path)
         except (InvalidInput, UserExists) as error:
             errors = error.errors if isinstance(error, InvalidInput) else {"username": error.title}
             return _register_page(
@@ -87,8 +103,10 @@ async def register(request: Request, services: ServicesDep, visitor: VisitorDep)
                 display_name=display_name,
                 errors=errors,
                 status_code=error.status,
+                next_path=next_path,
             )
-        return await switch_session(request, services, visitor, token, "/")
+        created = Flash("account_created", user.display_name or user.username)
+        return await switch_session(request, services, visitor, token, next_path or "/", created)
 
     return await once(request, services, visitor, form, register)
 
@@ -113,7 +131,9 @@ async def password_page(
     """The form that changes one's own password (after login)."""
     if visitor.user is None:
         raise NotAuthenticated()
-    return _password_page(request, services, visitor, notice=CHANGED_NOTICE if changed else None)
+    return _password_page(
+        request, services, visitor, notice=gettext(CHANGED_NOTICE) if changed else None
+    )
 
 
 @router.post("/account/password")

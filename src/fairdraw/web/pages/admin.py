@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from fairdraw.domain.accounts import DEFAULT_PAGE_SIZE, Role, User
 from fairdraw.domain.errors import Conflict, InvalidInput, NotFound
 from fairdraw.domain.moments import iso
+from fairdraw.i18n import gettext
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.rendering import checked_form, render, see_other, text
 
@@ -93,6 +94,14 @@ async def _update(
 ) -> Response:
     q, offset = text(form, "q"), _offset(text(form, "offset"))
     try:
+        if text(form, "confirm") != "yes":
+            # Disabling and demoting take effect at once: they are asked about first,
+            # on a page of their own, so that they hold without JavaScript.
+            # Their own account is refused outright by the service, below.
+            before = await services.accounts.get_user(visitor.user, username)
+            lowers = disabled or (role is not None and _lowers(before.role, role))
+            if lowers and (visitor.user is None or before.username != visitor.user.username):
+                return _confirm_page(request, services, visitor, before, q, offset, role=role)
         user = await services.accounts.update_user(
             visitor.user, username, role=role, disabled=disabled
         )
@@ -109,6 +118,33 @@ async def _update(
     return see_other(_list_url(q, offset, user.username))
 
 
+def _lowers(before: Role, after: Role) -> bool:
+    """Whether ``after`` has fewer rights than ``before`` (later roles include earlier)."""
+    order = list(Role)
+    return order.index(after) < order.index(before)
+
+
+def _confirm_page(
+    request: Request,
+    services: Services,
+    visitor: Visitor,
+    user: User,
+    q: str,
+    offset: int,
+    *,
+    role: Role | None,
+) -> Response:
+    context = {
+        "target": user,
+        "role": role,
+        "action": f"/admin/users/{user.username}/{'role' if role is not None else 'disable'}",
+        "q": q,
+        "offset": offset,
+        "cancel_url": _list_url(q, offset),
+    }
+    return render(request, services, visitor, "admin_confirm.html", context)
+
+
 @router.post("/admin/users/{username}/role")
 async def set_role(
     username: str, request: Request, services: ServicesDep, visitor: VisitorDep
@@ -118,7 +154,7 @@ async def set_role(
     try:
         role = Role(text(form, "role"))
     except ValueError:
-        error = InvalidInput({"role": "Choose participant, manager or admin."})
+        error = InvalidInput({"role": gettext("Choose participant, manager or admin.")})
         return await _users_page(
             request,
             services,

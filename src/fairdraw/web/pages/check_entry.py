@@ -22,6 +22,7 @@ from fairdraw.domain.receipts import (
     signed_receipt,
 )
 from fairdraw.domain.substitutions import Standing
+from fairdraw.i18n import gettext
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.rendering import checked_form, render, text
 
@@ -67,7 +68,7 @@ async def _check(
     typed = text(form, RECEIPT_FIELD)
     try:
         if not typed.strip():
-            raise ReceiptError("Paste your receipt: the JSON you got when you entered")
+            raise ReceiptError(gettext("Paste your receipt: the JSON you got when you entered"))
         receipt = parse_receipt_text(typed)
     except ReceiptError as error:
         errors = {RECEIPT_FIELD: str(error)}

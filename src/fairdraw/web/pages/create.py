@@ -39,6 +39,8 @@ class DrawForm:
     auto_draw: bool = False
     embed_origins: str = ""
     github_sign_in: bool = False
+    # Blank on a fresh form: the browser's zone is filled in by local_time.js, else UTC.
+    time_zone: str = ""
 
     @classmethod
     def parse(cls, form: FormData) -> DrawForm:
@@ -53,6 +55,7 @@ class DrawForm:
             auto_draw=bool(text(form, "auto_draw")),
             embed_origins=text(form, "embed_origins"),
             github_sign_in=bool(text(form, "github_sign_in")),
+            time_zone=text(form, "time_zone"),
         )
 
     def prize_list(self) -> tuple[list[dict[str, Any]], list[int]]:
@@ -107,6 +110,7 @@ async def create_draw(request: Request, services: ServicesDep, visitor: VisitorD
                 auto_draw=form.auto_draw,
                 embed_origins=split_origins(form.embed_origins),
                 github_sign_in=form.github_sign_in,
+                time_zone=form.time_zone,
             )
         except NotAuthenticated:
             return see_other(login_url("/draws/new"))

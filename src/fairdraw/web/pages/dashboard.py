@@ -15,10 +15,10 @@ from fastapi.responses import Response
 
 from fairdraw.domain.draws import Draw, DrawKind, DrawStatus
 from fairdraw.domain.errors import InvalidInput
-from fairdraw.domain.moments import iso, now_ms
+from fairdraw.domain.moments import MINUTE_MS, iso, now_ms
+from fairdraw.i18n import N_, format_number, gettext
 from fairdraw.services.dashboard import RECENT_ENTRIES, SEARCH_LIMIT
 from fairdraw.services.dashboard_views import Chart, EntryView, Window
-from fairdraw.store.live_stats import MINUTE_MS
 from fairdraw.web.api.dashboard import private_feed
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.lottery_views import day_text
@@ -30,27 +30,32 @@ router = APIRouter()
 _MINUTE_FORMAT = "%-d %b, %H:%M UTC"
 _LABELS: dict[DrawKind, dict[str, str]] = {
     DrawKind.giveaway: {
-        "plural": "entries",
-        "singular": "entry",
-        "number": "Entry",
-        "who": "Entrant",
-        "noun": "draw",
+        "plural": N_("entries"),
+        "singular": N_("entry"),
+        "number": N_("Entry"),
+        "who": N_("Entrant"),
+        "noun": N_("draw"),
     },
     DrawKind.raffle: {
-        "plural": "claims",
-        "singular": "claim",
-        "number": "Ticket",
-        "who": "Holder",
-        "noun": "raffle",
+        "plural": N_("claims"),
+        "singular": N_("claim"),
+        "number": N_("Ticket"),
+        "who": N_("Holder"),
+        "noun": N_("raffle"),
     },
     DrawKind.lottery: {
-        "plural": "ballots",
-        "singular": "ballot",
-        "number": "Ballot",
-        "who": "Participant",
-        "noun": "round",
+        "plural": N_("ballots"),
+        "singular": N_("ballot"),
+        "number": N_("Ballot"),
+        "who": N_("Participant"),
+        "noun": N_("round"),
     },
 }
+
+
+def _labels(kind: DrawKind) -> dict[str, str]:
+    """The words a dashboard uses for ``kind``, in the request's language."""
+    return {name: gettext(word) for name, word in _LABELS[kind].items()}
 
 
 @dataclass(frozen=True)
@@ -97,23 +102,32 @@ def _minute_text(minute: int) -> str:
 def chart_view(chart: Chart, items: str, whole: str) -> ChartView:
     """Rows and a one-sentence summary: the chart's text alternative."""
     size = chart.bucket_minutes
-    bucket = "minute" if size == 1 else duration_text(size * MINUTE_MS)
+    bucket = gettext("minute") if size == 1 else duration_text(size * MINUTE_MS)
     rows = [
         ChartRow(m, iso(m * MINUTE_MS), _minute_text(m), c)
         for m, c in ((chart.minute_of(i), c) for i, c in enumerate(chart.counts))
     ]
-    period = "in the last hour" if chart.window is Window.hour else f"over {whole}"
+    if chart.window is Window.hour:
+        period = gettext("in the last hour")
+    else:
+        period = gettext("over %(whole)s") % {"whole": whole}
     busiest = chart.busiest
-    which = "minute" if size == 1 else f"{bucket} stretch"
+    which = gettext("minute") if size == 1 else gettext("%(bucket)s stretch") % {"bucket": bucket}
     if busiest is None:
-        summary = f"No {items} {period}."
+        summary = gettext("No %(items)s %(period)s.") % {"items": items, "period": period}
     else:
         minute, count = busiest
-        summary = (
-            f"{chart.total} {items} {period}; the busiest {which} began "
-            f"{_minute_text(minute)}, with {count}."
-        )
-    return ChartView(size, "minute" if size == 1 else bucket, rows, summary, period, which)
+        summary = gettext(
+            "%(total)s %(items)s %(period)s; the busiest %(which)s began %(when)s, with %(count)s."
+        ) % {
+            "total": format_number(chart.total),
+            "items": items,
+            "period": period,
+            "which": which,
+            "when": _minute_text(minute),
+            "count": format_number(count),
+        }
+    return ChartView(size, bucket, rows, summary, period, which)
 
 
 def _url(path: str, **query: str) -> str:
@@ -134,26 +148,33 @@ def _proof(draw: Draw) -> dict[str, Any]:
     base = f"/api/v1/draws/{draw.id}"
     if draw.status is DrawStatus.drawn:
         return {
-            "text": "The winners are drawn and the proof bundle is published: anyone can "
-            "check the draw with fairdraw verify.",
+            "text": gettext(
+                "The winners are drawn and the proof bundle is published: anyone can "
+                "check the draw with fairdraw verify."
+            ),
             "links": [
-                {"url": f"/draws/{draw.id}/results", "text": "Results", "download": False},
-                {"url": f"{base}/proof", "text": "Proof bundle", "download": True},
-                {"url": f"{base}/entries.txt", "text": "Entries file", "download": True},
+                {"url": f"/draws/{draw.id}/results", "text": gettext("Results"), "download": False},
+                {"url": f"{base}/proof", "text": gettext("Proof bundle"), "download": True},
+                {"url": f"{base}/entries.txt", "text": gettext("Entries file"), "download": True},
             ],
         }
     if draw.status is DrawStatus.cancelled:
-        return {"text": "Cancelled: no winners will be drawn, so there is no proof.", "links": []}
+        text = gettext("Cancelled: no winners will be drawn, so there is no proof.")
+        return {"text": text, "links": []}
     if draw.seal is not None:
         return {
-            "text": "Sealed: the list is fixed by its Merkle root; the proof is published "
-            "when the winners are drawn.",
-            "links": [{"url": f"{base}/entries.txt", "text": "Entries file", "download": True}],
+            "text": gettext(
+                "Sealed: the list is fixed by its Merkle root; the proof is published "
+                "when the winners are drawn."
+            ),
+            "links": [
+                {"url": f"{base}/entries.txt", "text": gettext("Entries file"), "download": True}
+            ],
         }
     if draw.status is DrawStatus.open:
-        text = "Open: the list is sealed when it closes, and the proof follows the draw."
+        text = gettext("Open: the list is sealed when it closes, and the proof follows the draw.")
     else:
-        text = "Not open yet: the seed commitment is published when it opens."
+        text = gettext("Not open yet: the seed commitment is published when it opens.")
     return {"text": text, "links": []}
 
 
@@ -175,11 +196,11 @@ async def _search(
 
 def _search_help(kind: DrawKind) -> str:
     if kind is DrawKind.raffle:
-        return (
+        return gettext(
             "The start of an account name (two characters or more), or a ticket number. "
             "Anonymous tickets are found by their number."
         )
-    return "Two characters or more: the start of the name is enough; case does not matter."
+    return gettext("Two characters or more: the start of the name is enough; case does not matter.")
 
 
 @router.get("/draws/{draw_id}/dashboard")
@@ -195,7 +216,7 @@ async def draw_dashboard(
     chosen = _window(window)
     found = await services.dashboard.draw_dashboard(visitor.caller, draw_id, chosen)
     draw = found.draw
-    labels = _LABELS[draw.kind]
+    labels = _labels(draw.kind)
     results, error, status_code = await _search(services, visitor, q, draw_id, lottery=False)
     path = f"/draws/{draw_id}/dashboard"
     noun = labels["noun"]
@@ -204,7 +225,9 @@ async def draw_dashboard(
         "view": draw_page(draw, visitor.user, now_ms()),
         "heading": draw.title,
         "labels": labels,
-        "chart": chart_view(found.chart, labels["plural"], f"the whole {noun}"),
+        "chart": chart_view(
+            found.chart, labels["plural"], gettext("the whole %(noun)s") % {"noun": noun}
+        ),
         "recent": entry_rows(found.recent),
         "recent_max": RECENT_ENTRIES,
         "q": q.strip(),
@@ -213,13 +236,13 @@ async def draw_dashboard(
         "search_limit": SEARCH_LIMIT,
         "search_action": path,
         "search_api": f"/api/v1/draws/{draw_id}/entries",
-        "search_label": "GitHub login, account name or ticket number"
+        "search_label": gettext("GitHub login, account name or ticket number")
         if draw.kind is DrawKind.raffle
-        else "GitHub login or account name",
+        else gettext("GitHub login or account name"),
         "search_help": _search_help(draw.kind),
         "window": chosen.value,
         "window_urls": {"hour": _url(path), "all": _url(path, window="all")},
-        "whole_label": f"Whole {noun}",
+        "whole_label": gettext("Whole %(noun)s") % {"noun": noun},
         "live": {
             "feed": private_feed(draw_id),
             "last": found.last_event_id,
@@ -228,7 +251,10 @@ async def draw_dashboard(
             "rolling": draw.status is DrawStatus.open,
         },
         "proof": _proof(draw),
-        "back": {"url": f"/draws/{draw_id}", "text": f"Back to the {noun}'s page"},
+        "back": {
+            "url": f"/draws/{draw_id}",
+            "text": gettext("Back to the %(noun)s's page") % {"noun": noun},
+        },
     }
     return render(request, services, visitor, "dashboard.html", context, status_code=status_code)
 
@@ -246,7 +272,7 @@ async def lottery_dashboard(
     participants with the most ballots today and of all time."""
     chosen = _window(window)
     found = await services.dashboard.lottery_dashboard(visitor.caller, lottery_id, chosen)
-    labels = _LABELS[DrawKind.lottery]
+    labels = _labels(DrawKind.lottery)
     results, error, status_code = await _search(services, visitor, q, lottery_id, lottery=True)
     path = f"/lotteries/{lottery_id}/dashboard"
     draw = found.draw
@@ -261,7 +287,7 @@ async def lottery_dashboard(
         "ballots": draw.entry_count if draw is not None else 0,
         "heading": found.lottery.terms.name,
         "labels": labels,
-        "chart": chart_view(found.chart, labels["plural"], "the whole day"),
+        "chart": chart_view(found.chart, labels["plural"], gettext("the whole day")),
         "recent": entry_rows(found.recent),
         "recent_max": RECENT_ENTRIES,
         "q": q.strip(),
@@ -271,11 +297,11 @@ async def lottery_dashboard(
         "search_action": path,
         # Until the day's first ballot there is no round to ask; the form still works.
         "search_api": f"/api/v1/draws/{found.round_id}/entries" if draw is not None else "",
-        "search_label": "Account name",
-        "search_help": "Two characters or more of a participant's account name.",
+        "search_label": gettext("Account name"),
+        "search_help": gettext("Two characters or more of a participant's account name."),
         "window": chosen.value,
         "window_urls": {"hour": _url(path), "all": _url(path, window="all")},
-        "whole_label": "Whole day",
+        "whole_label": gettext("Whole day"),
         "live": {
             # Before the day's first ballot the round has no private feed yet: the public
             # one announces the round opening, and live.js then loads this page again,
@@ -286,8 +312,8 @@ async def lottery_dashboard(
             "length": found.length,
             "rolling": draw is not None and draw.status is DrawStatus.open,
         },
-        "opened": moment(draw.opened_ms) if draw is not None else None,
-        "back": {"url": f"/lotteries/{lottery_id}", "text": "Back to the lottery's page"},
+        "opened": moment(draw.opened_ms, draw.time_zone) if draw is not None else None,
+        "back": {"url": f"/lotteries/{lottery_id}", "text": gettext("Back to the lottery's page")},
     }
     return render(
         request, services, visitor, "dashboard_lottery.html", context, status_code=status_code

@@ -43,6 +43,7 @@ def _form_of(draw: Draw) -> EditForm:
             early_close=settings["early_close"],
             open_now=False,
             embed_origins="\n".join(settings["embed_origins"]),
+            time_zone=settings["time_zone"],
         )
     return DrawForm(
         title=draw.title,
@@ -55,6 +56,7 @@ def _form_of(draw: Draw) -> EditForm:
         auto_draw=settings["auto_draw"],
         embed_origins="\n".join(settings["embed_origins"]),
         github_sign_in=settings["github_sign_in"],
+        time_zone=settings["time_zone"],
     )
 
 
@@ -78,6 +80,7 @@ def _changes(form: EditForm, prizes: list[dict[str, Any]]) -> dict[str, Any]:
             "per_claimant": form.per_claimant,
             "early_close": form.early_close,
             "embed_origins": split_origins(form.embed_origins),
+            "time_zone": form.time_zone,
         }
     return common | {
         "deadline": form.deadline,
@@ -86,6 +89,7 @@ def _changes(form: EditForm, prizes: list[dict[str, Any]]) -> dict[str, Any]:
         "auto_draw": form.auto_draw,
         "embed_origins": split_origins(form.embed_origins),
         "github_sign_in": form.github_sign_in,
+        "time_zone": form.time_zone,
     }
 
 

@@ -21,6 +21,7 @@ from fairdraw.domain.errors import (
     NotFound,
 )
 from fairdraw.domain.moments import now_ms
+from fairdraw.i18n import N_, gettext
 from fairdraw.web import security
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.outcomes import form_retry, receipt_signed, receipt_url
@@ -28,6 +29,11 @@ from fairdraw.web.pages.rendering import checked_form, login_url, render, see_ot
 from fairdraw.web.pages.views import draw_page, moment_of_iso
 
 router = APIRouter()
+
+GITHUB_UNREACHABLE = N_(
+    "GitHub could not be reached to check the username, so nothing was entered. "
+    "This is a temporary problem, not a mistake in what you typed: try again in a minute."
+)
 
 Transition = Callable[[Caller, str], Awaitable[Draw]]
 
@@ -85,7 +91,7 @@ async def show_receipt(
         raise NotFound()
     draw = await services.drawing.get(draw_id)
     shown = receipt.to_json()
-    view = {**shown, "moment": moment_of_iso(str(shown.get("entered_at", "")))}
+    view = {**shown, "moment": moment_of_iso(str(shown.get("entered_at", "")), draw.time_zone)}
     context = {"draw": draw, "receipt": view, "already": already == "1"}
     return render(request, services, visitor, "receipt.html", context)
 
@@ -126,6 +132,9 @@ async def enter_draw(
         else:
             message = error.detail
         key = "_draw" if isinstance(error, DrawNotOpen) else "github"
+        if isinstance(error, GitHubUnavailable):
+            # Not the entrant's mistake: shown as a passing problem, not a field to correct.
+            key, message = "_unavailable", gettext(GITHUB_UNREACHABLE)
         extra = {"github": github, "errors": {key: message}}
         return show_draw_page(request, services, visitor, draw, extra, status_code=error.status)
     return see_other(receipt_url(services.secret, draw_id, receipt.index))

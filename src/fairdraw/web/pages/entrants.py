@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from fairdraw.domain.draws import DrawKind
 from fairdraw.domain.errors import InvalidInput
 from fairdraw.domain.moments import now_ms
+from fairdraw.i18n import gettext
 from fairdraw.services.entrants import PAGE_DEFAULT, EntrantRow, EntrantsPage, Outcome
 from fairdraw.web.deps import ServicesDep, VisitorDep
 from fairdraw.web.pages.rendering import render
@@ -35,18 +36,21 @@ class EntrantLine:
 def outcome_text(row: EntrantRow) -> str:
     placing = row.placing
     if placing.outcome is Outcome.winner and placing.rank is not None:
-        return f"Winner: {placing.prize} (promoted alternate {placing.rank})"
+        return gettext("Winner: %(prize)s (promoted alternate %(rank)s)") % {
+            "prize": placing.prize,
+            "rank": placing.rank,
+        }
     if placing.outcome is Outcome.winner:
-        return f"Winner: {placing.prize}"
+        return gettext("Winner: %(prize)s") % {"prize": placing.prize}
     if placing.outcome is Outcome.alternate:
-        return f"Alternate {placing.rank}"
+        return gettext("Alternate %(rank)s") % {"rank": placing.rank}
     if placing.outcome is Outcome.forfeited:
-        return f"Forfeited: {placing.prize}"
-    return "—" if placing.outcome is Outcome.none else "Not drawn yet"
+        return gettext("Forfeited: %(prize)s") % {"prize": placing.prize}
+    return "—" if placing.outcome is Outcome.none else gettext("Not drawn yet")
 
 
-def _line(row: EntrantRow) -> EntrantLine:
-    return EntrantLine(row.number, row.label, moment(row.at_ms), row.ref, outcome_text(row))
+def _line(row: EntrantRow, zone: str) -> EntrantLine:
+    return EntrantLine(row.number, row.label, moment(row.at_ms, zone), row.ref, outcome_text(row))
 
 
 def _url(path: str, offset: int, q: str) -> str:
@@ -84,29 +88,29 @@ async def entrants_page(
     draw = page.draw
     api = f"/api/v1/draws/{draw_id}"
     downloads = [
-        {"url": f"{api}/entrants.csv", "text": "Entrants (CSV)"},
-        {"url": f"{api}/entrants.jsonl", "text": "Entrants (JSON Lines)"},
+        {"url": f"{api}/entrants.csv", "text": gettext("Entrants (CSV)")},
+        {"url": f"{api}/entrants.jsonl", "text": gettext("Entrants (JSON Lines)")},
     ]
     if draw.result is not None:
         downloads += [
-            {"url": f"{api}/winners.csv", "text": "Winners and alternates (CSV)"},
-            {"url": f"{api}/winners.jsonl", "text": "Winners and alternates (JSON Lines)"},
+            {"url": f"{api}/winners.csv", "text": gettext("Winners and alternates (CSV)")},
+            {"url": f"{api}/winners.jsonl", "text": gettext("Winners and alternates (JSON Lines)")},
         ]
     raffle = draw.kind is DrawKind.raffle
     context = {
         "draw": draw,
         "view": draw_page(draw, visitor.user, now_ms()),
         "page": page,
-        "rows": [_line(r) for r in page.rows],
+        "rows": [_line(r, draw.time_zone) for r in page.rows],
         "first": page.offset + 1,
         "last": page.offset + len(page.rows),
         "q": page.query or q.strip(),
         "search_error": search_error,
-        "search_label": "Account name or ticket number"
+        "search_label": gettext("Account name or ticket number")
         if raffle
-        else "GitHub login or account name",
-        "number_label": "Ticket" if raffle else "Entry",
-        "who_label": "Holder" if raffle else "Entrant",
+        else gettext("GitHub login or account name"),
+        "number_label": gettext("Ticket") if raffle else gettext("Entry"),
+        "who_label": gettext("Holder") if raffle else gettext("Entrant"),
         "pages": _pages(f"/draws/{draw_id}/entrants", page),
         "downloads": downloads,
     }

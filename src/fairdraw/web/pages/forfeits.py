@@ -16,6 +16,7 @@ from fairdraw.domain import substitutions
 from fairdraw.domain.draws import Draw, WinnerView
 from fairdraw.domain.errors import InvalidInput, NotAuthenticated
 from fairdraw.domain.substitutions import NotAWinner, Substitution
+from fairdraw.i18n import gettext
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.outcomes import once
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text
@@ -59,7 +60,9 @@ def _view(people: Mapping[int, WinnerView], index: int, ref: str) -> WinnerView:
     found = people.get(index)
     if found is not None:
         return found
-    return WinnerView(-1, "", index, ref, "", f"Entry {index}", None, None)
+    return WinnerView(
+        -1, "", index, ref, "", gettext("Entry %(index)s") % {"index": index}, None, None
+    )
 
 
 def current_result(draw: Draw, made: Sequence[Substitution]) -> CurrentResult:
@@ -142,9 +145,9 @@ async def forfeit_winner(
         winner, reason = text(form, "winner"), text(form, "reason")
         try:
             if text(form, "confirm") != "yes":
-                raise InvalidInput({"confirm": "Tick the box to confirm the forfeit"})
+                raise InvalidInput({"confirm": gettext("Tick the box to confirm the forfeit")})
             if not winner.isdecimal():
-                raise NotAWinner("Choose a winner to forfeit")
+                raise NotAWinner(gettext("Choose a winner to forfeit"))
             await services.forfeits.forfeit(visitor.caller, draw_id, int(winner), reason)
         except NotAuthenticated:
             return see_other(login_url(f"/draws/{draw_id}/forfeits"))

@@ -21,6 +21,7 @@ from fairdraw.domain.errors import (
     NotAuthenticated,
 )
 from fairdraw.domain.moments import now_ms
+from fairdraw.i18n import gettext
 from fairdraw.services.lottery_views import DayState, Lottery, RoundView
 from fairdraw.web.api.lottery_schemas import (
     lottery_status,
@@ -57,8 +58,10 @@ def _is_manager(visitor: Visitor) -> bool:
 def _not_running_text(lottery: Lottery, now: int) -> str:
     terms = lottery.terms
     if lottery_status(terms, now) == "upcoming":
-        return f"This lottery has not started: its first day is {day_text(terms.start)}."
-    return "This lottery has ended; it takes no more ballots."
+        return gettext("This lottery has not started: its first day is %(day)s.") % {
+            "day": day_text(terms.start)
+        }
+    return gettext("This lottery has ended; it takes no more ballots.")
 
 
 # -- the list -----------------------------------------------------------------------------
@@ -103,9 +106,9 @@ def _form_page(
     form: LotteryForm,
     errors: dict[str, str],
     status_code: int = 200,
+    fresh: bool = False,
 ) -> Response:
-    zones = [(name, name.replace("_", " ")) for name in lotteries.zone_names()]
-    context = {"form": form, "errors": errors, "zones": zones}
+    context = {"form": form, "errors": errors, "fresh": fresh}
     return render(request, services, visitor, "lottery_new.html", context, status_code=status_code)
 
 
@@ -121,7 +124,7 @@ async def new_lottery_page(
     zone = services.settings.timezone
     today = lotteries.local_day(ZoneInfo(zone), now_ms())
     form = LotteryForm(timezone=zone, start=today.isoformat())
-    return _form_page(request, services, visitor, form, {})
+    return _form_page(request, services, visitor, form, {}, fresh=True)
 
 
 @router.post(NEW_PATH)
@@ -174,10 +177,10 @@ async def check_page(
         try:
             chosen = await services.lotteries.get(lottery.strip())
         except LotteryNotFound as error:
-            errors["lottery"] = "There is no such lottery; pick one from the list"
+            errors["lottery"] = gettext("There is no such lottery; pick one from the list")
             status_code = error.status
     elif typed:
-        errors["lottery"] = "Choose a lottery"
+        errors["lottery"] = gettext("Choose a lottery")
         status_code = InvalidInput.status
     if chosen is not None and not typed:
         typed = lotteries.local_day(chosen.terms.zone, now_ms()).isoformat()
@@ -190,7 +193,7 @@ async def check_page(
     if chosen is not None and chosen.id not in {x.id for x in choices}:
         choices.append(chosen)
     context = {
-        "choices": [("", "Choose a lottery")] + [(x.id, x.terms.name) for x in choices],
+        "choices": [("", gettext("Choose a lottery"))] + [(x.id, x.terms.name) for x in choices],
         "chosen": chosen,
         "typed_date": typed,
         "view": view,
@@ -327,11 +330,11 @@ async def ballot_page(
     casting it), with a button for another ballot. Reloading it casts nothing."""
     signed = n.isdecimal() and mine.isdecimal()
     if not signed or not ballot_signed(services.secret, lottery_id, date, n, mine, s):
-        raise LotteryNotFound("No such ballot")
+        raise LotteryNotFound(gettext("No such ballot"))
     lottery = await services.lotteries.get(lottery_id)
     ballot = await services.lotteries.ballot(lottery_id, date, int(n), int(mine))
     if ballot is None:
-        raise LotteryNotFound("No such ballot")
+        raise LotteryNotFound(gettext("No such ballot"))
     context = {
         "lottery": lottery,
         "ballot": ballot,

@@ -4,29 +4,38 @@ counts, and what a round's date says in words."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
+from fairdraw.i18n import (
+    DEFAULT_LOCALE,
+    current_locale,
+    format_date,
+    format_number,
+    gettext,
+    ngettext,
+)
 from fairdraw.services.lottery_views import DayState, Lottery, RoundView
-from fairdraw.web.pages.views import Moment
+from fairdraw.web.pages.time_format import Moment, moment_in
 
-_LOCAL_FORMAT = "%-d %b %Y, %H:%M %Z"
-_DAY_FORMAT = "%A %-d %B %Y"
+# An LDML pattern: English pages have always written days like this.
+_DAY_FORMAT = "EEEE d MMMM y"
 
 
 def local_moment(ms: int, zone: ZoneInfo) -> Moment:
     """An instant in the lottery's own time zone, where its days begin and end."""
-    when = datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(zone)
-    return Moment(iso=when.isoformat(timespec="seconds"), text=when.strftime(_LOCAL_FORMAT))
+    return moment_in(ms, zone.key)
 
 
 def day_text(day: date) -> str:
-    """``date(2026, 11, 22)`` → ``"Sunday 22 November 2026"``."""
-    return day.strftime(_DAY_FORMAT)
+    """``date(2026, 11, 22)`` → ``"Sunday 22 November 2026"`` (in German
+    ``"Sonntag, 22. November 2026"``: other languages write the day their own way)."""
+    locale = current_locale()
+    return format_date(day, _DAY_FORMAT if locale == DEFAULT_LOCALE else "full", locale)
 
 
 def ballots_text(count: int) -> str:
-    return f"{count} ballot" if count == 1 else f"{count} ballots"
+    return ngettext("%(num)s ballot", "%(num)s ballots", count) % {"num": format_number(count)}
 
 
 @dataclass(frozen=True)
@@ -43,21 +52,39 @@ def outcome_of(view: RoundView, lottery: Lottery) -> Outcome:
     day = day_text(view.day)
     took_part = ballots_text(view.ballots)
     if view.state is DayState.drawn:
-        heading = "The winner" if len(view.winners) == 1 else "The winners"
-        return Outcome(f"{heading} of {day}", f"Drawn from {took_part}.", "is-success")
+        heading = ngettext("The winner of %(day)s", "The winners of %(day)s", len(view.winners))
+        return Outcome(
+            heading % {"day": day},
+            gettext("Drawn from %(ballots)s.") % {"ballots": took_part},
+            "is-success",
+        )
     if view.state is DayState.no_ballots:
-        return Outcome("No ballots that day", f"Nobody took part on {day}: no winner.", "")
+        detail = gettext("Nobody took part on %(day)s: no winner.") % {"day": day}
+        return Outcome(gettext("No ballots that day"), detail, "")
     if view.state is DayState.not_drawn:
-        detail = f"{day} is over; its round of {took_part} is waiting for its draw."
-        return Outcome("Not drawn yet", detail, "is-warning")
+        detail = gettext("%(day)s is over; its round of %(ballots)s is waiting for its draw.") % {
+            "day": day,
+            "ballots": took_part,
+        }
+        return Outcome(gettext("Not drawn yet"), detail, "is-warning")
     if view.state is DayState.running:
-        ends = local_moment(view.due_ms, terms.zone).text if view.due_ms else "midnight"
-        detail = f"{took_part.capitalize()} so far; the winner is drawn when the day ends ({ends})."
-        return Outcome("Today\u2019s round is still running", detail, "is-info")
+        ends = local_moment(view.due_ms, terms.zone).text if view.due_ms else gettext("midnight")
+        detail = gettext(
+            "%(ballots)s so far; the winner is drawn when the day ends (%(ends)s)."
+        ) % {"ballots": took_part.capitalize(), "ends": ends}
+        return Outcome(gettext("Today\u2019s round is still running"), detail, "is-info")
     if view.state is DayState.future:
-        return Outcome("In the future", f"{day} has not come yet in {terms.timezone}.", "")
+        detail = gettext("%(day)s has not come yet in %(zone)s.") % {
+            "day": day,
+            "zone": terms.timezone,
+        }
+        return Outcome(gettext("In the future"), detail, "")
     if view.state is DayState.before_start:
-        detail = f"{terms.name} starts on {day_text(terms.start)}."
-        return Outcome("Before the lottery started", detail, "")
+        detail = gettext("%(name)s starts on %(day)s.") % {
+            "name": terms.name,
+            "day": day_text(terms.start),
+        }
+        return Outcome(gettext("Before the lottery started"), detail, "")
     last = day_text(terms.end) if terms.end else day
-    return Outcome("After the lottery ended", f"Its last day was {last}.", "")
+    detail = gettext("Its last day was %(day)s.") % {"day": last}
+    return Outcome(gettext("After the lottery ended"), detail, "")

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from fairdraw.domain.errors import NotAuthenticated
+from fairdraw.i18n import gettext
 from fairdraw.services.my_entries import PAGE_SIZE, EntryKind, MyEntriesPage, MyEntry
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.outcomes import held_by_ticket, kept_for, receipt_url
@@ -77,7 +78,7 @@ async def my_entries_page(
     """The visitor's entries, tickets and ballots, newest first (logged-out visitors are
     sent to log in)."""
     if visitor.user is None:
-        raise NotAuthenticated("Log in to see your entries")
+        raise NotAuthenticated(gettext("Log in to see your entries"))
     page, shown = await my_entries(request, services, visitor, _offset(offset))
     context = {
         "page": page,

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from fairdraw.domain.draws import Draw, DrawKind, DrawStatus
 from fairdraw.domain.errors import NotAuthenticated
 from fairdraw.domain.moments import now_ms
+from fairdraw.i18n import N_, format_number, gettext, ngettext
 from fairdraw.services.presenting import RevealSlot, reveal_slots, shown_step
 from fairdraw.web.deps import ServicesDep, VisitorDep
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text
@@ -38,19 +39,17 @@ def present_url(draw_id: str) -> str:
     return f"/draws/{draw_id}/present"
 
 
-def _prizes_word(count: int) -> str:
-    return "prize" if count == 1 else "prizes"
-
-
 def progress_text(step: int | None, slots: int) -> str:
     """How far the reveal has gone, in words (reveal.js says the same)."""
     if step is None:
         return ""
     if step <= 0:
-        return "The winners are about to be revealed."
+        return gettext("The winners are about to be revealed.")
     if step >= slots:
-        return "All prizes revealed." if slots > 1 else "The prize is revealed."
-    return f"{step} of {slots} {_prizes_word(slots)} revealed"
+        return gettext("All prizes revealed.") if slots > 1 else gettext("The prize is revealed.")
+    return ngettext(
+        "%(step)s of %(num)s prize revealed", "%(step)s of %(num)s prizes revealed", slots
+    ) % {"step": format_number(step), "num": format_number(slots)}
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ def results_qr(url: str) -> Markup:
         dark="#000",
         light="#fff",
         svgclass="fd-qr",
-        title="QR code: " + url,
+        title=gettext("QR code: %(url)s") % {"url": url},
         omitsize=True,
     )
     # segno escapes the title it writes; the rest is its own path data.
@@ -116,27 +115,27 @@ def results_qr(url: str) -> Markup:
 
 
 _COUNT_WORDS = {
-    DrawKind.giveaway: ("entry", "entries"),
-    DrawKind.raffle: ("ticket claimed", "tickets claimed"),
-    DrawKind.lottery: ("ballot", "ballots"),
+    DrawKind.giveaway: (N_("entry"), N_("entries")),
+    DrawKind.raffle: (N_("ticket claimed"), N_("tickets claimed")),
+    DrawKind.lottery: (N_("ballot"), N_("ballots")),
 }
 _KIND_LABELS = {
-    DrawKind.giveaway: "Giveaway",
-    DrawKind.raffle: "Raffle",
-    DrawKind.lottery: "Lottery round",
+    DrawKind.giveaway: N_("Giveaway"),
+    DrawKind.raffle: N_("Raffle"),
+    DrawKind.lottery: N_("Lottery round"),
 }
 
 
 def state_text(draw: Draw, now: int) -> str:
     """Where the draw stands, as the big screen says it (present.js says the same)."""
     if draw.status is DrawStatus.open and draw.deadline_passed(now):
-        return "Entries closed by the deadline \u2014 ready to draw"
+        return gettext("Entries closed by the deadline \u2014 ready to draw")
     return {
-        DrawStatus.draft: "Not open yet",
-        DrawStatus.open: "Open for entries",
-        DrawStatus.closed: "Entries closed \u2014 ready to draw",
-        DrawStatus.drawn: "Winners drawn \u2014 ready to reveal",
-        DrawStatus.cancelled: "Cancelled \u2014 no winners",
+        DrawStatus.draft: gettext("Not open yet"),
+        DrawStatus.open: gettext("Open for entries"),
+        DrawStatus.closed: gettext("Entries closed \u2014 ready to draw"),
+        DrawStatus.drawn: gettext("Winners drawn \u2014 ready to reveal"),
+        DrawStatus.cancelled: gettext("Cancelled \u2014 no winners"),
     }[draw.status]
 
 
@@ -164,7 +163,7 @@ def present_context(draw: Draw, presenter: bool, results_url: str) -> dict[str, 
     drawn = draw.status is DrawStatus.drawn
     step = shown_step(draw)
     revealed = reveal_slots(draw, step)
-    one, many = _COUNT_WORDS[draw.kind]
+    one, many = (gettext(word) for word in _COUNT_WORDS[draw.kind])
     return {
         "draw": draw,
         "presenter": presenter,
@@ -175,13 +174,13 @@ def present_context(draw: Draw, presenter: bool, results_url: str) -> dict[str, 
         "current": revealed[-1] if revealed else None,
         "progress": progress_text(step if drawn else None, draw.slot_count),
         "count_words": (one, many),
-        "kind_label": _KIND_LABELS[draw.kind],
+        "kind_label": gettext(_KIND_LABELS[draw.kind]),
         "state_text": state_text(draw, now),
         "startable": presenter and startable(draw, now),
-        "start_label": "Draw winners"
+        "start_label": gettext("Draw winners")
         if draw.status is DrawStatus.closed
-        else "Close entries and draw winners",
-        "drawn": moment(draw.result.drawn_ms) if draw.result else None,
+        else gettext("Close entries and draw winners"),
+        "drawn": moment(draw.result.drawn_ms, draw.time_zone) if draw.result else None,
         "results_url": results_url,
         "qr": results_qr(results_url),
         "feed": feed_url(draw.id),

@@ -40,6 +40,8 @@ class RaffleForm:
     early_close: bool = False
     open_now: bool = True
     embed_origins: str = ""
+    # Blank on a fresh form: the browser's zone is filled in by local_time.js, else UTC.
+    time_zone: str = ""
 
     @classmethod
     def parse(cls, form: FormData) -> RaffleForm:
@@ -53,6 +55,7 @@ class RaffleForm:
             early_close=bool(text(form, "early_close")),
             open_now=bool(text(form, "open")),
             embed_origins=text(form, "embed_origins"),
+            time_zone=text(form, "time_zone"),
         )
 
 
@@ -100,6 +103,7 @@ async def create_raffle(request: Request, services: ServicesDep, visitor: Visito
                 early_close=form.early_close,
                 open_now=form.open_now,
                 embed_origins=split_origins(form.embed_origins),
+                time_zone=form.time_zone,
             )
         except NotAuthenticated:
             return see_other(login_url(NEW_RAFFLE_PATH))

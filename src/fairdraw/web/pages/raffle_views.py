@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fairdraw.domain.draws import Draw
 from fairdraw.domain.errors import InvalidCode, RateLimited, TicketNotFound
 from fairdraw.domain.moments import iso
+from fairdraw.i18n import gettext, ngettext
 from fairdraw.services.raffles import KeptTicket, TicketCheck, TicketStatus
 from fairdraw.web.pages.views import Moment, moment
 
@@ -64,7 +65,7 @@ def ticket_card(
     return TicketCard(
         number=number,
         code=code,
-        claimed=moment(ticket.claimed_ms) if ticket is not None else None,
+        claimed=moment(ticket.claimed_ms, draw.time_zone) if ticket is not None else None,
         last=ticket.last if ticket is not None else False,
         check_url=check_url,
         file_name=f"fairdraw-{draw.id}-ticket-{number}.txt",
@@ -87,46 +88,61 @@ def check_outcome(check: TicketCheck, draw: Draw) -> CheckOutcome:
     if check.status is TicketStatus.won and check.alternate is not None:
         return CheckOutcome(
             "is-success",
-            f"Winner (promoted): {check.prize}",
-            f"Ticket {number} was alternate #{check.alternate}; a winner forfeited, so it "
-            f"now holds {check.prize}. Keep your code: the organiser may ask for it.",
+            gettext("Winner (promoted): %(prize)s") % {"prize": check.prize},
+            gettext(
+                "Ticket %(number)s was alternate #%(alternate)s; a winner forfeited, so it "
+                "now holds %(prize)s. Keep your code: the organiser may ask for it."
+            )
+            % {"number": number, "alternate": check.alternate, "prize": check.prize},
         )
     if check.status is TicketStatus.not_won and check.alternate is not None:
         return CheckOutcome(
             "is-info",
-            f"Alternate #{check.alternate}",
-            f"Ticket {number} did not win yet: it is alternate #{check.alternate}. If a "
-            "winner forfeits, the prize goes to the first alternate who has not won.",
+            gettext("Alternate #%(alternate)s") % {"alternate": check.alternate},
+            gettext(
+                "Ticket %(number)s did not win yet: it is alternate #%(alternate)s. If a "
+                "winner forfeits, the prize goes to the first alternate who has not won."
+            )
+            % {"number": number, "alternate": check.alternate},
         )
     if check.status is TicketStatus.forfeited:
         return CheckOutcome(
             "is-warning",
-            "Forfeited",
-            f"Ticket {number} won, but its prize was forfeited (see the results page).",
+            gettext("Forfeited"),
+            gettext("Ticket %(number)s won, but its prize was forfeited (see the results page).")
+            % {"number": number},
         )
     if check.status is TicketStatus.won:
         return CheckOutcome(
             "is-success",
-            f"Won: {check.prize}",
-            f"Congratulations! Ticket {number} won {check.prize}. Keep your code: the "
-            "organiser may ask for it when you collect the prize.",
+            gettext("Won: %(prize)s") % {"prize": check.prize},
+            gettext(
+                "Congratulations! Ticket %(number)s won %(prize)s. Keep your code: the "
+                "organiser may ask for it when you collect the prize."
+            )
+            % {"number": number, "prize": check.prize},
         )
     if check.status is TicketStatus.not_won:
         return CheckOutcome(
             "",
-            "Not a winner",
-            f"Ticket {number} did not win a prize in “{draw.title}”. Thanks for taking part!",
+            gettext("Not a winner"),
+            gettext("Ticket %(number)s did not win a prize in “%(title)s”. Thanks for taking part!")
+            % {"number": number, "title": draw.title},
         )
     if check.status is TicketStatus.cancelled:
         return CheckOutcome(
             "is-danger",
-            "This raffle was cancelled",
-            f"Ticket {number} is genuine, but no winners will be drawn.",
+            gettext("This raffle was cancelled"),
+            gettext("Ticket %(number)s is genuine, but no winners will be drawn.")
+            % {"number": number},
         )
     return CheckOutcome(
         "is-info",
-        "Not drawn yet — your ticket is valid",
-        f"Ticket {number} is in the raffle. Come back after the draw to see whether it won.",
+        gettext("Not drawn yet — your ticket is valid"),
+        gettext(
+            "Ticket %(number)s is in the raffle. Come back after the draw to see whether it won."
+        )
+        % {"number": number},
     )
 
 
@@ -134,8 +150,9 @@ def wait_text(seconds: int) -> str:
     """``1`` → ``"1 second"``, ``45`` → ``"45 seconds"``, ``600`` → ``"10 minutes"``."""
     seconds = max(1, seconds)
     if seconds < 120:
-        return f"{seconds} second{'' if seconds == 1 else 's'}"
-    return f"{-(-seconds // 60)} minutes"
+        return ngettext("%(num)s second", "%(num)s seconds", seconds) % {"num": seconds}
+    minutes = -(-seconds // 60)
+    return ngettext("%(num)s minute", "%(num)s minutes", minutes) % {"num": minutes}
 
 
 def check_refusal(error: TicketNotFound | InvalidCode | RateLimited) -> tuple[str, str]:
@@ -143,12 +160,18 @@ def check_refusal(error: TicketNotFound | InvalidCode | RateLimited) -> tuple[st
     message shown next to it."""
     if isinstance(error, TicketNotFound):
         if error.detail == error.title:
-            return "number", "Ticket not found."
-        return "number", f"Ticket not found. {error.detail}."
+            return "number", gettext("Ticket not found.")
+        return "number", gettext("Ticket not found. %(detail)s.") % {
+            "detail": gettext(error.detail)
+        }
     if isinstance(error, InvalidCode):
-        return "code", "Invalid code: it does not match this ticket. Check it against your ticket."
+        return "code", gettext(
+            "Invalid code: it does not match this ticket. Check it against your ticket."
+        )
     retry_after = int(error.extra.get("retry_after", 60))
-    return "_check", f"Too many wrong codes for this ticket; try again in {wait_text(retry_after)}."
+    return "_check", gettext("Too many wrong codes for this ticket; try again in %(wait)s.") % {
+        "wait": wait_text(retry_after)
+    }
 
 
 def sentence(message: str) -> str:

@@ -24,6 +24,7 @@ from fairdraw.domain.errors import (
     TicketNotFound,
     WrongDrawKind,
 )
+from fairdraw.i18n import format_number, gettext, ngettext
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.draws import show_draw_page
 from fairdraw.web.pages.outcomes import (
@@ -54,27 +55,34 @@ def _claim_refusal(error: FairdrawError, draw: Draw) -> str:
     if isinstance(error, SoldOut):
         total = draw.raffle.ticket_count if draw.raffle else 0
         if total == 1:
-            return "Sorry, the only ticket has been claimed."
-        return f"Sorry, all {total} tickets have been claimed."
+            return gettext("Sorry, the only ticket has been claimed.")
+        return gettext("Sorry, all %(total)s tickets have been claimed.") % {
+            "total": format_number(total)
+        }
     if isinstance(error, TicketLimitReached):
         terms = draw.raffle
         limit = terms.per_claimant if terms else 1
-        held = "a ticket" if limit == 1 else f"{limit} tickets"
-        message = f"You already hold {held} of this raffle, as many as one person may."
+        message = ngettext(
+            "You already hold a ticket of this raffle, as many as one person may.",
+            "You already hold %(num)s tickets of this raffle, as many as one person may.",
+            limit,
+        ) % {"num": format_number(limit)}
         if terms is not None and terms.claimants is Claimants.anonymous:
-            message += (
-                " Tickets are counted per network address: someone else on your network"
+            message += " " + gettext(
+                "Tickets are counted per network address: someone else on your network"
                 " may have claimed from it."
             )
         return message
     if isinstance(error, RateLimited):
         wait = wait_text(int(error.extra.get("retry_after", 60)))
-        return f"Too many attempts from your network address; try again in {wait}."
+        return gettext("Too many attempts from your network address; try again in %(wait)s.") % {
+            "wait": wait
+        }
     if draw.status is DrawStatus.draft:
-        return "This raffle is not open yet."
+        return gettext("This raffle is not open yet.")
     if draw.status is DrawStatus.cancelled:
-        return "This raffle was cancelled; no more tickets are handed out."
-    return "This raffle is closed; no more tickets are handed out."
+        return gettext("This raffle was cancelled; no more tickets are handed out.")
+    return gettext("This raffle is closed; no more tickets are handed out.")
 
 
 def ticket_path(draw_id: str, number: int) -> str:
@@ -133,7 +141,7 @@ async def show_ticket(
 async def _raffle(services: Services, draw_id: str) -> Draw:
     draw = await services.drawing.get(draw_id)
     if draw.kind is not DrawKind.raffle:
-        raise WrongDrawKind("Only raffles have tickets to check")
+        raise WrongDrawKind(gettext("Only raffles have tickets to check"))
     return draw
 
 
@@ -193,7 +201,7 @@ async def check_ticket(
     retry_after: object = None
     try:
         if number is None:
-            errors["number"] = "Enter the ticket number, a whole number such as 17"
+            errors["number"] = gettext("Enter the ticket number, a whole number such as 17")
             tickets.parse_code(code)  # so that a bad code is reported in the same answer
         else:
             check = await services.raffles.check(draw_id, number, code, visitor.address)

@@ -20,6 +20,7 @@ from fairdraw.web.deps import (
     services_of,
     set_session,
 )
+from fairdraw.web.flash import Flash, clear_flash, read_flash, set_flash
 
 
 def render(
@@ -38,10 +39,15 @@ def render(
         "csrf_token": csrf_for(request, visitor, services),
         "registration_open": services.accounts.registration_open,
     }
+    flash = read_flash(request, services.secret)
+    if flash is not None:
+        values["flash"] = flash
     values.update(context or {})
     response = services.templates.TemplateResponse(
         request, template, values, status_code=status_code
     )
+    if flash is not None:  # shown once
+        clear_flash(response, request, services.settings.cookie_secure)
     # Every page carries a CSRF token or someone's own data; neither belongs in a cache.
     response.headers["Cache-Control"] = "no-store"
     security.set_csrf_cookie_if_new(response, request, services.settings.cookie_secure)
@@ -101,12 +107,19 @@ def login_url(next_path: str) -> str:
 
 
 async def switch_session(
-    request: Request, services: Services, visitor: Visitor, token: str, to: str
+    request: Request,
+    services: Services,
+    visitor: Visitor,
+    token: str,
+    to: str,
+    flash: Flash | None = None,
 ) -> Response:
-    """Go to ``to`` with the new session ``token``; a session the browser held before
-    ends rather than lingering until its TTL."""
+    """Go to ``to`` with the new session ``token``, confirming ``flash`` there; a session
+    the browser held before ends rather than lingering until its TTL."""
     if visitor.token is not None:
         await services.accounts.logout(visitor.token)
     response = see_other(to)
     set_session(response, request, services, token)
+    if flash is not None:
+        set_flash(response, request, services.secret, flash, services.settings.cookie_secure)
     return response

@@ -23,6 +23,7 @@ from fastapi.responses import Response
 
 from fairdraw.domain.draws import Draw, DrawKind, DrawStatus, WinnerView
 from fairdraw.domain.moments import now_ms
+from fairdraw.i18n import format_number, gettext, ngettext
 from fairdraw.services.lottery_views import Lottery
 from fairdraw.web.client import in_networks, parse_address
 from fairdraw.web.deps import ServicesDep, services_of
@@ -71,42 +72,48 @@ def _utc_text(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
 def _winner_name(draw: Draw, winner: WinnerView) -> str:
     if draw.kind is DrawKind.raffle:
-        return "ticket " + winner.ref.partition(":")[0]
+        return gettext("ticket %(number)s") % {"number": winner.ref.partition(":")[0]}
     return winner.login
 
 
 def _count_text(draw: Draw) -> str:
+    count = {"num": format_number(draw.entry_count)}
     if draw.raffle is not None:
-        return f"{draw.entry_count} of {draw.raffle.ticket_count} tickets claimed"
+        total = draw.raffle.ticket_count
+        return ngettext(
+            "%(num)s of %(total)s ticket claimed", "%(num)s of %(total)s tickets claimed", total
+        ) % {**count, "total": format_number(total)}
     if draw.kind is DrawKind.lottery:
-        return _plural(draw.entry_count, "ballot", "ballots")
-    return _plural(draw.entry_count, "entry", "entries")
+        return ngettext("%(num)s ballot", "%(num)s ballots", draw.entry_count) % count
+    return ngettext("%(num)s entry", "%(num)s entries", draw.entry_count) % count
 
 
 def state_summary(draw: Draw, now: int) -> str:
     """Where ``draw`` stands, in one line: open until when, how many entries, who won."""
     count = _count_text(draw)
     if draw.status is DrawStatus.draft:
-        return "Not open for entries yet."
+        return gettext("Not open for entries yet.")
     if draw.status is DrawStatus.cancelled:
-        return "Cancelled: no winners."
+        return gettext("Cancelled: no winners.")
     if draw.accepting_entries(now):
-        until = f" until {_utc_text(draw.deadline_ms)}" if draw.deadline_ms is not None else ""
-        return f"Open for entries{until}. {count}."
+        if draw.deadline_ms is None:
+            return gettext("Open for entries. %(count)s.") % {"count": count}
+        return gettext("Open for entries until %(deadline)s. %(count)s.") % {
+            "deadline": _utc_text(draw.deadline_ms),
+            "count": count,
+        }
     if draw.result is None:
-        return f"Entries closed. {count}. Winners not drawn yet."
+        return gettext("Entries closed. %(count)s. Winners not drawn yet.") % {"count": count}
     names = [_winner_name(draw, w) for w in draw.result.winners]
     shown = ", ".join(names[:NAMED_WINNERS])
     more = len(names) - NAMED_WINNERS
     if more > 0:
-        shown += f" and {more} more"
-    return f"Drawn. Winners: {shown}." if names else f"Drawn. {count}, no winners."
+        shown = gettext("%(names)s and %(more)s more") % {"names": shown, "more": more}
+    if names:
+        return gettext("Drawn. Winners: %(names)s.") % {"names": shown}
+    return gettext("Drawn. %(count)s, no winners.") % {"count": count}
 
 
 def _preview_text(summary: str, description: str) -> str:
@@ -145,9 +152,10 @@ def lottery_preview(request: Request, lottery: Lottery, status: str) -> SharePre
     """The link preview of a lottery's page; ``status`` is "upcoming", "running" or "ended"."""
     terms = lottery.terms
     state = {
-        "upcoming": f"Starts {terms.start.isoformat()}.",
-        "running": f"A draw every day at midnight ({terms.timezone}). Prize: {terms.prize}.",
-        "ended": "Ended.",
+        "upcoming": gettext("Starts %(day)s.") % {"day": terms.start.isoformat()},
+        "running": gettext("A draw every day at midnight (%(zone)s). Prize: %(prize)s.")
+        % {"zone": terms.timezone, "prize": terms.prize},
+        "ended": gettext("Ended."),
     }.get(status, "")
     origin = public_origin(request)
     return SharePreview(

@@ -20,3 +20,33 @@
     });
   });
 })();
+
+// An avatar that does not load (its host unreachable, or not allowed by the page's
+// Content-Security-Policy) gives way to the initials the server put beside it.
+(function () {
+  "use strict";
+
+  function fallBack(img) {
+    var letters = img.getAttribute("data-initials");
+    if (!letters || !img.parentNode) {
+      return;
+    }
+    var span = document.createElement("span");
+    span.className = img.className + " fd-avatar-initials";
+    span.setAttribute("aria-hidden", "true");
+    span.textContent = letters;
+    img.parentNode.replaceChild(span, img);
+  }
+
+  document.addEventListener("error", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLImageElement && target.hasAttribute("data-initials")) {
+      fallBack(target);
+    }
+  }, true);
+  document.querySelectorAll("img[data-initials]").forEach(function (img) {
+    if (img.complete && img.naturalWidth === 0) {
+      fallBack(img);
+    }
+  });
+})();

@@ -29,17 +29,22 @@
     return main.getAttribute("data-live-status") || "";
   }
 
+  // Counts are grouped as the page's language writes them (1,234 / 1.234), as the server did.
+  function grouped(number) {
+    return number.toLocaleString(document.documentElement.lang || undefined);
+  }
+
   function setCount(count) {
     if (typeof count !== "number") {
       return;
     }
     main.querySelectorAll("[data-live-count]").forEach(function (node) {
-      node.textContent = String(count);
+      node.textContent = grouped(count);
     });
     main.querySelectorAll("[data-live-left]").forEach(function (node) {
       var total = parseInt(node.getAttribute("data-live-total"), 10);
       if (!isNaN(total)) {
-        node.textContent = String(Math.max(0, total - count));
+        node.textContent = grouped(Math.max(0, total - count));
       }
     });
   }
