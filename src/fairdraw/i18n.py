@@ -97,7 +97,9 @@ def using_locale(locale: str | None) -> Iterator[str]:
 
 
 def gettext(message: str) -> str:
-    """``message`` in the current locale."""
+    """``message`` in the current locale (a :class:`Message` with its values put in)."""
+    if isinstance(message, Message):
+        return message.render()
     return translations(current_locale()).gettext(message)
 
 
@@ -116,6 +118,65 @@ def pgettext(context: str, message: str) -> str:
 
 def npgettext(context: str, singular: str, plural: str, count: int) -> str:
     return translations(current_locale()).npgettext(context, singular, plural, count)
+
+
+class Message(str):
+    """A marked message and its values, put into words when it is shown.
+
+    ``Message(N_("At most %(limit)s characters"), limit=120)`` is, as a ``str``, the
+    English text (logs, the CLI, comparisons); :func:`gettext` (and so the templates'
+    ``translated`` filter and the problem documents) gives it in the current locale, the
+    values put in afterwards: numbers and wall times (naive datetimes) as the locale
+    writes them, a ``Message`` value in the same locale, anything else as it is. A number
+    of up to four digits is written without grouping (``5000``), as English and German
+    style guides leave them.
+    """
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, /, **params: object) -> Message:
+        message = super().__new__(cls, _interpolate(template, params, DEFAULT_LOCALE))
+        message.template = template
+        message.params = params
+        return message
+
+    def render(self, locale: str | None = None) -> str:
+        """The message in ``locale`` (default: the current one)."""
+        locale = locale or current_locale()
+        text = translations(locale).gettext(self.template)
+        return _interpolate(text, self.params, locale)
+
+    def __reduce__(self) -> tuple[Callable[..., Message], tuple[str, dict[str, object]]]:
+        return _message, (self.template, self.params)
+
+
+def _message(template: str, params: dict[str, object]) -> Message:
+    return Message(template, **params)
+
+
+# How a wall time (a naive datetime) is written in a message, as a Babel date pattern.
+WALL_TIME_PATTERN = N_("d MMM y, HH:mm")
+
+
+def _interpolate(text: str, params: dict[str, object], locale: str) -> str:
+    if not params:
+        return text
+    return text % {name: _value_text(value, locale) for name, value in params.items()}
+
+
+def _value_text(value: object, locale: str) -> str:
+    if isinstance(value, Message):
+        return value.render(locale)
+    if isinstance(value, datetime):
+        # A wall time as the locale writes one; the pattern is itself a message.
+        pattern = translations(locale).gettext(WALL_TIME_PATTERN)
+        return babel_format_datetime(value, format=pattern, locale=locale)
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        if -10_000 < value < 10_000:
+            return str(value)
+        return format_number(value, locale)
+    return str(value)
 
 
 def parse_accept_language(header: str) -> list[str]:

@@ -93,8 +93,8 @@ def test_a_search_finds_one_entrant_among_a_hundred_thousand_and_entries_arrive_
     expect(page).to_have_url(f"{base}/draws/{draw_id}/dashboard")
     expect(page.locator("main[data-live-state='live']")).to_be_attached()
     expect(page.locator("#dashboard-chart canvas")).to_be_visible()
-    expect(page.locator("#chart-summary")).to_contain_text(f"{ENTRANTS} entries in the last hour")
-    expect(page.locator("#dashboard-count")).to_have_text(str(ENTRANTS))
+    expect(page.locator("#chart-summary")).to_contain_text(f"{ENTRANTS:,} entries in the last hour")
+    expect(page.locator("#dashboard-count")).to_have_text(f"{ENTRANTS:,}")
     expect(page.locator("#recent-entries tr")).to_have_count(20)
 
     # Keyboard only: focus the search field, type, press Enter.
@@ -121,8 +121,8 @@ def test_a_search_finds_one_entrant_among_a_hundred_thousand_and_entries_arrive_
     expect(first).to_contain_text("octocat", timeout=2000)
     expect(first.locator("td").first).to_have_text(str(ENTRANTS + 1))
     expect(page.locator("#recent-entries tr")).to_have_count(20)
-    expect(page.locator("#dashboard-count")).to_have_text(str(ENTRANTS + 1))
-    expect(page.locator("#chart-summary")).to_contain_text(f"{ENTRANTS + 1} entries")
+    expect(page.locator("#dashboard-count")).to_have_text(f"{ENTRANTS + 1:,}")
+    expect(page.locator("#chart-summary")).to_contain_text(f"{ENTRANTS + 1:,} entries")
     assert page.evaluate("window.__notReloaded === true")
     screenshot(page, "dashboard-giveaway")
 

@@ -68,6 +68,14 @@ def test_a_manager_forfeits_a_winner_and_the_results_show_the_substitution(
         dialog.accept()
 
     page.on("dialog", accept)
+    # A visitor already has the results open: the forfeit reaches it without a reload.
+    watcher_context = browser.new_context()
+    watcher_context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    watcher_context.route(AVATARS, fake_avatar)
+    watcher = watcher_context.new_page()
+    watcher.goto(f"{draw_url}/results")
+    expect(watcher.locator(".fd-winners .fd-person-name")).to_have_text([winner])
+    watcher.wait_for_function("() => document.querySelector('#main[data-live-feed]') !== null")
     log_in(page, live_server.url, ADMIN)
     page.goto(draw_url)
     page.get_by_role("link", name="Forfeit a winner").click()
@@ -78,6 +86,11 @@ def test_a_manager_forfeits_a_winner_and_the_results_show_the_substitution(
     page.wait_for_load_state()
     assert confirmations == [f"Forfeit {winner}'s Keyboard? This cannot be undone."]
     expect(page).to_have_url(re.compile(rf"{re.escape(draw_url)}/results#substitutions$"))
+    try:
+        expect(watcher.locator(".fd-winners .fd-person-name")).to_have_text([alternate])
+        expect(watcher.locator(".fd-promoted")).to_have_text("Promoted alternate #1")
+    finally:
+        watcher_context.close()
 
     # Anyone sees it: a visitor with no session.
     visitor = browser.new_context()

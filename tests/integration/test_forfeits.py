@@ -20,8 +20,11 @@ from redis.asyncio import Redis
 from typer.testing import CliRunner
 
 from fairdraw.cli import app as cli
+from fairdraw.domain.moments import iso
 from fairdraw.domain.proof import bundle_hash, canonical_json
 from fairdraw.domain.substitution_check import check_substitutions
+from fairdraw.services.live import public_message
+from fairdraw.store.events import StoredEvent
 from fairdraw.store.keys import Keys
 from tests.integration.test_raffle_api import check, claim, create_raffle, serving
 from tests.support.app import ADMIN, MANAGER, PARTICIPANT, login, make_settings
@@ -461,3 +464,29 @@ async def test_the_forfeit_form_confirms_acts_once_and_redirects(
         assert await redis.llen(KEYS.substitutions(draw_id)) == 1
         again = await browser.post(f"/draws/{draw_id}/forfeits", confirmed, csrf="wrong")
         assert again.status_code == 403
+
+
+async def test_each_substitution_is_a_live_event_once(
+    url: str, github: GitHubStandIn, redis: Redis
+) -> None:
+    """Open pages learn of a forfeit from the draw's feed: one "forfeit" event per
+    recorded substitution, written with it, none for a repeated request."""
+    draw, _ = await drawn_giveaway(url, github, entrants=3)
+    draw_id = draw["id"]
+    winners, alternates = picks(draw)
+    async with signed_in(url, ADMIN) as (admin, csrf):
+        body = {"winner": winners[1]["index"], "reason": "no show"}
+        assert (await forfeit(admin, csrf, draw_id, body)).status_code == 201
+        again = await forfeit(admin, csrf, draw_id, body)
+        assert again.status_code == 200  # the same substitution, not a second one
+        body = {"winner": alternates[0]["index"], "reason": "no show either"}
+        assert (await forfeit(admin, csrf, draw_id, body)).status_code == 201
+    events = await redis.xrange(KEYS.events(draw_id))
+    forfeits = [fields for _, fields in events if fields["t"] == "forfeit"]
+    assert [f["p"] for f in forfeits] == ["0", "1"]
+    assert all(f["at"].isdigit() for f in forfeits)
+    assert events[-1][1]["t"] == "forfeit"
+    assert 0 < await redis.pttl(KEYS.events(draw_id)) <= 7 * 24 * 3600 * 1000
+    event_id, fields = events[-1]
+    at = iso(int(fields["at"]))
+    assert public_message(StoredEvent(event_id, fields)) == ("forfeit", {"position": 1, "at": at})

@@ -17,7 +17,7 @@ from fairdraw import __version__
 from fairdraw.config import Settings
 from fairdraw.domain.errors import GitHubUnavailable, GitHubUserNotFound, InvalidInput
 from fairdraw.domain.identity import GitHubProfile
-from fairdraw.services.github import GitHubClient
+from fairdraw.services.github import MAX_ANSWER_BYTES, GitHubClient
 from fairdraw.store.keys import Keys
 from fairdraw.store.profiles import ProfileCache
 from tests.support.github_server import GitHubStandIn
@@ -119,6 +119,19 @@ async def test_unknown_user_is_not_found_and_not_cached(
     assert await redis.exists(KEYS.github_profile("nobody-here")) == 0
     github.add_user("nobody-here", 7)
     assert (await client.lookup("nobody-here")).id == 7
+
+
+async def test_an_answer_past_the_size_bound_is_unavailable_and_not_read(
+    client: GitHubClient, github: GitHubStandIn, redis: Redis
+) -> None:
+    github.add_user("bigmouth", 8, name="x" * (MAX_ANSWER_BYTES + 1))
+    github.add_user("justfits", 9, name="x" * (MAX_ANSWER_BYTES - 4096))
+
+    with pytest.raises(GitHubUnavailable):
+        await client.lookup("bigmouth")
+
+    assert await redis.exists(KEYS.github_profile("bigmouth")) == 0
+    assert (await client.lookup("justfits")).id == 9
 
 
 @pytest.mark.parametrize("mode", ["rate_limited", "error", "garbage"])

@@ -19,6 +19,7 @@ from redis import Redis
 
 from fairdraw.domain.draws import GITHUB_SIGN_IN_FOR_GITHUB
 from fairdraw.services.drawing import GITHUB_SIGN_IN_UNCONFIGURED
+from fairdraw.services.github import MAX_ANSWER_BYTES
 from fairdraw.services.github_oauth import (
     BAD_CODE,
     DENIED,
@@ -290,6 +291,19 @@ def test_github_down_or_a_bad_code_shows_a_message_and_keeps_nothing(
         entered = browser.get(sign_in(browser, draw_id))
     assert entered.status_code == 303
     assert len(ledger(redis_sync, draw_id)) == 1
+
+
+def test_a_signed_in_user_answer_past_the_size_bound_is_not_read(
+    server: LiveServer, github: GitHubStandIn, github_oauth: GitHubOAuthStandIn, redis_sync: Redis
+) -> None:
+    github_oauth.sign_in_as(*OCTOCAT)
+    github.add_user(*OCTOCAT, name="x" * (MAX_ANSWER_BYTES + 1))  # the same user, huge
+    draw_id = create_draw(server, github_sign_in=True)
+    with httpx.Client(base_url=server.url) as browser:
+        refused = browser.get(sign_in(browser, draw_id))
+    assert refused.status_code == 503
+    assert "Could not check GitHub, try again" in text_of(refused.text)
+    assert ledger(redis_sync, draw_id) == []
 
 
 def test_no_oauth_code_or_token_is_kept(

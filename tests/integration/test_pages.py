@@ -565,7 +565,7 @@ async def test_pages_have_no_inline_script_or_style(
         assert "script-src 'self';" in response.headers["content-security-policy"]
         pages.append(response.text)
     for page in pages:
-        assert not re.search(r"<script(?![^>]*\bsrc=)", page)
+        assert not re.search(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))", page)
         assert not re.search(r"\sstyle=|<style|\son[a-z]+=", page)
 
 

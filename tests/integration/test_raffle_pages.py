@@ -750,5 +750,5 @@ async def test_raffle_pages_have_no_inline_script_or_style(
     for response in pages:
         assert "script-src 'self';" in response.headers["content-security-policy"]
         assert response.headers["cache-control"] == "no-store"
-        assert not re.search(r"<script(?![^>]*\bsrc=)", response.text)
+        assert not re.search(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))", response.text)
         assert not re.search(r"\sstyle=|<style|\son[a-z]+=", response.text)

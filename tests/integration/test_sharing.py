@@ -173,7 +173,7 @@ async def test_the_draw_and_results_pages_describe_the_draws_state(
     open_page = (await anon_client.get(f"/draws/{draw['id']}")).text
     assert page_tags(open_page) == preview(
         "Meetup #42 giveaway",
-        "Open for entries until 2099-01-02 03:04 UTC. 0 entries. Bring a badge.",
+        "Open for entries until 2 Jan 2099, 03:04 UTC. 0 entries. Bring a badge.",
         page_url,
     )
     assert f'<link rel="canonical" href="{page_url}">' in open_page
@@ -192,6 +192,30 @@ async def test_the_draw_and_results_pages_describe_the_draws_state(
     closed_page = (await anon_client.get(f"/draws/{closed['id']}")).text
     assert meta_tags(closed_page)["og:description"] == (
         "Entries closed. 0 entries. Winners not drawn yet."
+    )
+
+
+async def test_a_preview_gives_the_deadline_in_the_draws_zone_by_its_full_name(
+    app_client: httpx.AsyncClient, anon_client: httpx.AsyncClient
+) -> None:
+    csrf = await login(app_client, MANAGER)
+    # A wall time in the draw's zone: 18:00 in Berlin is 17:00 UTC in January.
+    draw = await create_draw(
+        app_client, csrf, deadline="2030-01-15T18:00", time_zone="Europe/Berlin"
+    )
+    page = (await anon_client.get(f"/draws/{draw['id']}")).text
+    description = (
+        "Open for entries until 15 Jan 2030, 18:00 Central European Standard Time. 0 entries."
+    )
+    tags = meta_tags(page)
+    assert tags["og:description"] == description
+    assert tags["twitter:description"] == description
+    assert "UTC" not in tags["og:description"]
+    # An alias is stored as its zone and named as it.
+    kyiv = await create_draw(app_client, csrf, deadline="2030-07-01T09:30", time_zone="Europe/Kiev")
+    kyiv_page = (await anon_client.get(f"/draws/{kyiv['id']}")).text
+    assert meta_tags(kyiv_page)["og:description"] == (
+        "Open for entries until 1 Jul 2030, 09:30 Eastern European Summer Time. 0 entries."
     )
 
 

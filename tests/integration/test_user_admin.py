@@ -71,6 +71,19 @@ async def test_the_users_page_searches_and_pages(
     assert "No username starts with “zed”." in text_of(nothing.text)
 
 
+async def test_the_users_page_shows_when_each_account_was_created(
+    admin: Browser, app: FastAPI, redis: Redis
+) -> None:
+    store = AccountStore(redis, KEYS, app.state.services.secret)
+    # 15 January 2030, 17:05:09 UTC.
+    await store.create_user(User("erin", "Erin", Role.participant, 1894727109000), STAND_IN_HASH)
+    page = await admin.client.get("/admin/users?q=erin")
+    assert rows(page.text) == ["erin"]
+    # As every time on a page: UTC here, the reader's own zone with JavaScript.
+    stamp = '<time datetime="2030-01-15T17:05:09.000Z" data-local="minute">'
+    assert f"{stamp}15 Jan 2030, 17:05 UTC</time>" in page.text
+
+
 async def test_the_api_lists_users_with_paging_and_search(
     admin: Browser, app: FastAPI, redis: Redis
 ) -> None:

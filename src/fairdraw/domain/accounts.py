@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from fairdraw.domain.errors import Conflict, InvalidInput
-from fairdraw.i18n import N_
+from fairdraw.i18n import N_, Message
 
 
 class Role(StrEnum):
@@ -81,22 +81,32 @@ def normalize_username(raw: str) -> str:
     :class:`InvalidInput` on ``username`` if that form breaks the username rules: it
     must match :data:`USERNAME_PATTERN`.
     """
+    too_long = Message(
+        N_("The username must be at most %(limit)s characters long."), limit=MAX_USERNAME_LENGTH
+    )
     if len(raw.strip()) > _MAX_RAW_USERNAME_LENGTH:
-        raise _bad_username(f"must be at most {MAX_USERNAME_LENGTH} characters long")
+        raise _bad_username(too_long)
     name = canonical_username(raw)
     if len(name) < MIN_USERNAME_LENGTH:
-        raise _bad_username(f"must be at least {MIN_USERNAME_LENGTH} characters long")
+        raise _bad_username(
+            Message(
+                N_("The username must be at least %(limit)s characters long."),
+                limit=MIN_USERNAME_LENGTH,
+            )
+        )
     if len(name) > MAX_USERNAME_LENGTH:
-        raise _bad_username(f"must be at most {MAX_USERNAME_LENGTH} characters long")
+        raise _bad_username(too_long)
     if _USERNAME_CHARACTERS.fullmatch(name) is None:
-        raise _bad_username("may contain only letters a-z, digits, underscore, dot and hyphen")
+        raise _bad_username(
+            N_("The username may contain only letters a-z, digits, underscore, dot and hyphen.")
+        )
     if USERNAME_PATTERN.fullmatch(name) is None:
-        raise _bad_username("must start with a letter (a-z) or a digit")
+        raise _bad_username(N_("The username must start with a letter (a-z) or a digit."))
     return name
 
 
 def _bad_username(message: str) -> InvalidInput:
-    return InvalidInput({"username": f"The username {message}."})
+    return InvalidInput({"username": message})
 
 
 def check_password(password: str, username: str, *, field: str = "password") -> None:
@@ -105,15 +115,25 @@ def check_password(password: str, username: str, *, field: str = "password") -> 
     Raises :class:`InvalidInput` on ``field``. Lengths count characters.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise _bad_password(field, f"must be at least {MIN_PASSWORD_LENGTH} characters long")
+        raise InvalidInput(
+            {
+                field: Message(
+                    N_("The password must be at least %(limit)s characters long."),
+                    limit=MIN_PASSWORD_LENGTH,
+                )
+            }
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise _bad_password(field, f"must be at most {MAX_PASSWORD_LENGTH} characters long")
+        raise InvalidInput(
+            {
+                field: Message(
+                    N_("The password must be at most %(limit)s characters long."),
+                    limit=MAX_PASSWORD_LENGTH,
+                )
+            }
+        )
     if canonical_username(password) == canonical_username(username):
-        raise _bad_password(field, "must not be the username")
-
-
-def _bad_password(field: str, message: str) -> InvalidInput:
-    return InvalidInput({field: f"The password {message}."})
+        raise InvalidInput({field: N_("The password must not be the username.")})
 
 
 def check_confirmation(password: str, confirmation: str | None, *, field: str) -> None:
@@ -133,8 +153,10 @@ def normalize_display_name(raw: str) -> str:
     if len(name) > MAX_DISPLAY_NAME_LENGTH:
         raise InvalidInput(
             {
-                "display_name": f"The display name must be at most {MAX_DISPLAY_NAME_LENGTH} "
-                "characters long."
+                "display_name": Message(
+                    N_("The display name must be at most %(limit)s characters long."),
+                    limit=MAX_DISPLAY_NAME_LENGTH,
+                )
             }
         )
     if any(unicodedata.category(char) in DISPLAY_NAME_REFUSED_CATEGORIES for char in name):
@@ -184,7 +206,9 @@ def username_prefix(raw: str) -> str:
     Raises :class:`InvalidInput` on ``q`` if it is longer than any username can be.
     """
     stripped = raw.strip()
-    too_long = InvalidInput({"q": f"Search for at most {MAX_USERNAME_LENGTH} characters."})
+    too_long = InvalidInput(
+        {"q": Message(N_("Search for at most %(limit)s characters."), limit=MAX_USERNAME_LENGTH)}
+    )
     if len(stripped) > _MAX_RAW_USERNAME_LENGTH:
         raise too_long
     prefix = canonical_username(stripped)
@@ -207,9 +231,13 @@ def check_paging(offset: int, limit: int) -> None:
     if offset < 0:
         errors["offset"] = N_("The offset must not be negative.")
     elif offset > MAX_PAGE_OFFSET:
-        errors["offset"] = f"The offset must be at most {MAX_PAGE_OFFSET:,}."
+        errors["offset"] = Message(
+            N_("The offset must be at most %(limit)s."), limit=MAX_PAGE_OFFSET
+        )
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        errors["limit"] = f"The limit must be between 1 and {MAX_PAGE_SIZE}."
+        errors["limit"] = Message(
+            N_("The limit must be between 1 and %(limit)s."), limit=MAX_PAGE_SIZE
+        )
     if errors:
         raise InvalidInput(errors)
 
@@ -229,6 +257,9 @@ class User:
     session_epoch: int = 0
     email: str | None = None
     email_confirmed: bool = False
+    # The language notices are written in (the locale of the request that set or
+    # confirmed the address); accounts that never recorded one read English.
+    language: str = "en"
 
     @property
     def mail_address(self) -> str | None:

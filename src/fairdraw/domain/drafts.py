@@ -17,6 +17,7 @@ from fairdraw.domain.draws import Draw, DrawKind, NewDraw, validate_new_draw
 from fairdraw.domain.errors import InvalidInput
 from fairdraw.domain.moments import iso
 from fairdraw.domain.raffles import validate_new_raffle
+from fairdraw.i18n import N_, Message
 
 # What may be edited, by kind: the settings of the creation call, less ``open``.
 GIVEAWAY_SETTINGS = frozenset(
@@ -110,8 +111,12 @@ def edited(draw: Draw, changes: Mapping[str, Any], now_ms: int) -> NewDraw:
     allowed = RAFFLE_SETTINGS if draw.kind is DrawKind.raffle else GIVEAWAY_SETTINGS
     unknown = sorted(set(changes) - allowed)
     if unknown:
-        kind = "raffle" if draw.kind is DrawKind.raffle else "giveaway"
-        raise InvalidInput({name: f"A {kind} has no setting {name!r}" for name in unknown})
+        refusal = (
+            N_("A raffle has no setting %(name)s")
+            if draw.kind is DrawKind.raffle
+            else N_("A giveaway has no setting %(name)s")
+        )
+        raise InvalidInput({name: Message(refusal, name=repr(name)) for name in unknown})
     settings = settings_of(draw)
     if draw.kind is DrawKind.raffle:
         return validate_new_raffle(**(settings | dict(changes)))

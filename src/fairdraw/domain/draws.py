@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from fairdraw.domain import zones
 from fairdraw.domain.embedding import parse_embed_origins
 from fairdraw.domain.errors import InvalidInput
-from fairdraw.i18n import N_
+from fairdraw.i18n import N_, Message
 
 TITLE_MAX = 120
 DESCRIPTION_MAX = 5000
@@ -42,7 +42,7 @@ class EntryIdentity(StrEnum):
     account = "account"
 
 
-GITHUB_SIGN_IN_FOR_GITHUB = "Signing in with GitHub is for draws entered with GitHub accounts"
+GITHUB_SIGN_IN_FOR_GITHUB = N_("Signing in with GitHub is for draws entered with GitHub accounts")
 
 # Identity strings of entrants and claimants: "gh:<numeric GitHub id>", "u:<username>".
 GITHUB_PREFIX = "gh:"
@@ -225,6 +225,8 @@ class Draw:
     # The IANA zone its organiser typed its times in; shown without JavaScript. Draws
     # stored before zones existed read as UTC.
     time_zone: str = zones.DEFAULT_ZONE
+    # A lottery round's lottery ("" for any other draw).
+    lottery_id: str = ""
 
     @property
     def binds_beacon(self) -> bool:
@@ -269,12 +271,24 @@ def read_heading(
     title = title.strip()
     description = description.strip()
     if not title:
-        errors[field] = f"Give the {what} a {'name' if field == 'name' else 'title'}"
+        errors[field] = _MISSING_HEADING[what, field]
     elif len(title) > TITLE_MAX:
-        errors[field] = f"At most {TITLE_MAX} characters"
+        errors[field] = at_most_characters(TITLE_MAX)
     if len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"At most {DESCRIPTION_MAX} characters"
+        errors["description"] = at_most_characters(DESCRIPTION_MAX)
     return title, description
+
+
+# What a missing title says, by (what, field): whole sentences, so each translates alone.
+_MISSING_HEADING = {
+    ("draw", "title"): N_("Give the draw a title"),
+    ("raffle", "title"): N_("Give the raffle a title"),
+}
+
+
+def at_most_characters(limit: int) -> Message:
+    """The refusal of a text longer than ``limit`` characters."""
+    return Message(N_("At most %(limit)s characters"), limit=limit)
 
 
 def whole_number(raw: object) -> int | None:
@@ -298,14 +312,14 @@ def parse_prizes(raw: Sequence[Mapping[str, Any]]) -> tuple[tuple[Prize, ...], d
     if not raw:
         errors["prizes"] = N_("Add at least one prize")
     if len(raw) > PRIZES_MAX:
-        errors["prizes"] = f"At most {PRIZES_MAX} prizes"
+        errors["prizes"] = Message(N_("At most %(limit)s prizes"), limit=PRIZES_MAX)
     for i, item in enumerate(raw[:PRIZES_MAX]):
         name = str(item.get("name") or "").strip()
         quantity_raw = item.get("quantity", 1)
         if not name:
             errors[f"prizes.{i}.name"] = N_("Give the prize a name")
         elif len(name) > PRIZE_NAME_MAX:
-            errors[f"prizes.{i}.name"] = f"At most {PRIZE_NAME_MAX} characters"
+            errors[f"prizes.{i}.name"] = at_most_characters(PRIZE_NAME_MAX)
         elif name.casefold() in seen:
             errors[f"prizes.{i}.name"] = N_("Prize names must be unique")
         seen.add(name.casefold())
@@ -319,7 +333,9 @@ def parse_prizes(raw: Sequence[Mapping[str, Any]]) -> tuple[tuple[Prize, ...], d
             errors[f"prizes.{i}.quantity"] = N_("Quantity must be a whole number")
             continue
         if isinstance(quantity_raw, bool) or not 1 <= quantity <= QUANTITY_MAX:
-            errors[f"prizes.{i}.quantity"] = f"Quantity must be between 1 and {QUANTITY_MAX}"
+            errors[f"prizes.{i}.quantity"] = Message(
+                N_("Quantity must be between 1 and %(limit)s"), limit=QUANTITY_MAX
+            )
             continue
         prizes.append(Prize(name=name, quantity=quantity))
     return tuple(prizes), errors
@@ -409,7 +425,7 @@ def validate_new_draw(
         errors["entry_identity"] = N_("Choose GitHub username or fairdraw account")
         identity = EntryIdentity.github
     if auto_draw and not deadline and not duration:
-        errors["auto_draw"] = (
+        errors["auto_draw"] = N_(
             "Drawing automatically needs a deadline or a duration: "
             "give one, or close entries and draw yourself"
         )

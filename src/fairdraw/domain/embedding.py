@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from fairdraw.i18n import N_, Message
+
 EMBED_ORIGINS_MAX = 10
 
 _ORIGIN = re.compile(
@@ -43,14 +45,17 @@ def parse_embed_origins(raw: Sequence[str]) -> tuple[tuple[str, ...], str | None
             continue
         origin = parse_origin(item)
         if origin is None:
-            return (), (
-                f"Not an origin: {item.strip()[:80]!r}; use https://host or "
-                "https://host:port, without a path"
+            return (), Message(
+                N_(
+                    "Not an origin: %(origin)s; use https://host or https://host:port, "
+                    "without a path"
+                ),
+                origin=repr(item.strip()[:80]),
             )
         if origin not in origins:
             origins.append(origin)
     if len(origins) > EMBED_ORIGINS_MAX:
-        return (), f"At most {EMBED_ORIGINS_MAX} origins"
+        return (), Message(N_("At most %(limit)s origins"), limit=EMBED_ORIGINS_MAX)
     return tuple(origins), None
 
 

@@ -53,7 +53,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from fairdraw.i18n import N_
+from fairdraw.i18n import N_, Message
 
 
 class FairdrawError(Exception):
@@ -78,7 +78,16 @@ class InvalidInput(FairdrawError):
 
     def __init__(self, errors: Mapping[str, str], detail: str | None = None) -> None:
         self.errors = dict(errors)
-        super().__init__(detail or "; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+        super().__init__(detail or _field_list(self.errors))
+
+
+def _field_list(errors: Mapping[str, str]) -> Message:
+    """``field: message; …``, each message in the reader's language when shown."""
+    parts = [f"{field.replace('%', '%%')}: %(m{i})s" for i, field in enumerate(errors)]
+    values = {
+        f"m{i}": m if isinstance(m, Message) else Message(m) for i, m in enumerate(errors.values())
+    }
+    return Message("; ".join(parts), **values)
 
 
 class NotAuthenticated(FairdrawError):

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from fairdraw.domain.draws import GITHUB_PREFIX
 from fairdraw.domain.errors import InvalidInput
-from fairdraw.i18n import N_
+from fairdraw.i18n import N_, Message
 
 GITHUB_LOGIN_MAX = 39
 # GitHub allows longer display names than this, but a profile is shown in lists and
@@ -27,9 +27,9 @@ GITHUB_WEB_URL = "https://github.com"
 # GitHub refuses every other character, and a handle ends up in an URL path.
 _LOGIN_PATTERN = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*", re.ASCII)
 
-_LOGIN_RULES = (
-    f"a GitHub username has 1 to {GITHUB_LOGIN_MAX} letters, digits or single hyphens, "
-    "and does not start or end with a hyphen"
+_NOT_A_LOGIN = N_(
+    "Not a GitHub username: a GitHub username has 1 to %(limit)s letters, digits or single "
+    "hyphens, and does not start or end with a hyphen"
 )
 
 
@@ -52,10 +52,15 @@ def normalize_github_login(raw: str) -> str:
         raise InvalidInput({"github": N_("Enter a GitHub username")})
     if len(login) > GITHUB_LOGIN_MAX:
         raise InvalidInput(
-            {"github": f"A GitHub username is at most {GITHUB_LOGIN_MAX} characters long"}
+            {
+                "github": Message(
+                    N_("A GitHub username is at most %(limit)s characters long"),
+                    limit=GITHUB_LOGIN_MAX,
+                )
+            }
         )
     if not is_github_login(login):
-        raise InvalidInput({"github": f"Not a GitHub username: {_LOGIN_RULES}"})
+        raise InvalidInput({"github": Message(_NOT_A_LOGIN, limit=GITHUB_LOGIN_MAX)})
     return login
 
 

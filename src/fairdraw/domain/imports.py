@@ -34,6 +34,7 @@ from enum import StrEnum
 from typing import Any
 
 from fairdraw.domain.errors import InvalidInput
+from fairdraw.i18n import N_, Message
 
 # Longest name, in characters: a person's or a team's name, with room to spare.
 NAME_MAX = 200
@@ -68,6 +69,13 @@ class ImportOptions:
     delimiter: str | None = None
 
 
+# The problem of a file with several columns and none chosen, by the column's purpose.
+_CHOOSE_COLUMN = {
+    "name": N_("Choose the name column; the columns are: %(columns)s"),
+    "de-duplication": N_("Choose the de-duplication column; the columns are: %(columns)s"),
+}
+
+
 @dataclass(frozen=True)
 class RowProblem:
     """One problem of a file: its row (None for the whole file), its column's header
@@ -85,8 +93,13 @@ class ListRejected(InvalidInput):
     """A file with problems: the first :data:`PROBLEMS_SHOWN` and how many in all."""
 
     def __init__(self, problems: Sequence[RowProblem], count: int) -> None:
-        noun = "problem" if count == 1 else "problems"
-        super().__init__({"file": f"The file has {count:,} {noun}"})
+        # English and German use the singular for one alone.
+        found = (
+            N_("The file has %(count)s problem")
+            if count == 1
+            else N_("The file has %(count)s problems")
+        )
+        super().__init__({"file": Message(found, count=count)})
         self.problems = tuple(problems[:PROBLEMS_SHOWN])
         self.extra.update(problems=[p.to_json() for p in self.problems], problem_count=count)
 
@@ -121,7 +134,17 @@ def read_list(
     """The entrants of a CSV file; ListRejected with every problem found otherwise."""
     if len(data) > max_bytes:
         raise ListRejected(
-            [RowProblem(None, None, f"The file has {len(data):,} bytes; at most {max_bytes:,}")],
+            [
+                RowProblem(
+                    None,
+                    None,
+                    Message(
+                        N_("The file has %(size)s bytes; at most %(limit)s"),
+                        size=len(data),
+                        limit=max_bytes,
+                    ),
+                )
+            ],
             1,
         )
     return _Reader(data, options, max_rows).read()
@@ -172,7 +195,7 @@ class _Reader:
         rows = self._records(text, delimiter)
         first = next(rows, None)
         if first is None:
-            self.problem(1, None, "The file is empty: it needs a header row naming its columns")
+            self.problem(1, None, N_("The file is empty: it needs a header row naming its columns"))
             raise self.reject()
         header = [c.strip() for c in first[1]]
         self._check_text(1, header, header)
@@ -190,7 +213,7 @@ class _Reader:
         if self.count:
             raise self.reject()
         if not names:
-            self.problem(None, None, "The file has no rows of entrants below its header")
+            self.problem(None, None, N_("The file has no rows of entrants below its header"))
             raise self.reject()
         return ImportedList(
             names=names,
@@ -213,7 +236,9 @@ class _Reader:
             except StopIteration:
                 return
             except csv.Error as error:
-                self.problem(start, None, f"The quoting is broken: {error}")
+                self.problem(
+                    start, None, Message(N_("The quoting is broken: %(error)s"), error=str(error))
+                )
                 raise self.reject() from None
             if fields and fields != [""]:
                 yield start, fields
@@ -226,7 +251,7 @@ class _Reader:
         if wanted is None:
             if len(header) == 1:
                 return 0
-            self.problem(1, None, f"Choose the {what} column; the columns are: {columns}")
+            self.problem(1, None, Message(_CHOOSE_COLUMN[what], columns=columns))
             return None
         found = [i for i, c in enumerate(header) if c == wanted.strip()]
         if not found:
@@ -234,9 +259,21 @@ class _Reader:
         if len(found) == 1:
             return found[0]
         if found:
-            self.problem(1, wanted, f"More than one column is called {wanted!r}")
+            self.problem(
+                1,
+                wanted,
+                Message(N_("More than one column is called %(name)s"), name=repr(wanted)),
+            )
         else:
-            self.problem(1, wanted, f"There is no column {wanted!r}; the columns are: {columns}")
+            self.problem(
+                1,
+                wanted,
+                Message(
+                    N_("There is no column %(name)s; the columns are: %(columns)s"),
+                    name=repr(wanted),
+                    columns=columns,
+                ),
+            )
         return None
 
     def _check_text(self, row: int, header: list[str], fields: list[str]) -> bool:
@@ -245,7 +282,7 @@ class _Reader:
             return True
         for column, value in zip(header, fields, strict=False):
             if _NOT_UTF8.search(value):
-                self.problem(row, column or None, "Not valid UTF-8 text")
+                self.problem(row, column or None, N_("Not valid UTF-8 text"))
                 return False
         return True
 
@@ -262,21 +299,29 @@ class _Reader:
         entrants = 0
         for row, fields in rows:
             if len(fields) != len(header):
-                has = f"{len(fields)} field" + ("s" if len(fields) != 1 else "")
-                self.problem(row, None, f"Has {has}; the header has {len(header)}")
+                has = (
+                    N_("Has %(count)s field; the header has %(header)s")
+                    if len(fields) == 1
+                    else N_("Has %(count)s fields; the header has %(header)s")
+                )
+                self.problem(row, None, Message(has, count=len(fields), header=len(header)))
                 continue
             if not self._check_text(row, header, fields):
                 continue
             entrants += 1
             if entrants > self.max_rows:
-                self.problem(row, None, f"More than {self.max_rows:,} rows of entrants")
+                self.problem(
+                    row,
+                    None,
+                    Message(N_("More than %(limit)s rows of entrants"), limit=self.max_rows),
+                )
                 break
             name = fields[name_at].strip()
             if not self._name_ok(row, name_column, name):
                 continue
             key = fields[dedupe_at].strip().casefold()
             if not key:
-                self.problem(row, dedupe_column, "The de-duplication value is empty")
+                self.problem(row, dedupe_column, N_("The de-duplication value is empty"))
                 continue
             earlier = first_of.setdefault(key, row)
             if earlier != row:
@@ -287,20 +332,26 @@ class _Reader:
 
     def _name_ok(self, row: int, column: str, name: str) -> bool:
         if not name:
-            self.problem(row, column, "The name is empty")
+            self.problem(row, column, N_("The name is empty"))
         elif len(name) > NAME_MAX:
-            self.problem(row, column, f"The name is longer than {NAME_MAX} characters")
+            self.problem(
+                row,
+                column,
+                Message(N_("The name is longer than %(limit)s characters"), limit=NAME_MAX),
+            )
         elif _CONTROL.search(name):
-            self.problem(row, column, "The name holds a tab, a line break or a control character")
+            self.problem(
+                row, column, N_("The name holds a tab, a line break or a control character")
+            )
         else:
             return True
         return False
 
     def _duplicate(self, row: int, column: str, earlier: int) -> None:
-        text = f"A duplicate of row {earlier}"
         if self.options.duplicates is Duplicates.refuse:
-            self.problem(row, column, text)
+            self.problem(row, column, Message(N_("A duplicate of row %(row)s"), row=earlier))
             return
         self.skipped_count += 1
         if len(self.skipped) < PROBLEMS_SHOWN:
-            self.skipped.append(RowProblem(row, column, f"{text}: skipped"))
+            skipped = Message(N_("A duplicate of row %(row)s: skipped"), row=earlier)
+            self.skipped.append(RowProblem(row, column, skipped))

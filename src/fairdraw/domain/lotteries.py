@@ -35,9 +35,16 @@ from enum import StrEnum
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, available_timezones
 
-from fairdraw.domain.draws import DESCRIPTION_MAX, PRIZE_NAME_MAX, QUANTITY_MAX, TITLE_MAX
+from fairdraw.domain import zones
+from fairdraw.domain.draws import (
+    DESCRIPTION_MAX,
+    PRIZE_NAME_MAX,
+    QUANTITY_MAX,
+    TITLE_MAX,
+    at_most_characters,
+)
 from fairdraw.domain.errors import InvalidInput
-from fairdraw.i18n import N_
+from fairdraw.i18n import N_, Message
 
 WINNERS_PER_DAY_MAX = QUANTITY_MAX
 # How far ahead a start or end date may lie; also keeps every date's successor (the end of
@@ -103,7 +110,7 @@ class LotteryTerms:
             description=fields.get("description", ""),
             prize=fields["prize"],
             winners_per_day=int(fields["winners_per_day"]),
-            timezone=fields["timezone"],
+            timezone=stored_zone(fields["timezone"]),
             start=date.fromisoformat(fields["start"]),
             end=date.fromisoformat(end) if end else None,
         )
@@ -152,6 +159,13 @@ def parse_day(text: str) -> date:
     raise InvalidInput({"date": N_("Use a date such as 2026-11-22")})
 
 
+def stored_zone(name: str) -> str:
+    """The zone a stored lottery uses: lotteries created before they were limited to the
+    canonical zones may hold an alias (``US/Pacific``), read as the zone it links to; a
+    name without a canonical zone (``Etc/GMT+5``) stays as it is."""
+    return zones.canonical_name(name) or name
+
+
 def zone_of(name: str) -> ZoneInfo:
     """The zone called ``name``; InvalidInput on ``timezone`` if there is none."""
     if name not in zone_names():
@@ -161,8 +175,8 @@ def zone_of(name: str) -> ZoneInfo:
 
 def _unknown_zone(name: str) -> str:
     if not name.strip():
-        return "Choose a time zone"
-    return "Unknown time zone; use an IANA name such as Europe/Berlin"
+        return N_("Choose a time zone")
+    return N_("Unknown time zone; use an IANA name such as Europe/Berlin")
 
 
 # -- days ---------------------------------------------------------------------------------
@@ -306,31 +320,42 @@ def validate_new_lottery(
     if not name:
         errors["name"] = N_("Give the lottery a name")
     elif len(name) > TITLE_MAX:
-        errors["name"] = f"At most {TITLE_MAX} characters"
+        errors["name"] = at_most_characters(TITLE_MAX)
     if len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"At most {DESCRIPTION_MAX} characters"
+        errors["description"] = at_most_characters(DESCRIPTION_MAX)
     if not prize:
         errors["prize"] = N_("Give the prize a name")
     elif len(prize) > PRIZE_NAME_MAX:
-        errors["prize"] = f"At most {PRIZE_NAME_MAX} characters"
+        errors["prize"] = at_most_characters(PRIZE_NAME_MAX)
     winners = _whole_number(winners_per_day)
     if winners is None or not 1 <= winners <= WINNERS_PER_DAY_MAX:
-        errors["winners_per_day"] = f"Winners per day must be between 1 and {WINNERS_PER_DAY_MAX}"
-    if timezone not in zone_names():
+        errors["winners_per_day"] = Message(
+            N_("Winners per day must be between 1 and %(limit)s"), limit=WINNERS_PER_DAY_MAX
+        )
+    # The zones a draw may use, an alias read as the zone it links to and stored as it.
+    canonical = zones.canonical_name(timezone) if timezone else None
+    if canonical is None:
         errors["timezone"] = _unknown_zone(timezone)
+    else:
+        timezone = canonical
     horizon = today + timedelta(days=HORIZON_DAYS)
+    too_far = Message(N_("At most %(years)s years from today"), years=HORIZON_DAYS // 365)
     first = _date_field("start", start, errors, required=True)
     if first is not None and first < today:
-        errors["start"] = f"The start date can't be before today ({today.isoformat()})"
+        errors["start"] = Message(
+            N_("The start date can't be before today (%(today)s)"), today=today.isoformat()
+        )
     elif first is not None and first > horizon:
-        errors["start"] = f"At most {HORIZON_DAYS // 365} years from today"
+        errors["start"] = too_far
     last = _date_field("end", end, errors, required=False)
     if last is not None and first is not None and last < first:
         errors["end"] = N_("The end date can't be before the start date")
     elif last is not None and last < today:
-        errors["end"] = f"The end date can't be before today ({today.isoformat()})"
+        errors["end"] = Message(
+            N_("The end date can't be before today (%(today)s)"), today=today.isoformat()
+        )
     elif last is not None and last > horizon:
-        errors["end"] = f"At most {HORIZON_DAYS // 365} years from today"
+        errors["end"] = too_far
     if errors or first is None or winners is None:
         raise InvalidInput(errors)
     return LotteryTerms(

@@ -6,8 +6,11 @@ with a fresh token (32 CSPRNG bytes), of which the store keeps only a keyed hash
 :data:`CONFIRMATION_SECONDS`; the first use spends it.
 
 Each notice has an id, a keyed hash of (draw, recipient, kind): announcing a draw again,
-however often, queues nothing twice. Addresses are never logged whole
-(:func:`masked`), tokens never. Nothing here does I/O.
+however often, queues nothing twice; it does not depend on the words, so a German
+message has the id its English would have. Each notice is put into words in its
+reader's language (the account's ``lang``, English if it has none) with that locale's
+catalogue, never the request's. Addresses are never logged whole (:func:`masked`),
+tokens never. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid, parseaddr
@@ -25,7 +28,7 @@ from typing import Final
 from email_validator import EmailNotValidError, validate_email
 
 from fairdraw.domain.errors import InvalidInput, NotFound
-from fairdraw.i18n import N_
+from fairdraw.i18n import DEFAULT_LOCALE, N_, Message, translations
 
 # What a notice is about; one message per (draw, recipient, kind).
 WON: Final = "won"
@@ -71,7 +74,12 @@ def normalize_address(raw: str, *, field: str = "email") -> str:
         raise InvalidInput({field: N_("The e-mail address must not be empty.")})
     if len(text) > MAX_ADDRESS_LENGTH:
         raise InvalidInput(
-            {field: f"The e-mail address must be at most {MAX_ADDRESS_LENGTH} characters long."}
+            {
+                field: Message(
+                    N_("The e-mail address must be at most %(limit)s characters long."),
+                    limit=MAX_ADDRESS_LENGTH,
+                )
+            }
         )
     try:
         # Mail servers need not accept non-ASCII mailbox names (SMTPUTF8), so those are
@@ -153,51 +161,100 @@ def who_hears(
     return won, ranks
 
 
-def confirmation_notice(username: str, address: str, link: str, token: str) -> Notice:
+def _gettext(locale: str) -> Callable[[str], str]:
+    """The ``gettext`` of ``locale``: notices are put into words in their reader's
+    language, whoever queues them (a request in another language, the scheduler)."""
+    return translations(locale).gettext
+
+
+def confirmation_notice(
+    username: str, address: str, link: str, token: str, locale: str = DEFAULT_LOCALE
+) -> Notice:
+    _ = _gettext(locale)
+    values = {"username": username, "address": address, "link": link, "token": token}
     text = (
-        f"Hello {username},\n\n"
-        f"please confirm that {address} is your address for notices from fairdraw:\n\n"
-        f"{link}\n\n"
-        f"or enter this code on your account page: {token}\n\n"
-        "The link works once, within 24 hours. If you did not ask for this, ignore this "
-        "message; nothing will be sent to this address.\n"
+        _("Hello %(username)s,") % values
+        + "\n\n"
+        + _("please confirm that %(address)s is your address for notices from fairdraw:") % values
+        + f"\n\n{link}\n\n"
+        + _("or enter this code on your account page: %(token)s") % values
+        + "\n\n"
+        + _(
+            "The link works once, within 24 hours. If you did not ask for this, ignore this "
+            "message; nothing will be sent to this address."
+        )
+        + "\n"
     )
-    return Notice(CONFIRM, username, address, "Confirm your e-mail address for fairdraw", text)
+    return Notice(CONFIRM, username, address, _("Confirm your e-mail address for fairdraw"), text)
 
 
-def _joined(items: Sequence[str]) -> str:
+def _joined(items: Sequence[str], locale: str = DEFAULT_LOCALE) -> str:
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    _ = _gettext(locale)
+    return _("%(items)s and %(last)s") % {"items": ", ".join(items[:-1]), "last": items[-1]}
+
+
+def _links(locale: str, results: str, proof: str, results_label: str) -> str:
+    _ = _gettext(locale)
+    return (
+        results_label % {"results": results}
+        + "\n"
+        + _("Proof that the draw was fair: %(proof)s") % {"proof": proof}
+        + "\n\n"
+        + _("The organiser will be in touch about your prize.")
+        + "\n"
+    )
 
 
 def winner_notice(
-    username: str, address: str, title: str, prizes: Sequence[str], results: str, proof: str
+    username: str,
+    address: str,
+    title: str,
+    prizes: Sequence[str],
+    results: str,
+    proof: str,
+    locale: str = DEFAULT_LOCALE,
 ) -> Notice:
     """The message to a winner of ``prizes`` (one per slot won) in the draw ``title``."""
-    won = _joined(list(prizes))
+    _ = _gettext(locale)
+    values = {"username": username, "won": _joined(list(prizes), locale), "title": title}
     text = (
-        f"Hello {username},\n\n"
-        f"you won {won} in {title}.\n\n"
-        f"Results: {results}\n"
-        f"Proof that the draw was fair: {proof}\n\n"
-        "The organiser will be in touch about your prize.\n"
+        _("Hello %(username)s,") % values
+        + "\n\n"
+        + _("you won %(won)s in %(title)s.") % values
+        + "\n\n"
+        + _links(locale, results, proof, _("Results: %(results)s"))
     )
-    return Notice(WON, username, address, f"You won {won} in {title}", text)
+    return Notice(WON, username, address, _("You won %(won)s in %(title)s") % values, text)
 
 
 def alternate_notice(
-    username: str, address: str, title: str, ranks: Sequence[int], results: str
+    username: str,
+    address: str,
+    title: str,
+    ranks: Sequence[int],
+    results: str,
+    locale: str = DEFAULT_LOCALE,
 ) -> Notice:
     """The message to an alternate, with their ranks (1 is the first alternate)."""
-    shown = _joined([f"#{rank}" for rank in ranks])
+    _ = _gettext(locale)
+    shown = _joined([f"#{rank}" for rank in ranks], locale)
+    values = {"username": username, "title": title, "ranks": shown, "results": results}
     text = (
-        f"Hello {username},\n\n"
-        f"{title} was drawn and you are alternate {shown}. If a winner does not claim "
-        "their prize, it passes to the alternates in this order.\n\n"
-        f"Results: {results}\n"
+        _("Hello %(username)s,") % values
+        + "\n\n"
+        + _(
+            "%(title)s was drawn and you are alternate %(ranks)s. If a winner does not claim "
+            "their prize, it passes to the alternates in this order."
+        )
+        % values
+        + "\n\n"
+        + _("Results: %(results)s") % values
+        + "\n"
     )
-    return Notice(ALTERNATE, username, address, f"You are alternate {shown} in {title}", text)
+    subject = _("You are alternate %(ranks)s in %(title)s") % values
+    return Notice(ALTERNATE, username, address, subject, text)
 
 
 def promoted_notice(
@@ -209,19 +266,26 @@ def promoted_notice(
     number: int,
     results: str,
     proof: str,
+    locale: str = DEFAULT_LOCALE,
 ) -> Notice:
     """The message to alternate #``rank``, promoted by substitution ``number`` of the
     draw ``title`` to hold ``prize``."""
+    _ = _gettext(locale)
+    values = {"username": username, "title": title, "prize": prize, "rank": rank}
     text = (
-        f"Hello {username},\n\n"
-        f"a winner of {title} forfeited {prize}, and as alternate #{rank} you are the next "
-        f"in line: you now hold {prize}.\n\n"
-        f"Results, with every substitution: {results}\n"
-        f"Proof that the draw was fair: {proof}\n\n"
-        "The organiser will be in touch about your prize.\n"
+        _("Hello %(username)s,") % values
+        + "\n\n"
+        + _(
+            "a winner of %(title)s forfeited %(prize)s, and as alternate #%(rank)s you are "
+            "the next in line: you now hold %(prize)s."
+        )
+        % values
+        + "\n\n"
+        + _links(locale, results, proof, _("Results, with every substitution: %(results)s"))
     )
     kind = f"{PROMOTED}:{number}"
-    return Notice(kind, username, address, f"You now hold {prize} in {title}", text)
+    subject = _("You now hold %(prize)s in %(title)s") % values
+    return Notice(kind, username, address, subject, text)
 
 
 def organiser_notice(
@@ -231,16 +295,27 @@ def organiser_notice(
     winners: Sequence[tuple[str, str]],
     alternates: int,
     results: str,
+    locale: str = DEFAULT_LOCALE,
 ) -> Notice:
     """The message to the draw's manager: ``winners`` as (prize, who) pairs."""
-    lines = [f"- {prize}: {who}" for prize, who in winners] or ["- nobody (no entries)"]
+    _ = _gettext(locale)
+    values = {"username": username, "title": title, "results": results}
+    lines = [f"- {prize}: {who}" for prize, who in winners] or ["- " + _("nobody (no entries)")]
     text = (
-        f"Hello {username},\n\n"
-        f"{title} was drawn.\n\nWinners:\n" + "\n".join(lines) + "\n\n"
-        f"Alternates: {alternates}\n\n"
-        f"Results and proof: {results}\n"
+        _("Hello %(username)s,") % values
+        + "\n\n"
+        + _("%(title)s was drawn.") % values
+        + "\n\n"
+        + _("Winners:")
+        + "\n"
+        + "\n".join(lines)
+        + "\n\n"
+        + _("Alternates: %(count)s") % {"count": alternates}
+        + "\n\n"
+        + _("Results and proof: %(results)s") % values
+        + "\n"
     )
-    return Notice(DRAWN, username, address, f"{title} was drawn", text)
+    return Notice(DRAWN, username, address, _("%(title)s was drawn") % values, text)
 
 
 def email_message(notice: Notice, sender_address: str, message_id: str) -> EmailMessage:

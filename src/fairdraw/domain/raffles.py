@@ -25,7 +25,7 @@ from fairdraw.domain.draws import (
 from fairdraw.domain.embedding import parse_embed_origins
 from fairdraw.domain.errors import InvalidInput
 from fairdraw.domain.tickets import MAX_TICKETS
-from fairdraw.i18n import N_
+from fairdraw.i18n import N_, Message
 
 # The most tickets a raffle that may not close early can have: it closes only when its
 # last ticket is claimed, and beyond this many claims that day would in practice never
@@ -58,18 +58,24 @@ def validate_new_raffle(
     errors.update(prize_errors)
     count = whole_number(ticket_count)
     if count is None or not 1 <= count <= MAX_TICKETS:
-        errors["ticket_count"] = f"The number of tickets must be between 1 and {MAX_TICKETS:,}"
+        errors["ticket_count"] = Message(
+            N_("The number of tickets must be between 1 and %(limit)s"), limit=MAX_TICKETS
+        )
         count = None
     elif count > MAX_TICKETS_WITHOUT_EARLY_CLOSE and not early_close:
-        errors["ticket_count"] = (
-            f"A raffle that may not close early can close only when all {count:,} tickets "
-            "are claimed; allow early close or use at most "
-            f"{MAX_TICKETS_WITHOUT_EARLY_CLOSE:,} tickets"
+        errors["ticket_count"] = Message(
+            N_(
+                "A raffle that may not close early can close only when all %(count)s tickets "
+                "are claimed; allow early close or use at most %(limit)s tickets"
+            ),
+            count=count,
+            limit=MAX_TICKETS_WITHOUT_EARLY_CLOSE,
         )
     if count is not None and not prize_errors and sum(p.quantity for p in parsed_prizes) > count:
-        errors["prizes"] = (
-            f"{sum(p.quantity for p in parsed_prizes)} prizes but only {count} tickets: "
-            "each ticket wins at most one prize"
+        errors["prizes"] = Message(
+            N_("%(prizes)s prizes but only %(count)s tickets: each ticket wins at most one prize"),
+            prizes=sum(p.quantity for p in parsed_prizes),
+            count=count,
         )
     try:
         who = Claimants(claimants)

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from fairdraw.domain.errors import Conflict, InvalidInput
 from fairdraw.domain.proof import bundle_hash, canonical_json
-from fairdraw.i18n import N_
+from fairdraw.i18n import N_, Message
 
 RECORD_FORMAT: Final = "fairdraw/2 substitutions"
 REASON_MAX: Final = 500
@@ -114,7 +114,7 @@ def check_reason(reason: object) -> str:
     """The reason, stripped: 1 to 500 characters, or InvalidInput."""
     text = reason.strip() if isinstance(reason, str) else ""
     if not 1 <= len(text) <= REASON_MAX:
-        raise InvalidInput({"reason": f"1 to {REASON_MAX} characters"})
+        raise InvalidInput({"reason": Message(N_("1 to %(limit)s characters"), limit=REASON_MAX)})
     return text
 
 

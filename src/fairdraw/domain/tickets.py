@@ -38,6 +38,7 @@ import secrets
 from typing import TYPE_CHECKING, Final
 
 from fairdraw.domain.errors import InvalidInput
+from fairdraw.i18n import N_, Message
 
 if TYPE_CHECKING:
     from hashlib import _Hash as HashState
@@ -213,8 +214,11 @@ def parse_code(text: str) -> bytes:
     they are; ``0``, ``1`` and ``8`` are read as ``O``, ``I`` and ``B``. Anything that is
     not exactly 26 such characters encoding 128 bits raises ``InvalidInput({"code": ...})``.
     """
+    wrong_length = Message(
+        N_("a verification code has %(count)s letters and digits"), count=CODE_CHARS
+    )
     if len(text) > CODE_TEXT_MAX:
-        raise InvalidInput({"code": f"a verification code has {CODE_CHARS} letters and digits"})
+        raise InvalidInput({"code": wrong_length})
     bits = 0
     count = 0
     for char in text:
@@ -223,15 +227,15 @@ def parse_code(text: str) -> bytes:
             if char in _CODE_SEPARATORS:
                 continue
             raise InvalidInput(
-                {"code": "a verification code has only the letters A-Z and the digits 2-7"}
+                {"code": N_("a verification code has only the letters A-Z and the digits 2-7")}
             )
         bits = (bits << 5) | value
         count += 1
     if count != CODE_CHARS:
-        raise InvalidInput({"code": f"a verification code has {CODE_CHARS} letters and digits"})
+        raise InvalidInput({"code": wrong_length})
     if bits & ((1 << _CODE_PAD_BITS) - 1):
         raise InvalidInput(
-            {"code": "the last character of a verification code is A, E, I, M, Q, U, Y or 4"}
+            {"code": N_("the last character of a verification code is A, E, I, M, Q, U, Y or 4")}
         )
     return (bits >> _CODE_PAD_BITS).to_bytes(CODE_BYTES, "big")
 

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fairdraw.domain.errors import InvalidInput
+from fairdraw.i18n import N_, Message
 
 # What an endpoint may subscribe to.
 ENTRY_MILESTONE: Final = "entry_milestone"
@@ -171,9 +172,17 @@ def check_events(events: Sequence[str]) -> list[str]:
     """The subscribed events, in the canonical order; InvalidInput if none or unknown."""
     unknown = [e for e in events if e not in EVENTS]
     if unknown:
-        raise InvalidInput({"events": f"unknown event {unknown[0]!r}; one of {', '.join(EVENTS)}"})
+        raise InvalidInput(
+            {
+                "events": Message(
+                    N_("unknown event %(event)s; one of %(events)s"),
+                    event=repr(unknown[0]),
+                    events=", ".join(EVENTS),
+                )
+            }
+        )
     if not events:
-        raise InvalidInput({"events": "subscribe to at least one event"})
+        raise InvalidInput({"events": N_("subscribe to at least one event")})
     return [e for e in EVENTS if e in events]
 
 
@@ -190,7 +199,9 @@ def check_url(url: str, *, allow_http: bool) -> str:
     """A webhook URL, or InvalidInput: https (see :data:`URL_PATTERN`); http only to a
     loopback host, and only when ``allow_http`` (tests, local use)."""
     if len(url) > MAX_URL_LENGTH:
-        raise InvalidInput({"url": f"at most {MAX_URL_LENGTH} characters"})
+        raise InvalidInput(
+            {"url": Message(N_("at most %(limit)s characters"), limit=MAX_URL_LENGTH)}
+        )
     if _HTTPS_URL.fullmatch(url):
         return url
     if allow_http and _HTTP_URL.fullmatch(url) and _is_loopback(urlsplit(url).hostname or ""):

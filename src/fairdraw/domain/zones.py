@@ -20,7 +20,7 @@ from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fairdraw.domain.errors import InvalidInput
-from fairdraw.i18n import N_
+from fairdraw.i18n import N_, Message
 
 DEFAULT_ZONE = "UTC"
 # Names the tz database keeps for Coordinated Universal Time besides UTC itself.
@@ -119,11 +119,15 @@ def _ms(moment: datetime) -> int:
     return delta // timedelta(milliseconds=1)
 
 
-def gap_message(wall: datetime, zone_name: str) -> str:
+def gap_message(wall: datetime, zone_name: str) -> Message:
     """Why a wall time in the gap of ``zone_name`` is refused, in words."""
-    return (
-        f"{wall.strftime('%-d %b %Y, %H:%M')} does not exist in {zone_name}: the clocks "
-        "jump forward over it that night; choose a time before or after the change"
+    return Message(
+        N_(
+            "%(wall)s does not exist in %(zone)s: the clocks jump forward over it that "
+            "night; choose a time before or after the change"
+        ),
+        wall=wall.replace(tzinfo=None),
+        zone=zone_name,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from fairdraw.domain.draws import Draw
 from fairdraw.domain.errors import InvalidInput
 from fairdraw.domain.moments import iso
+from fairdraw.i18n import N_, Message
 from fairdraw.services.lottery_views import Lottery
 from fairdraw.store.keys import NAME_BUCKET_CHARS
 from fairdraw.store.live_stats import MINUTE_MS, ActiveDraw
@@ -44,12 +45,16 @@ def check_query(raw: str, *, tickets_too: bool = False) -> str:
     control characters."""
     query = raw.strip()
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in query):
-        raise InvalidInput({"q": "Type a name or a ticket number, on one line"})
+        raise InvalidInput({"q": N_("Type a name or a ticket number, on one line")})
     if len(query) > QUERY_MAX:
-        raise InvalidInput({"q": f"Type at most {QUERY_MAX} characters"})
+        raise InvalidInput({"q": Message(N_("Type at most %(limit)s characters"), limit=QUERY_MAX)})
     if len(query) < NAME_BUCKET_CHARS and not (tickets_too and is_number(query)):
-        wanted = "or a ticket number" if tickets_too else "of a name"
-        raise InvalidInput({"q": f"Type at least {NAME_BUCKET_CHARS} characters {wanted}"})
+        wanted = (
+            N_("Type at least %(limit)s characters or a ticket number")
+            if tickets_too
+            else N_("Type at least %(limit)s characters of a name")
+        )
+        raise InvalidInput({"q": Message(wanted, limit=NAME_BUCKET_CHARS)})
     return query
 
 

@@ -30,6 +30,7 @@ from fairdraw.domain.moments import now_ms
 from fairdraw.domain.proof import canonical_json
 from fairdraw.domain.signing import SigningKey
 from fairdraw.domain.transparency import Range
+from fairdraw.i18n import N_, Message
 from fairdraw.store.draw_log import DrawLogStore, LogHead
 from fairdraw.store.keys import DRAW_ID_PATTERN
 
@@ -134,7 +135,7 @@ def validate_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
     """``entry`` as a leaf of the draw log, or InvalidInput naming each wrong field."""
     kind = entry.get("type")
     if not isinstance(kind, str) or kind not in LEAF_FIELDS:
-        raise InvalidInput({"type": f"one of {', '.join(LEAF_TYPES)}"})
+        raise InvalidInput({"type": _one_of_types()})
     fields = LEAF_FIELDS[kind]
     problems = {
         name: f"not a field of a {kind} leaf"
@@ -236,7 +237,9 @@ class DrawLogService:
         current = await self._store.head()
         _check_size("tree_size", tree_size, current.size)
         if not 0 <= leaf_index < tree_size:
-            raise InvalidInput({"leaf_index": f"a leaf of the tree: 0 to {tree_size - 1}"})
+            raise InvalidInput(
+                {"leaf_index": Message(N_("a leaf of the tree: 0 to %(last)s"), last=tree_size - 1)}
+            )
         path = await self._range_hashes(transparency.inclusion_ranges(leaf_index, tree_size))
         return [node.hex() for node in path]
 
@@ -246,7 +249,9 @@ class DrawLogService:
         current = await self._store.head()
         _check_size("second", second, current.size)
         if not 0 <= first <= second:
-            raise InvalidInput({"first": f"a tree size from 0 to second ({second})"})
+            raise InvalidInput(
+                {"first": Message(N_("a tree size from 0 to second (%(second)s)"), second=second)}
+            )
         proof = await self._range_hashes(transparency.consistency_ranges(first, second))
         return [node.hex() for node in proof]
 
@@ -264,9 +269,9 @@ class DrawLogService:
         most :data:`MAX_ENTRIES` of them (the first ones): fewer than asked is not the
         end of the log, an empty list is."""
         if start < 0:
-            raise InvalidInput({"start": "a leaf index >= 0"})
+            raise InvalidInput({"start": N_("a leaf index >= 0")})
         if end < start:
-            raise InvalidInput({"end": "at least start"})
+            raise InvalidInput({"end": N_("at least start")})
         stop = min(end, start + MAX_ENTRIES, (await self._store.head()).size)
         texts = await self._store.entries(start, stop)
         return [_leaf(index, text) for index, text in enumerate(texts, start)]
@@ -294,7 +299,7 @@ class DrawLogService:
         in the log as it is now and that tree's signed head (a bundle's ``log``); None if
         the draw has no such leaf."""
         if kind not in LEAF_TYPES:
-            raise InvalidInput({"type": f"one of {', '.join(LEAF_TYPES)}"})
+            raise InvalidInput({"type": _one_of_types()})
         if _draw_id(draw_id) is not None:
             raise DrawNotFound()
         found = await self._store.leaves_of([leaf_id(kind, draw_id, number)])
@@ -312,7 +317,13 @@ class DrawLogService:
 
 def _check_size(name: str, size: int, current: int) -> None:
     if not 0 <= size <= current:
-        raise InvalidInput({name: f"a tree size from 0 to the log's size ({current})"})
+        raise InvalidInput(
+            {name: Message(N_("a tree size from 0 to the log's size (%(size)s)"), size=current)}
+        )
+
+
+def _one_of_types() -> Message:
+    return Message(N_("one of %(types)s"), types=", ".join(LEAF_TYPES))
 
 
 def _leaf(index: int, text: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from fairdraw.domain.draws import ACCOUNT_PREFIX, Draw, DrawKind, WinnerView, ac
 from fairdraw.domain.errors import InvalidInput
 from fairdraw.domain.networks import IPNetwork
 from fairdraw.domain.substitutions import Substitution
+from fairdraw.i18n import N_, Message
 from fairdraw.services.dashboard_views import check_query, is_number
 from fairdraw.services.forfeits import SubstitutionsOf
 from fairdraw.services.lotteries import HISTORY_MAX, LotteryService
@@ -194,7 +195,13 @@ class EntrantsService:
         listed first), newest first, at most SEARCH_MAX in all."""
         draw = await self._viewable(caller, draw_id)
         if offset < 0 or not 1 <= limit <= PAGE_MAX:
-            raise InvalidInput({"limit": f"Ask for 1 to {PAGE_MAX} rows from offset 0 or more"})
+            raise InvalidInput(
+                {
+                    "limit": Message(
+                        N_("Ask for 1 to %(limit)s rows from offset 0 or more"), limit=PAGE_MAX
+                    )
+                }
+            )
         total = await self._draws.ledger_length(draw.id)
         rowify = await self._rowifier(draw)
         if query.strip():

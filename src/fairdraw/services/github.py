@@ -19,12 +19,16 @@ from fairdraw import __version__
 from fairdraw.config import Settings
 from fairdraw.domain.errors import GitHubUnavailable, GitHubUserNotFound, InvalidInput
 from fairdraw.domain.identity import GitHubProfile, normalize_github_login
+from fairdraw.i18n import N_, Message
+from fairdraw.services.outbound import AnswerTooLarge, request_bounded
 from fairdraw.store.profiles import ProfileCache
 
 logger = logging.getLogger(__name__)
 
 GITHUB_API_VERSION = "2022-11-28"
 UNAVAILABLE_MESSAGE = "Could not check GitHub, try again"
+# A user's JSON is about 1.5 KB; an answer past this is not GitHub's, and is not read.
+MAX_ANSWER_BYTES = 64 * 1024
 
 # Lookups happen while entrants wait; a few warm connections serve a busy draw, and the
 # cap keeps a GitHub outage from piling up sockets.
@@ -125,7 +129,10 @@ class GitHubClient:
     async def _fetch(self, path: str, subject: str) -> GitHubProfile:
         """GET one user resource and read it, mapping every failure to a domain error."""
         try:
-            response = await self._http.get(path)
+            response = await request_bounded(self._http, "GET", path, MAX_ANSWER_BYTES)
+        except AnswerTooLarge as exc:
+            logger.warning("GitHub lookup of %s: %s", subject, exc)
+            raise GitHubUnavailable(UNAVAILABLE_MESSAGE) from exc
         except httpx.TimeoutException as exc:
             logger.warning("GitHub lookup of %s timed out after %ss", subject, self._timeout)
             raise GitHubUnavailable(UNAVAILABLE_MESSAGE) from exc
@@ -157,7 +164,13 @@ class GitHubClient:
             raise GitHubUnavailable(UNAVAILABLE_MESSAGE) from exc
 
         if payload.get("type") == "Organization":
-            raise InvalidInput({"github": f"{profile.login} is an organisation, not a user"})
+            raise InvalidInput(
+                {
+                    "github": Message(
+                        N_("%(login)s is an organisation, not a user"), login=profile.login
+                    )
+                }
+            )
         return profile
 
 

@@ -35,7 +35,8 @@ from fairdraw.domain.errors import (
 from fairdraw.domain.identity import GitHubProfile
 from fairdraw.domain.moments import now_ms
 from fairdraw.services.entering import EnteringService, Receipt
-from fairdraw.services.github import GITHUB_API_VERSION, UNAVAILABLE_MESSAGE
+from fairdraw.services.github import GITHUB_API_VERSION, MAX_ANSWER_BYTES, UNAVAILABLE_MESSAGE
+from fairdraw.services.outbound import AnswerTooLarge, request_bounded
 from fairdraw.store.draws import DrawStore
 from fairdraw.store.github_sign_in import Claim, SignInStore
 
@@ -181,12 +182,17 @@ class GitHubOAuth:
         """One request's JSON object answer; failures become domain errors, logged
         without the request (it carries the secret, the code or the token)."""
         try:
-            response = await self._http.request(
+            response = await request_bounded(
+                self._http,
                 method,
                 url,
+                MAX_ANSWER_BYTES,
                 headers={"Accept": "application/json", **kwargs.pop("headers", {})},
                 **kwargs,
             )
+        except AnswerTooLarge as exc:
+            logger.warning("GitHub OAuth %s answered too much: %s", step, type(exc).__name__)
+            raise GitHubUnavailable(UNAVAILABLE_MESSAGE) from exc
         except httpx.RequestError as exc:
             logger.warning("GitHub OAuth %s failed: %s", step, type(exc).__name__)
             raise GitHubUnavailable(UNAVAILABLE_MESSAGE) from exc

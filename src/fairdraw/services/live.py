@@ -80,6 +80,8 @@ def public_message(event: StoredEvent) -> tuple[str, dict[str, Any]] | None:
         return "sealed", {"root": f.get("root"), "count": _int(f.get("n")), "at": at}
     if event.type == "reveal":
         return "reveal", {"step": _int(f.get("step")), "at": at}
+    if event.type == "forfeit":
+        return "forfeit", {"position": _int(f.get("p")), "at": at}
     return None
 
 

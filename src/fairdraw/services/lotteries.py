@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
-from fairdraw.domain import fairness, lotteries
+from fairdraw.domain import fairness, lotteries, zones
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import ACCOUNT_PREFIX, DrawKind, DrawStatus, EntryIdentity, Prize
 from fairdraw.domain.errors import (
@@ -105,7 +105,7 @@ class LotteryService:
         now = await self._store.now_ms()
         zone = (timezone or "").strip() or self._default_zone
         # An unknown zone is reported with the other fields; "today" then uses UTC.
-        known = zone if zone in lotteries.zone_names() else "UTC"
+        known = zones.canonical_name(zone) or zones.DEFAULT_ZONE
         terms = lotteries.validate_new_lottery(
             name=name,
             description=description,

@@ -10,6 +10,11 @@ that holds the scheduler's lease, sends them with ``aiosmtplib``, retries with b
 while the server cannot be reached, and gives a message up after
 :data:`~fairdraw.domain.mail.MAX_ATTEMPTS` attempts, or at once when the server refuses
 it for good (a 5xx answer). Without ``FAIRDRAW_SMTP_HOST`` nothing is queued or sent.
+
+Each message is written in its reader's language: the locale of the request that set,
+confirmed or re-sent the account's address is kept with the account (``language``) and
+passed to the notice explicitly, so a notice queued by the scheduler or by another
+reader's request reads the same.
 """
 
 from __future__ import annotations
@@ -87,8 +92,9 @@ class MailService:
             raise NotAuthenticated()
         return found[0]
 
-    async def set_address(self, actor: User | None, raw: str) -> User:
-        """Set the actor's address, unconfirmed, and send it a confirmation link.
+    async def set_address(self, actor: User | None, raw: str, *, locale: str | None = None) -> User:
+        """Set the actor's address, unconfirmed, and send it a confirmation link; its
+        notices will be in ``locale`` (the request's; None keeps the account's).
 
         :class:`InvalidInput` on ``email`` (nothing stored) for text that is no address.
         The address the account already has is left as it is; if it is unconfirmed, the
@@ -98,10 +104,11 @@ class MailService:
         address = mail.normalize_address(raw)
         if user.email == address:
             if not user.email_confirmed:
+                user = await self._keep_language(user, locale)
                 await self._send_confirmation(user, address)
             return user
         changed = await self._accounts.set_email(
-            user.username, address, confirmed=False, only_if=user.email or ""
+            user.username, address, confirmed=False, only_if=user.email or "", language=locale
         )
         if changed is None:
             raise Conflict("Your account is being changed elsewhere; try again")
@@ -118,18 +125,34 @@ class MailService:
         log.info("user %s removed their e-mail address", user.username)
         return changed or user
 
-    async def resend_confirmation(self, actor: User | None) -> User:
+    async def resend_confirmation(self, actor: User | None, *, locale: str | None = None) -> User:
         """Send the confirmation link of the actor's unconfirmed address again (at most
-        once in ten minutes); nothing for a confirmed address or none."""
+        once in ten minutes), in ``locale`` from now on; nothing for a confirmed address
+        or none."""
         user = await self.account(actor)
-        if user.email is not None and not user.email_confirmed:
-            await self._send_confirmation(user, user.email)
+        if (address := user.email) is not None and not user.email_confirmed:
+            user = await self._keep_language(user, locale)
+            await self._send_confirmation(user, address)
         return user
 
-    async def confirm(self, token: str) -> User:
+    async def _keep_language(self, user: User, locale: str | None) -> User:
+        """``user`` with ``locale`` as the language of its notices (stored if new)."""
+        if locale is None or locale == user.language or user.email is None:
+            return user
+        changed = await self._accounts.set_email(
+            user.username,
+            user.email,
+            confirmed=user.email_confirmed,
+            only_if=user.email,
+            language=locale,
+        )
+        return changed or user
+
+    async def confirm(self, token: str, *, locale: str | None = None) -> User:
         """Confirm the address a token was sent to; the token is spent. Raises
         :class:`~fairdraw.domain.mail.ConfirmationInvalid` for a malformed, unknown,
-        spent or expired token, or one whose address has since been changed."""
+        spent or expired token, or one whose address has since been changed. ``locale``
+        (the request's) becomes the language of the account's notices."""
         token_hash = mail.token_hash(self._secret, token.strip())
         taken = await self._store.take_confirmation(token_hash) if token_hash else None
         if taken is None:
@@ -137,7 +160,7 @@ class MailService:
         username, address = taken
         try:
             user = await self._accounts.set_email(
-                username, address, confirmed=True, only_if=address
+                username, address, confirmed=True, only_if=address, language=locale
             )
         except NotFound:
             user = None
@@ -161,7 +184,7 @@ class MailService:
             token_hash, user.username, address, self._confirmation_seconds
         )
         link = f"{self._base}/account/email/confirm#{token}"
-        notice = mail.confirmation_notice(user.username, address, link, token)
+        notice = mail.confirmation_notice(user.username, address, link, token, user.language)
         await self._queue(message_id, "", notice, now)
 
     # -- notices -------------------------------------------------------------------------
@@ -179,17 +202,30 @@ class MailService:
         won, ranks = mail.who_hears(prizes_won, alternates)
         now = self._clock()
         for username, prizes in won.items():
-            if address := await self._address_of(username):
-                notice = mail.winner_notice(username, address, draw.title, prizes, results, proof)
+            if to := await self._address_of(username):
+                address, locale = to
+                notice = mail.winner_notice(
+                    username, address, draw.title, prizes, results, proof, locale
+                )
                 await self._queue_notice(draw.id, notice, now)
         for username, shown in ranks.items():
-            if address := await self._address_of(username):
-                notice = mail.alternate_notice(username, address, draw.title, shown, results)
+            if to := await self._address_of(username):
+                address, locale = to
+                notice = mail.alternate_notice(
+                    username, address, draw.title, shown, results, locale
+                )
                 await self._queue_notice(draw.id, notice, now)
-        if address := await self._address_of(draw.created_by):
+        if to := await self._address_of(draw.created_by):
+            address, locale = to
             picked = [(view.prize, view.name or view.login) for view in draw.result.winners]
             notice = mail.organiser_notice(
-                draw.created_by, address, draw.title, picked, len(draw.result.alternates), results
+                draw.created_by,
+                address,
+                draw.title,
+                picked,
+                len(draw.result.alternates),
+                results,
+                locale,
             )
             await self._queue_notice(draw.id, notice, now)
 
@@ -203,8 +239,9 @@ class MailService:
         if view is None:
             return
         (username,) = await self._holders(draw, [view])
-        if username is None or not (address := await self._address_of(username)):
+        if username is None or not (to := await self._address_of(username)):
             return
+        address, locale = to
         notice = mail.promoted_notice(
             username,
             address,
@@ -214,15 +251,17 @@ class MailService:
             number,
             f"{self._base}/draws/{draw.id}/results",
             f"{self._base}/api/v1/draws/{draw.id}/proof",
+            locale,
         )
         await self._queue_notice(draw.id, notice, self._clock())
 
-    async def _address_of(self, username: str) -> str | None:
-        """Where notices to ``username`` go: the confirmed address of an enabled account."""
+    async def _address_of(self, username: str) -> tuple[str, str] | None:
+        """Where notices to ``username`` go, and in what language: the confirmed address
+        of an enabled account and the account's language."""
         found = await self._accounts.get_user(username)
-        if found is None or found[0].disabled:
+        if found is None or found[0].disabled or found[0].mail_address is None:
             return None
-        return found[0].mail_address
+        return found[0].mail_address, found[0].language
 
     async def _queue_notice(self, draw_id: str, notice: mail.Notice, now: int) -> None:
         message_id = mail.message_id(self._secret, draw_id, notice.username, notice.kind)

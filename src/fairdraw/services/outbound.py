@@ -229,3 +229,33 @@ def get_bounded(
             if len(body) > limit:
                 raise AnswerTooLarge(f"{response.url} answered more than {limit:,} bytes")
         return Answer(str(response.url), response.status_code, response.reason_phrase, bytes(body))
+
+
+# Headers that describe the body as it came over the wire; a body read in full is decoded.
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+async def request_bounded(
+    client: httpx.AsyncClient, method: str, url: str, limit: int, **kwargs: Any
+) -> httpx.Response:
+    """Send one request and read its answer, at most ``limit`` bytes of (decoded) body: a
+    server that answers more gets AnswerTooLarge, and the rest is never read. The answer
+    is returned whole, with its body in memory. Transport errors are raised as httpx
+    raises them."""
+    request = client.build_request(method, url, **kwargs)
+    response = await client.send(request, stream=True)
+    try:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise AnswerTooLarge(f"{request.url} answered {int(declared):,} bytes")
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > limit:
+                raise AnswerTooLarge(f"{request.url} answered more than {limit:,} bytes")
+    finally:
+        await response.aclose()
+    headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _WIRE_HEADERS]
+    return httpx.Response(
+        response.status_code, headers=headers, content=bytes(body), request=request
+    )

@@ -16,6 +16,7 @@ from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import Draw, DrawStatus, WinnerView, whole_number
 from fairdraw.domain.errors import Forbidden, InvalidInput, InvalidTransition, NotAuthenticated
 from fairdraw.domain.networks import IPNetwork
+from fairdraw.i18n import N_, Message
 from fairdraw.services.drawing import DrawingService
 from fairdraw.services.viewing import require_draw_viewer
 from fairdraw.store.draws import DrawStore
@@ -102,6 +103,8 @@ class PresentingService:
         last = draw.slot_count
         number = whole_number(step)
         if number is None or not 0 <= number <= last:
-            raise InvalidInput({"step": f"Give a whole number from 0 to {last}"})
+            raise InvalidInput(
+                {"step": Message(N_("Give a whole number from 0 to %(last)s"), last=last)}
+            )
         await self._store.reveal(draw_id, number, last)
         return await self._store.get(draw_id)

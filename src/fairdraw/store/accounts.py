@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 
 from fairdraw.domain.accounts import Role, Session, User
 from fairdraw.domain.errors import FairdrawError, NotFound, UserExists
+from fairdraw.i18n import DEFAULT_LOCALE, LOCALES
 from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import Scripts
 
@@ -151,9 +152,16 @@ class AccountStore:
         return _user_from_fields(_decoded(dict(zip(fields[::2], fields[1::2], strict=True))))[0]
 
     async def set_email(
-        self, username: str, email: str | None, *, confirmed: bool, only_if: str | None = None
+        self,
+        username: str,
+        email: str | None,
+        *,
+        confirmed: bool,
+        only_if: str | None = None,
+        language: str | None = None,
     ) -> User | None:
         """Set (``email``) or remove (None) a user's e-mail address; the user afterwards.
+        ``language`` (a shipped locale), if given, becomes the language of its notices.
 
         :class:`NotFound` if there is no such user. With ``only_if``, only if the user's
         address is still that one (``""``: none); else nothing changes and the answer is
@@ -163,7 +171,7 @@ class AccountStore:
         reply = await self._scripts.call(
             "set_email",
             [self._keys.user(username)],
-            [email or "", _flag(confirmed), expected],
+            [email or "", _flag(confirmed), expected, language if language in LOCALES else ""],
         )
         if _outcome(reply) == "stale":
             return None
@@ -358,6 +366,7 @@ def _user_from_fields(fields: Mapping[str, str]) -> tuple[User, str]:
             session_epoch=int(fields.get("session_epoch") or 0),
             email=fields.get("email") or None,
             email_confirmed=fields.get("email_confirmed") == "1",
+            language=lang if (lang := fields.get("lang", "")) in LOCALES else DEFAULT_LOCALE,
         )
         return user, fields["password_hash"]
     except (KeyError, ValueError) as exc:

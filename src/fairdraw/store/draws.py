@@ -157,6 +157,7 @@ def draw_from_hash(draw_id: str, fields: dict[str, str], live_count: int) -> Dra
         github_sign_in=fields.get("github_sign_in") == "1",
         imported=fields.get("source") == "list",
         time_zone=fields.get("time_zone") or DEFAULT_ZONE,
+        lottery_id=fields.get("lottery_id", ""),
     )
 
 

@@ -72,7 +72,10 @@ Key schema (key → type → TTL → contents)::
                                       last settling pass closed)
     Puser:NAME          hash    none  account: username, display_name, role, created_ms,
                                       disabled ("0"/"1"), password_hash, session_epoch,
-                                      email and email_confirmed ("0"/"1") if it has one
+                                      email and email_confirmed ("0"/"1") if it has one,
+                                      lang (the language of its e-mail: the locale of
+                                      the request that set or confirmed the address;
+                                      none: English)
     Pusers              zset    none  normalised username → created ms
     Psession:HASH       hash    idle  browser session (HASH = keyed hash of the cookie token):
                                       username, csrf secret, created ms, epoch; TTL = idle timeout

@@ -43,7 +43,11 @@ class SubstitutionStore:
         has grown; the draw must be drawn (else InvalidTransition)."""
         reply = await self._scripts.call(
             "record_forfeit",
-            [self._keys.draw_meta(draw_id), self._keys.substitutions(draw_id)],
+            [
+                self._keys.draw_meta(draw_id),
+                self._keys.substitutions(draw_id),
+                self._keys.events(draw_id),
+            ],
             [forfeited, known, text],
         )
         status = reply[0]

@@ -148,8 +148,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(WEB.joinpath("static"))), name="static")
     # Routes are matched in order: the busiest (entries, claims, ballots) come first, so
     # their requests are not tried against every other route before them.
-    app.include_router(draws_api.router)
+    app.include_router(draws_api.entries_router)
+    app.include_router(lotteries_api.ballots_router)
     app.include_router(raffles_api.router)
+    app.include_router(draws_api.router)
     app.include_router(lotteries_api.router)
     app.include_router(health_api.router)
     app.include_router(metrics_api.router)

@@ -17,6 +17,7 @@ from jinja2 import Environment
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fairdraw import i18n
+from fairdraw.web.script_text import script_messages
 
 LOCALE_COOKIE = "fairdraw_lang"
 # A year: the choice is a preference, not a session.
@@ -102,3 +103,4 @@ def install_i18n(env: Environment) -> None:
     env.globals["current_locale"] = i18n.current_locale
     env.globals["languages"] = i18n.LANGUAGES
     env.globals["locale_switch_url"] = _switch_url_of
+    env.globals["script_messages"] = script_messages

@@ -62,6 +62,11 @@ def keeps(status: int) -> bool:
 
 async def request_retry(request: Request) -> RetryKey | None:
     """The RetryKey of this request, if it came with an ``Idempotency-Key``."""
+    return retry_of(request)
+
+
+def retry_of(request: Request) -> RetryKey | None:
+    """:func:`request_retry`, called directly."""
     retry = request.scope.get("state", {}).get(_STATE_KEY)
     return retry if isinstance(retry, RetryKey) else None
 

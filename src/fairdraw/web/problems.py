@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +18,7 @@ from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 
 from fairdraw.domain import errors
-from fairdraw.i18n import N_, gettext
+from fairdraw.i18n import DEFAULT_LOCALE, N_, Message, current_locale, gettext
 from fairdraw.logs import REQUEST_ID, REQUEST_ID_HEADER
 
 log = logging.getLogger("fairdraw.web")
@@ -133,7 +134,7 @@ def install_error_handlers(app: FastAPI, render_error_page: Any) -> None:
             # A field is named as the domain names it: "prizes.0.name", "offset", "date".
             if location and location[0] in ("body", "query", "path"):
                 location = location[1:]
-            fields[".".join(location) or "body"] = str(item.get("msg", "invalid"))
+            fields[".".join(location) or "body"] = validation_message(item)
         return await on_fairdraw_error(request, errors.InvalidInput(fields))
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -165,6 +166,82 @@ def install_error_handlers(app: FastAPI, render_error_page: Any) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+# Pydantic's own messages (the request schemas' types and bounds), by error type: in
+# English they stay word for word as pydantic writes them; other languages get these,
+# with the values of the error's ``ctx``. A type not listed stays in pydantic's words.
+PYDANTIC_MESSAGES: dict[str, str] = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "json_invalid": N_("Invalid JSON"),
+    "json_type": N_("The body should be JSON"),
+    "string_type": N_("Input should be a valid string"),
+    "string_too_short": N_("String should have at least %(min_length)s characters"),
+    "string_too_long": N_("String should have at most %(max_length)s characters"),
+    "string_pattern_mismatch": N_("String should match pattern '%(pattern)s'"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "float_type": N_("Input should be a valid number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "greater_than": N_("Input should be greater than %(gt)s"),
+    "greater_than_equal": N_("Input should be greater than or equal to %(ge)s"),
+    "less_than": N_("Input should be less than %(lt)s"),
+    "less_than_equal": N_("Input should be less than or equal to %(le)s"),
+    "list_type": N_("Input should be a valid list"),
+    "too_short": N_("Should have at least %(min_length)s items, not %(actual_length)s"),
+    "too_long": N_("Should have at most %(max_length)s items, not %(actual_length)s"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "model_type": N_("Input should be a valid dictionary or object to extract fields from"),
+    "model_attributes_type": N_(
+        "Input should be a valid dictionary or object to extract fields from"
+    ),
+    "literal_error": N_("Input should be %(expected)s"),
+    "enum": N_("Input should be %(expected)s"),
+    "date_from_datetime_parsing": N_("Input should be a valid date"),
+    "date_parsing": N_("Input should be a valid date in the format YYYY-MM-DD"),
+    "datetime_from_date_parsing": N_("Input should be a valid datetime"),
+    "datetime_parsing": N_("Input should be a valid datetime"),
+}
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+class PydanticMessage(Message):
+    """A pydantic error's message: English as pydantic wrote it, other languages from
+    :data:`PYDANTIC_MESSAGES`."""
+
+    def __new__(cls, english: str, template: str, params: dict[str, object]) -> PydanticMessage:
+        message = str.__new__(cls, english)
+        message.template = template
+        message.params = params
+        return message
+
+    def render(self, locale: str | None = None) -> str:
+        if (locale or current_locale()) == DEFAULT_LOCALE:
+            return str(self)
+        return super().render(locale)
+
+    def __reduce__(self) -> Any:
+        return PydanticMessage, (str(self), self.template, self.params)
+
+
+def validation_message(item: Mapping[str, Any]) -> str:
+    """The message of one of pydantic's errors, to be put into the reader's language."""
+    english = str(item.get("msg", "invalid"))
+    template = PYDANTIC_MESSAGES.get(str(item.get("type")))
+    if template is None:
+        return english
+    ctx = item.get("ctx") or {}
+    params: dict[str, object] = {}
+    for name in _PLACEHOLDER.findall(template):
+        value = ctx.get(name)
+        if not isinstance(value, (str, int, float)):
+            return english
+        params[name] = value
+    return PydanticMessage(english, template, params)
 
 
 # The refusals of HTTP itself, before any rule of fairdraw's is asked: they belong to the

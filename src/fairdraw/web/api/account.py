@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from fairdraw.domain import errors
 from fairdraw.domain.accounts import Role, User
 from fairdraw.domain.mail import MAX_ADDRESS_LENGTH, TOKEN_PATTERN, ConfirmationInvalid
+from fairdraw.i18n import current_locale
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
 from fairdraw.web.problems import problem_responses
 
@@ -78,7 +79,7 @@ async def update_account(
     if body.email is None:
         user = await services.mail.remove_address(visitor.user)
     else:
-        user = await services.mail.set_address(visitor.user, body.email)
+        user = await services.mail.set_address(visitor.user, body.email, locale=current_locale())
     return account_out(user, services.mail.enabled)
 
 
@@ -91,7 +92,7 @@ async def update_account(
 async def resend_confirmation(visitor: VisitorDep, services: ServicesDep) -> AccountOut:
     """Send the confirmation link of your unconfirmed address again (at most once in ten
     minutes); nothing for a confirmed address or none."""
-    user = await services.mail.resend_confirmation(visitor.user)
+    user = await services.mail.resend_confirmation(visitor.user, locale=current_locale())
     return account_out(user, services.mail.enabled)
 
 
@@ -104,5 +105,5 @@ async def confirm_address(body: ConfirmationIn, services: ServicesDep) -> Accoun
     """Confirm an address with the code its confirmation message carries; no login
     needed, the code is the proof. A code works once, within 24 hours: afterwards (or
     after the address changed) 404 ``confirmation_invalid``."""
-    user = await services.mail.confirm(body.token)
+    user = await services.mail.confirm(body.token, locale=current_locale())
     return account_out(user, services.mail.enabled)

@@ -11,12 +11,15 @@ from pydantic import BaseModel, Field
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
 from fairdraw.i18n import N_
+from fairdraw.web.acting import ActingDep
 from fairdraw.web.api.schemas import DrawIn, DrawOut, EntryIn, PrizeIn, ReceiptOut, draw_out
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
-from fairdraw.web.idempotency import REPLAYED_HEADER, RetryDep
+from fairdraw.web.idempotency import REPLAYED_HEADER
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/draws", tags=["draws"], dependencies=[Depends(check_api_csrf)])
+# The entry route: its one dependency (ActingDep) checks CSRF itself, in the same node.
+entries_router = APIRouter(prefix="/api/v1/draws", tags=["draws"])
 
 MANAGE = (errors.NotAuthenticated, errors.Forbidden, errors.NetworkNotAllowed, errors.CsrfFailed)
 ONE_DRAW = (errors.DrawNotFound,)
@@ -143,7 +146,7 @@ async def draw_winners(draw_id: str, visitor: VisitorDep, services: ServicesDep)
     return draw_out(await services.drawing.draw_winners(visitor.caller, draw_id), now_ms())
 
 
-@router.post(
+@entries_router.post(
     "/{draw_id}/entries",
     status_code=201,
     response_model=ReceiptOut,
@@ -161,12 +164,7 @@ async def draw_winners(draw_id: str, visitor: VisitorDep, services: ServicesDep)
     ),
 )
 async def enter_draw(
-    draw_id: str,
-    body: EntryIn,
-    response: Response,
-    visitor: VisitorDep,
-    services: ServicesDep,
-    retry: RetryDep,
+    draw_id: str, body: EntryIn, response: Response, acting: ActingDep
 ) -> dict[str, object]:
     """Enter with a GitHub username, or — for draws entered with accounts — as the
     logged-in caller. A second entry answers 409 ``already_entered``: for an account
@@ -176,8 +174,8 @@ async def enter_draw(
     ``github_sign_in_required``, whose ``sign_in`` names the page to sign in on. With an
     ``Idempotency-Key``, the entry and its answer are stored together: a retry gets this
     201 again, even if the server stopped before answering."""
-    receipt = await services.entering.enter(
-        draw_id, github=body.github, caller=visitor.caller, retry=retry
+    receipt = await acting.services.entering.enter(
+        draw_id, github=body.github, caller=acting.visitor.caller, retry=acting.retry
     )
     if receipt.replayed:
         response.headers[REPLAYED_HEADER] = "true"

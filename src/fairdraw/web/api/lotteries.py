@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
 from fairdraw.services.lotteries import HISTORY_MAX
+from fairdraw.web.acting import ActingDep
 from fairdraw.web.api.lottery_schemas import (
     BallotOut,
     LotteryIn,
@@ -24,10 +25,12 @@ from fairdraw.web.api.lottery_schemas import (
     scheduler_out,
 )
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
-from fairdraw.web.idempotency import REPLAYED_HEADER, RetryDep
+from fairdraw.web.idempotency import REPLAYED_HEADER
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(tags=["lotteries"], dependencies=[Depends(check_api_csrf)])
+# The ballot route: its one dependency (ActingDep) checks CSRF itself, in the same node.
+ballots_router = APIRouter(tags=["lotteries"])
 
 BASE = "/api/v1/lotteries"
 MANAGE = (errors.NotAuthenticated, errors.Forbidden, errors.NetworkNotAllowed, errors.CsrfFailed)
@@ -74,7 +77,7 @@ async def get_lottery(lottery_id: str, visitor: VisitorDep, services: ServicesDe
     return lottery_out(lottery, now_ms(), mine)
 
 
-@router.post(
+@ballots_router.post(
     BASE + "/{lottery_id}/ballots",
     status_code=201,
     response_model=BallotOut,
@@ -87,18 +90,14 @@ async def get_lottery(lottery_id: str, visitor: VisitorDep, services: ServicesDe
         errors.CsrfFailed,
     ),
 )
-async def cast_ballot(
-    lottery_id: str,
-    response: Response,
-    visitor: VisitorDep,
-    services: ServicesDep,
-    retry: RetryDep,
-) -> dict[str, object]:
+async def cast_ballot(lottery_id: str, response: Response, acting: ActingDep) -> dict[str, object]:
     """Cast one ballot, as the logged-in caller, in today's round; as many as you like.
     409 ``lottery_not_running`` before the start date and after the end date. With an
     ``Idempotency-Key``, the ballot and its answer are stored together: a retry gets the
     same ballot, even after midnight or if the server stopped before answering."""
-    ballot = await services.lotteries.cast(lottery_id, visitor.caller, retry=retry)
+    ballot = await acting.services.lotteries.cast(
+        lottery_id, acting.visitor.caller, retry=acting.retry
+    )
     if ballot.replayed:
         response.headers[REPLAYED_HEADER] = "true"
     return ballot.to_json()  # validated once, against response_model

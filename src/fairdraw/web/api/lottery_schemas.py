@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from fairdraw.domain import lotteries
+from fairdraw.domain import lotteries, zones
 from fairdraw.domain.draws import DESCRIPTION_MAX, PRIZE_NAME_MAX, TITLE_MAX
 from fairdraw.domain.lotteries import WINNERS_PER_DAY_MAX, LotteryTerms, RoundState
 from fairdraw.services.lottery_views import DayState, Lottery, RoundView
@@ -42,7 +42,7 @@ def _zone_names(schema: dict[str, Any]) -> None:
     # Listed when the schema is built (the OpenAPI document), not at import. Blank, like
     # null, means the default zone.
     schema["anyOf"] = [
-        {"type": "string", "enum": list(lotteries.zone_names())},
+        {"type": "string", "enum": list(zones.canonical_zones())},
         {"type": "string", "pattern": f"^{SPACE}*$"},
         {"type": "null"},
     ]

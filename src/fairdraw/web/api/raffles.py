@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
+from fairdraw.web.acting import ActingDep
 from fairdraw.web.api.draws import MANAGE, ONE_DRAW
 from fairdraw.web.api.schemas import (
     DrawOut,
@@ -21,7 +22,7 @@ from fairdraw.web.api.schemas import (
 )
 from fairdraw.web.client import client_address
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
-from fairdraw.web.idempotency import REPLAYED_HEADER, RetryDep
+from fairdraw.web.idempotency import REPLAYED_HEADER
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(tags=["raffles"])
@@ -72,15 +73,8 @@ async def create_raffle(body: RaffleIn, visitor: VisitorDep, services: ServicesD
         errors.CsrfFailed,
         errors.RateLimited,
     ),
-    dependencies=CSRF,
 )
-async def claim_ticket(
-    draw_id: str,
-    response: Response,
-    visitor: VisitorDep,
-    services: ServicesDep,
-    retry: RetryDep,
-) -> dict[str, object]:
+async def claim_ticket(draw_id: str, response: Response, acting: ActingDep) -> dict[str, object]:
     """Claim the next ticket of an open raffle: anyone for anonymous raffles (one
     address holds up to ``per_claimant`` tickets), the logged-in caller for account
     raffles. The answer holds the ticket's verification code, which is shown only
@@ -90,7 +84,7 @@ async def claim_ticket(
     code sealed under your key, which the server does not keep), so a retry with the
     same key gets the same ticket and code for 24 h, even if the answer was lost or the
     server stopped before answering. Without one, a lost answer is a lost code."""
-    ticket = await services.raffles.claim(draw_id, visitor.caller, retry)
+    ticket = await acting.services.raffles.claim(draw_id, acting.visitor.caller, acting.retry)
     # The code is a secret that exists nowhere else: no cache may keep a copy.
     response.headers["Cache-Control"] = "no-store"
     if ticket.replayed:

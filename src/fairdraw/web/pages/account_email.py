@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from fairdraw.domain.errors import InvalidInput, NotAuthenticated
 from fairdraw.domain.mail import ConfirmationInvalid
-from fairdraw.i18n import N_, gettext
+from fairdraw.i18n import N_, current_locale, gettext
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.outcomes import once
 from fairdraw.web.pages.rendering import checked_form, render, see_other, text
@@ -75,10 +75,10 @@ async def change_email(request: Request, services: ServicesDep, visitor: Visitor
             await services.mail.remove_address(visitor.user)
             return see_other("/account/email?done=removed")
         if action == "resend":
-            await services.mail.resend_confirmation(visitor.user)
+            await services.mail.resend_confirmation(visitor.user, locale=current_locale())
             return see_other("/account/email?done=sent")
         try:
-            await services.mail.set_address(visitor.user, value)
+            await services.mail.set_address(visitor.user, value, locale=current_locale())
         except InvalidInput as error:
             return await _email_page(
                 request, services, visitor, value=value, errors=error.errors, status_code=422
@@ -116,7 +116,7 @@ async def confirm(request: Request, services: ServicesDep, visitor: VisitorDep) 
 
     async def act() -> Response:
         try:
-            await services.mail.confirm(text(form, "token"))
+            await services.mail.confirm(text(form, "token"), locale=current_locale())
         except ConfirmationInvalid as error:
             errors = {"token": error.title}
             return _confirm_page(

@@ -11,10 +11,10 @@ from starlette.datastructures import FormData
 
 from fairdraw.domain.accounts import DEFAULT_PAGE_SIZE, Role, User
 from fairdraw.domain.errors import Conflict, InvalidInput, NotFound
-from fairdraw.domain.moments import iso
 from fairdraw.i18n import gettext
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
 from fairdraw.web.pages.rendering import checked_form, render, see_other, text
+from fairdraw.web.pages.views import moment
 
 router = APIRouter()
 
@@ -41,7 +41,8 @@ async def _users_page(
     context = {
         "page": page,
         "q": q,
-        "rows": [{"user": user, "created": iso(user.created_ms)} for user in page.users],
+        # An account belongs to no zone: UTC, and the reader's own zone with JavaScript.
+        "rows": [{"user": user, "created": moment(user.created_ms)} for user in page.users],
         "roles": ROLE_CHOICES,
         "previous_url": _list_url(q, previous) if previous is not None else None,
         "next_url": _list_url(q, page.next_offset) if page.next_offset is not None else None,

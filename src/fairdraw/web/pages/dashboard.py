@@ -190,7 +190,7 @@ async def _search(
         else:
             found = await services.dashboard.search(visitor.caller, target, q)
     except InvalidInput as error:
-        return None, error.errors.get("q", error.detail), error.status
+        return None, gettext(error.errors.get("q", error.detail)), error.status
     return entry_rows(found), None, 200
 
 

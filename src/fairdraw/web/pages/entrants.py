@@ -82,7 +82,7 @@ async def entrants_page(
             visitor.caller, draw_id, max(0, offset), PAGE_DEFAULT, q
         )
     except InvalidInput as error:
-        search_error = error.errors.get("q", error.detail)
+        search_error = gettext(error.errors.get("q", error.detail))
         status_code = error.status
         page = await services.entrants.page(visitor.caller, draw_id, 0, PAGE_DEFAULT)
     draw = page.draw

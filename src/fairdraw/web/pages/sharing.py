@@ -14,7 +14,6 @@ import functools
 import io
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import segno
@@ -27,6 +26,7 @@ from fairdraw.i18n import format_number, gettext, ngettext
 from fairdraw.services.lottery_views import Lottery
 from fairdraw.web.client import in_networks, parse_address
 from fairdraw.web.deps import ServicesDep, services_of
+from fairdraw.web.pages.time_format import moment_in
 from fairdraw.web.security import framable_policy
 
 router = APIRouter()
@@ -68,8 +68,10 @@ def draw_path(draw_id: str) -> str:
     return f"/draws/{draw_id}"
 
 
-def _utc_text(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+def _zone_text(ms: int, zone: str) -> str:
+    """``ms`` in the draw's zone with the zone's full name, as its page shows it without
+    JavaScript: a link preview runs no script."""
+    return moment_in(ms, zone).text
 
 
 def _winner_name(draw: Draw, winner: WinnerView) -> str:
@@ -101,7 +103,7 @@ def state_summary(draw: Draw, now: int) -> str:
         if draw.deadline_ms is None:
             return gettext("Open for entries. %(count)s.") % {"count": count}
         return gettext("Open for entries until %(deadline)s. %(count)s.") % {
-            "deadline": _utc_text(draw.deadline_ms),
+            "deadline": _zone_text(draw.deadline_ms, draw.time_zone),
             "count": count,
         }
     if draw.result is None:

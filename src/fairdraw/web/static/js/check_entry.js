@@ -176,7 +176,7 @@ function show(outcome) {
   if (answer) {
     fill(view, "index", String(answer.index));
     fill(view, "entry_count", String(answer.entry_count));
-    fill(view, "ref", answer.ref === null ? "none: the ledger is shorter" : answer.ref);
+    fill(view, "ref", answer.ref === null ? window.fdMessage("check.ledger_shorter") : answer.ref);
     fill(view, "root", answer.root);
     fill(view, "sealed_at", answer.sealed_at);
     view.querySelectorAll("[data-when]").forEach((element) => {

@@ -8,35 +8,15 @@
 (function () {
   "use strict";
 
-  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var HOUR_POINTS = 60;
   var CHART_HEIGHT = 240;
   var TICK_SECONDS = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
     172800, 604800, 1209600, 2592000, 7776000, 31536000];
 
-  function pad(n) {
-    return n < 10 ? "0" + n : String(n);
-  }
-
-  // The server's formats: "22 Nov, 10:05 UTC" for a chart row; with the year and seconds
-  // for an entry.
+  // Times in the reader's zone, formatted as every other time on the page: local_time.js
+  // (loaded before this by base.html) owns the format.
   function minuteText(minute) {
-    var d = new Date(minute * 60000);
-    return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + ", " +
-      pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + " UTC";
-  }
-
-  function momentText(date) {
-    return date.getUTCDate() + " " + MONTHS[date.getUTCMonth()] + " " + date.getUTCFullYear() +
-      ", " + pad(date.getUTCHours()) + ":" + pad(date.getUTCMinutes()) + ":" +
-      pad(date.getUTCSeconds()) + " UTC";
-  }
-
-  function timeElement(date, text) {
-    var time = document.createElement("time");
-    time.dateTime = isNaN(date.getTime()) ? "" : date.toISOString();
-    time.textContent = text;
-    return time;
+    return window.fairdrawTime.format(new Date(minute * 60000), "minute");
   }
 
   // One entry as a table row: number, who, when (as the server renders them).
@@ -51,7 +31,7 @@
     who.textContent = entry.who || "anonymous";
     var when = document.createElement("td");
     var date = new Date(entry.at);
-    when.appendChild(timeElement(date, isNaN(date.getTime()) ? String(entry.at) : momentText(date)));
+    when.appendChild(window.fairdrawTime.element(date, "second", String(entry.at)));
     tr.appendChild(number);
     tr.appendChild(who);
     tr.appendChild(when);
@@ -85,7 +65,7 @@
     var tr = document.createElement("tr");
     tr.dataset.minute = String(minute);
     var when = document.createElement("td");
-    when.appendChild(timeElement(new Date(minute * 60000), minuteText(minute)));
+    when.appendChild(window.fairdrawTime.element(new Date(minute * 60000), "minute"));
     var number = document.createElement("td");
     number.className = "has-text-right";
     number.textContent = String(count);
@@ -108,9 +88,17 @@
         topAt = i;
       }
     }
-    this.summary.textContent = topAt < 0 ? "No " + this.items + " " + this.period + "." :
-      total + " " + this.items + " " + this.period + "; the busiest " + this.which + " began " +
-      minuteText(this.minutes[topAt]) + ", with " + top + ".";
+    var lang = document.documentElement.lang || undefined;
+    this.summary.textContent = topAt < 0 ?
+      fdMessage("dashboard.none", { items: this.items, period: this.period }) :
+      fdMessage("dashboard.summary", {
+        total: total.toLocaleString(lang),
+        items: this.items,
+        period: this.period,
+        which: this.which,
+        when: minuteText(this.minutes[topAt]),
+        count: top.toLocaleString(lang),
+      });
   };
 
   // Empty buckets up to the one starting at minute ``upTo``; the last hour keeps 60.
@@ -183,10 +171,7 @@
     this.plot = new uPlot({
       width: width(),
       height: CHART_HEIGHT,
-      // UTC, as every time on the page.
-      tzDate: function (ts) {
-        return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC");
-      },
+      // No tzDate: ticks fall on the reader's own hours and days, as the page's times.
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       scales: {
@@ -206,12 +191,11 @@
         Object.assign({}, axis, {
           // Ticks a whole number of buckets apart: never seconds.
           incrs: TICK_SECONDS.filter(function (s) { return s >= self.bucket * 60; }),
-          // 24-hour UTC times, as the table; dates once ticks are a day or more apart.
+          // Times of day in the reader's zone, as the table; days once ticks are a day or
+          // more apart.
           values: function (u, ticks, space, increment) {
             return ticks.map(function (t) {
-              var d = new Date(t * 1000);
-              return increment >= 86400 ? d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] :
-                pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+              return window.fairdrawTime.format(new Date(t * 1000), increment >= 86400 ? "day" : "clock");
             });
           },
         }),

@@ -11,7 +11,7 @@
   if (!main || !main.hasAttribute("data-live-feed") || !window.EventSource) {
     return;
   }
-  var TYPES = ["snapshot", "count", "entry", "status", "sealed", "reveal"];
+  var TYPES = ["snapshot", "count", "entry", "status", "sealed", "reveal", "forfeit"];
   var MAX_DELAY = 30000;
   var url = main.getAttribute("data-live-feed");
   var last = main.getAttribute("data-live-last") || "";
@@ -101,12 +101,10 @@
     return refreshing;
   }
 
-  var WORDS = {
-    open: "Entries are open.",
-    closed: "Entries are closed.",
-    drawn: "The winners have been drawn.",
-    cancelled: "This draw was cancelled.",
-  };
+  // A status in words (web/script_text.py: live.open, live.closed, …).
+  function statusWords(status) {
+    return ["open", "closed", "drawn", "cancelled"].indexOf(status) < 0 ? "" : fdMessage("live." + status);
+  }
 
   function apply(type, data) {
     if (type === "snapshot") {
@@ -114,7 +112,7 @@
       if (draw) {
         setCount(draw.entry_count);
         if (draw.status !== shownStatus()) {
-          refresh(WORDS[draw.status]);
+          refresh(statusWords(draw.status));
         }
       }
     } else if (type === "count" || type === "entry") {
@@ -124,10 +122,12 @@
         setCount(data.count);
       }
       if (data.status !== shownStatus()) {
-        refresh(WORDS[data.status]);
+        refresh(statusWords(data.status));
       }
     } else if (type === "sealed") {
-      refresh("The list of entries is sealed.");
+      refresh(fdMessage("live.sealed"));
+    } else if (type === "forfeit") {
+      refresh(fdMessage("live.forfeit"));
     }
   }
 

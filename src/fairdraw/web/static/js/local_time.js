@@ -9,6 +9,9 @@
 // A zone picker (partials/zone_field.html, a <select> of zones grouped by region) becomes
 // a text field with a list of the same zones to search by typing; on a fresh form it
 // starts at the browser's zone.
+//
+// Scripts that add times to a page themselves (dashboard.js) format them here too, through
+// window.fairdrawTime: format(date, precision) and element(date, precision, fallback).
 "use strict";
 
 (function () {
@@ -36,6 +39,20 @@
         timeZoneName: "long",
       };
       if (precision === "second") options.second = "2-digit";
+      if (precision === "clock") {
+        // A chart's tick: the time of day alone.
+        delete options.year;
+        delete options.month;
+        delete options.day;
+        delete options.timeZoneName;
+      } else if (precision === "day") {
+        // A chart's tick once ticks are a day or more apart: the day alone.
+        delete options.year;
+        delete options.hour;
+        delete options.minute;
+        delete options.hourCycle;
+        delete options.timeZoneName;
+      }
       let format;
       try {
         format = new Intl.DateTimeFormat(locale, options);
@@ -58,9 +75,66 @@
     element.dataset.localShown = browserZone();
   }
 
+  // Text of ``when`` (a Date) in the reader's zone: "minute" and "second" as every <time>
+  // on a page, "clock" (time of day) and "day" for a chart's ticks.
+  function format(when, precision) {
+    return formatter(precision || "minute").format(when);
+  }
+
+  // A <time> element of ``when`` for a script that adds times to a page (dashboard.js),
+  // already in the reader's zone; an unreadable instant is ``fallback`` as text.
+  function timeElement(when, precision, fallback) {
+    const element = document.createElement("time");
+    if (Number.isNaN(when.getTime())) {
+      element.textContent = fallback || "";
+      return element;
+    }
+    element.dateTime = when.toISOString();
+    element.dataset.local = precision || "minute";
+    element.textContent = format(when, element.dataset.local);
+    element.dataset.localShown = browserZone();
+    return element;
+  }
+
+  window.fairdrawTime = Object.freeze({ zone: browserZone, format, element: timeElement });
+
   function localiseWithin(root) {
     if (root.matches && root.matches("time[data-local]")) localise(root);
     if (root.querySelectorAll) root.querySelectorAll("time[data-local]").forEach(localise);
+  }
+
+  // "YYYY-MM-DD" of today in ``zone``; "" for a zone the browser does not know.
+  function todayIn(zone) {
+    try {
+      const parts = new Intl.DateTimeFormat("en-CA", {
+        timeZone: zone,
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+      }).formatToParts(new Date());
+      const part = (type) => parts.find((p) => p.type === type).value;
+      return part("year") + "-" + part("month") + "-" + part("day");
+    } catch (error) {
+      return "";
+    }
+  }
+
+  // A date field that starts at today in a picker's zone (data-today-in="picker id", a
+  // fresh lottery form): today in the zone the picker now holds, for as long as nobody
+  // has changed the date.
+  function followToday(picker) {
+    const form = picker.form;
+    const field = form && form.querySelector('input[data-today-in="' + picker.id + '"]');
+    if (!field) return;
+    let shown = field.value;
+    const follow = () => {
+      const today = todayIn(picker.value.trim());
+      if (!today || field.value !== shown) return;
+      field.value = today;
+      shown = today;
+    };
+    follow();
+    picker.addEventListener("change", follow);
   }
 
   function enhancePicker(select) {
@@ -91,6 +165,7 @@
     input.addEventListener("focus", () => input.select());
     const wrapper = select.closest(".select") || select;
     wrapper.replaceWith(input, list);
+    followToday(input);
   }
 
   function start() {

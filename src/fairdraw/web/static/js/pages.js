@@ -37,7 +37,7 @@
       });
       copy.querySelectorAll("label").forEach(function (label) {
         if (/^Prize \d+$/.test(label.textContent.trim())) {
-          label.textContent = "Prize " + (next + 1);
+          label.textContent = fdMessage("pages.prize", { number: next + 1 });
         }
       });
       rows.appendChild(copy);

@@ -32,13 +32,11 @@
   var pending = 0;
   var starting = false;
 
-  var STATES = {
-    draft: "Not open yet",
-    open: "Open for entries",
-    closed: "Entries closed \u2014 ready to draw",
-    drawn: "Winners drawn \u2014 ready to reveal",
-    cancelled: "Cancelled \u2014 no winners",
-  };
+  // Each status in words (web/script_text.py: present.draft, present.open, …).
+  var STATES = {};
+  ["draft", "open", "closed", "drawn", "cancelled"].forEach(function (name) {
+    STATES[name] = fdMessage("present." + name);
+  });
 
   // Start from what the page shows (on load, and after live.js swapped in a new copy).
   function readPage() {
@@ -96,7 +94,7 @@
       if (status !== "open" && status !== "closed") {
         form.hidden = true;
       } else if (status === "closed") {
-        form.querySelector("button").textContent = "Draw winners";
+        form.querySelector("button").textContent = fdMessage("present.draw");
       }
     }
     updateControls();
@@ -120,7 +118,7 @@
     var next = nextForm.querySelector("button");
     back.disabled = !drawn || step <= 0;
     next.disabled = !drawn || step >= slots;
-    next.textContent = (step === 0 ? "Reveal the first prize" : "Next prize") + " \u2192";
+    next.textContent = fdMessage(step === 0 ? "present.first" : "present.next") + " \u2192";
     backForm.querySelector("input[name='step']").value = String(Math.max(step - 1, 0));
     nextForm.querySelector("input[name='step']").value = String(Math.min(step + 1, slots));
   }
@@ -191,7 +189,7 @@
       .then(
         function () {},
         function (error) {
-          showError("The step was not saved: " + error.message);
+          showError(fdMessage("present.not_saved", { error: error.message }));
           return reload();
         }
       )
@@ -230,9 +228,9 @@
           var current = q("form[data-present-start] button");
           if (current) {
             current.disabled = false;
-            current.textContent = status === "closed" ? "Draw winners" : "Close entries and draw winners";
+            current.textContent = fdMessage(status === "closed" ? "present.draw" : "present.close_and_draw");
           }
-          showError("Could not draw: " + error.message);
+          showError(fdMessage("present.not_drawn", { error: error.message }));
         }
       );
   }
@@ -279,7 +277,7 @@
     document.addEventListener("fullscreenchange", function () {
       var button = q("[data-present-fullscreen]");
       if (button) {
-        button.textContent = document.fullscreenElement ? "Leave full screen" : "Full screen";
+        button.textContent = fdMessage(document.fullscreenElement ? "present.leave_full_screen" : "present.full_screen");
       }
     });
   }

@@ -144,10 +144,13 @@
   function described(slot) {
     var w = slot.winner;
     if (!w) {
-      return { name: "No winner", detail: "not enough entries", none: true };
+      return { name: fdMessage("reveal.no_winner"), detail: fdMessage("reveal.not_enough"), none: true };
     }
     if (state.kind === "raffle") {
-      return { name: "Ticket " + String(w.ref).split(":")[0], detail: w.login ? "held by " + w.login : "" };
+      return {
+        name: fdMessage("reveal.ticket", { number: String(w.ref).split(":")[0] }),
+        detail: w.login ? fdMessage("reveal.held_by", { login: w.login }) : "",
+      };
     }
     var label = w.name || w.login;
     var detail = w.login && w.login !== label ? (w.html_url ? "@" : "") + w.login : "";
@@ -184,7 +187,7 @@
     box.setAttribute("data-slot", String(slot.number));
     var prize = document.createElement("p");
     prize.className = "fd-spotlight-prize";
-    prize.appendChild(span("fd-spotlight-number", "Prize " + slot.number));
+    prize.appendChild(span("fd-spotlight-number", fdMessage("reveal.prize", { number: slot.number })));
     prize.appendChild(document.createTextNode(" " + slot.prize));
     box.appendChild(prize);
     var w = slot.winner;
@@ -211,12 +214,12 @@
       return "";
     }
     if (step <= 0) {
-      return "The winners are about to be revealed.";
+      return fdMessage("reveal.about_to");
     }
     if (step >= slots) {
-      return slots > 1 ? "All prizes revealed." : "The prize is revealed.";
+      return fdMessage(slots > 1 ? "reveal.all_prizes" : "reveal.the_prize");
     }
-    return step + " of " + slots + " " + (slots === 1 ? "prize" : "prizes") + " revealed";
+    return fdMessage("reveal.progress", { step: step, num: slots, count: slots });
   }
 
   function setHidden(node, hidden) {
@@ -285,7 +288,7 @@
     setHidden(parts.qr, stage !== "summary");
     setHidden(parts.box, !started);
     if (parts.winnersHeading) {
-      parts.winnersHeading.textContent = stage === "summary" ? "All winners" : "Winners so far";
+      parts.winnersHeading.textContent = fdMessage(stage === "summary" ? "reveal.all_winners" : "reveal.so_far");
     }
     if (parts.progress) {
       parts.progress.textContent = progressText(started ? step : null, state.slots);
@@ -294,16 +297,15 @@
     if (started && step > shown && parts.announce) {
       var news = wanted.slice(shown, step).map(function (s) {
         var d = described(s);
-        return (
-          "Prize " + s.number + ", " + s.prize + ": " + d.name + (d.detail ? " (" + d.detail + ")" : "") + "."
-        );
+        var values = { number: s.number, prize: s.prize, name: d.name, detail: d.detail };
+        return fdMessage(d.detail ? "reveal.announce_detail" : "reveal.announce", values);
       });
       // A jump over many slots announces where it landed, not every slot on the way.
       if (news.length > 3) {
         news = news.slice(-1);
       }
       if (step === state.slots && state.slots > 1) {
-        news.push("All winners revealed.");
+        news.push(fdMessage("reveal.all_revealed"));
       }
       parts.announce.textContent = news.join(" ");
     }

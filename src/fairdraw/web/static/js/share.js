@@ -13,12 +13,12 @@
     if (!field) return;
     try {
       await navigator.clipboard.writeText(field.value);
-      say(button, "Link copied.");
+      say(button, fdMessage("share.copied"));
     } catch (error) {
       // No clipboard access (an insecure page, a refused permission): select the text.
       field.focus();
       field.select();
-      say(button, "Press Ctrl+C (or ⌘C) to copy the selected link.");
+      say(button, fdMessage("share.copy_yourself"));
     }
   }
 

@@ -40,13 +40,13 @@
       copy(source).then(
         function () {
           if (status) {
-            status.textContent = "Copied.";
+            status.textContent = fdMessage("ticket.copied");
           }
         },
         function () {
           select(source);
           if (status) {
-            status.textContent = "Could not copy: the code is selected, copy it yourself.";
+            status.textContent = fdMessage("ticket.copy_yourself");
           }
         }
       );

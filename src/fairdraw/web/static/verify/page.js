@@ -6,29 +6,26 @@ import { report as reportOf } from "./report.js";
 import { checkSubstitutions } from "./substitutions.js";
 import { chainFromJson, parseDocument, QUICKNET, verifyBytes } from "./verifier.js";
 
-const DESCRIPTIONS = {
-  format:
-    "The files are well-formed: the bundle is strict JSON with every field of the right type, the entries file one line per entry.",
-  entry_count: "The entries file has exactly as many entries as were sealed.",
-  merkle_root: "The entries file is exactly the list that was sealed before any winner was picked.",
-  commitment: "The revealed seed is the one committed to when the draw opened.",
-  slots: "The prizes and their quantities are the ones the draw announced.",
-  beacon:
-    "The public randomness is the beacon round fixed at the seal, signed by the beacon's pinned key.",
-  openings: "Each winner's published identity is the one their entry committed to.",
-  winners: "Re-running the algorithm on the sealed list picks the same winners.",
-  alternates: "It picks the same alternates, in the same order.",
-  unawarded: "The same prizes are left without a winner.",
-  log: "The result is recorded in the public draw log, whose head the server signed.",
-  substitutions_format: "The substitutions record is well-formed canonical JSON.",
-  substitutions_bundle: "The substitutions amend this very proof.",
-  substitutions_order:
-    "Each forfeited prize went to the first alternate, in the published order, who had not won.",
-};
-const TRUSTS_OPERATOR =
-  "This draw has no public beacon: the operator's secret seed alone decided the winners. " +
-  "The checks show the winners follow from that seed and the sealed list, but not that " +
-  "the operator did not know the seed before the entries were sealed. This draw trusts its operator.";
+// What each check shows, in the page's language (web/script_text.py, verify_check.*).
+const fdMessage = window.fdMessage;
+const DESCRIPTIONS = Object.fromEntries(
+  [
+    "format",
+    "entry_count",
+    "merkle_root",
+    "commitment",
+    "slots",
+    "beacon",
+    "openings",
+    "winners",
+    "alternates",
+    "unawarded",
+    "log",
+    "substitutions_format",
+    "substitutions_bundle",
+    "substitutions_order",
+  ].map((name) => [name, window.fdMessage("verify_check." + name)]),
+);
 
 const form = document.getElementById("verify-form");
 const inputs = {
@@ -45,8 +42,14 @@ const trust = document.getElementById("verify-trust");
 const list = document.getElementById("verify-checks");
 const source = document.getElementById("verify-source");
 
-function say(message) {
-  status.textContent = message;
+function say(text) {
+  status.textContent = text;
+}
+
+/** "a, b and c", as the page's language joins a list. */
+function joined(names) {
+  if (names.length < 2) return names.join("");
+  return fdMessage("verify.list", { items: names.slice(0, -1).join(", "), last: names[names.length - 1] });
 }
 
 function setState(state) {
@@ -58,13 +61,14 @@ function showProgress(done, total) {
   progress.hidden = false;
   progress.max = Math.max(total, 1);
   progress.value = done;
-  say(`Hashing the entries: ${done.toLocaleString("en")} of ${total.toLocaleString("en")}`);
+  const lang = document.documentElement.lang || "en";
+  say(fdMessage("verify.hashing", { done: done.toLocaleString(lang), total: total.toLocaleString(lang) }));
 }
 
 function statusOf(check) {
-  if (check.ok) return ["pass", "Pass", "is-success"];
-  if (check.detail.startsWith("not checked:")) return ["skipped", "Not checked", "is-light"];
-  return ["fail", "Fail", "is-danger"];
+  if (check.ok) return ["pass", fdMessage("verify.pass"), "is-success"];
+  if (check.detail.startsWith("not checked:")) return ["skipped", fdMessage("verify.skipped"), "is-light"];
+  return ["fail", fdMessage("verify.fail"), "is-danger"];
 }
 
 function renderCheck(check) {
@@ -98,21 +102,19 @@ function showReport(report) {
   list.replaceChildren(...report.checks.map(renderCheck));
   verdict.className = `notification ${report.ok ? "is-success" : "is-danger"} is-light fd-verify-verdict`;
   if (report.ok) {
-    verdict.textContent = report.trusts_operator
-      ? "PASS (trusts its operator: no beacon). Every check passed."
-      : "PASS. Every check passed: the winners follow from the sealed entries and public randomness.";
+    verdict.textContent = fdMessage(report.trusts_operator ? "verify.passed_trusting" : "verify.passed");
   } else {
     const failed = report.checks.find((c) => !c.ok);
-    verdict.textContent = `FAIL. The ${failed.name} check failed: ${failed.detail}`;
+    verdict.textContent = fdMessage("verify.failed", { name: failed.name, detail: failed.detail });
   }
   // Whom a passing draw trusts; a failing one is not to be trusted at all.
   const trusting = report.ok && report.trusts_operator;
   trust.hidden = !trusting;
-  trust.textContent = trusting ? TRUSTS_OPERATOR : "";
+  trust.textContent = trusting ? fdMessage("verify.trusts_operator") : "";
   say(
     report.ok
-      ? "Verification finished: PASS."
-      : `Verification finished: FAIL (${report.checks.find((c) => !c.ok).name}).`,
+      ? fdMessage("verify.finished_pass")
+      : fdMessage("verify.finished_fail", { name: report.checks.find((c) => !c.ok).name }),
   );
   document.getElementById("verify-result-heading").focus();
 }
@@ -142,11 +144,11 @@ async function run(bundle, entries, chainBytes, label, substitutions = null) {
       if (parsed.error !== undefined) throw new Error(parsed.error);
       chains.push(chainFromJson(parsed.value));
     } catch (error) {
-      showError(`The beacon chain file is not usable: ${error.message}`);
+      showError(fdMessage("verify.chain_unusable", { error: error.message }));
       return;
     }
   }
-  say("Verifying…");
+  say(fdMessage("verify.verifying"));
   try {
     let report = await verifyBytes(bundle, entries, { chains, onProgress: showProgress });
     if (substitutions !== null) {
@@ -158,7 +160,7 @@ async function run(bundle, entries, chainBytes, label, substitutions = null) {
     showReport(report);
     setState("done");
   } catch (error) {
-    showError(`The verification could not run: ${error.message}`);
+    showError(fdMessage("verify.could_not_run", { error: error.message }));
   }
 }
 
@@ -174,12 +176,12 @@ form.addEventListener("submit", async (event) => {
     [inputs.bundle, inputs.entries, inputs.chain, inputs.substitutions].map(readFile),
   );
   if (bundle === null || entries === null) {
-    showError("Choose both files: the proof bundle and the entries file.");
+    showError(fdMessage("verify.choose_both"));
     (bundle === null ? inputs.bundle : inputs.entries).focus();
     return;
   }
   const names = [inputs.bundle, inputs.entries].map((i) => i.files[0].name);
-  await run(bundle, entries, chain, `Files: ${names.join(" and ")}`, substitutions);
+  await run(bundle, entries, chain, fdMessage("verify.files", { names: joined(names) }), substitutions);
 });
 
 for (const zone of document.querySelectorAll("[data-drop-for]")) {
@@ -226,16 +228,16 @@ async function runFromQuery() {
   const wanted = ["bundle", "entries", "chain", "substitutions"].filter((name) => query.has(name));
   if (!query.has("bundle") && !query.has("entries")) return;
   if (!query.has("bundle") || !query.has("entries")) {
-    showError("The link names only one file: it needs both ?bundle= and ?entries=.");
+    showError(fdMessage("verify.one_file"));
     return;
   }
   start();
-  say("Fetching the files…");
+  say(fdMessage("verify.fetching"));
   let files;
   try {
     files = await Promise.all(wanted.map((name) => fetchSameOrigin(query.get(name), name)));
   } catch (error) {
-    showError(`Could not fetch the files: ${error.message}.`);
+    showError(fdMessage("verify.could_not_fetch", { error: error.message }));
     return;
   }
   const named = Object.fromEntries(wanted.map((name, i) => [name, files[i]]));
@@ -243,7 +245,7 @@ async function runFromQuery() {
     named.bundle,
     named.entries,
     named.chain ?? null,
-    `From this site: ${query.get("bundle")} and ${query.get("entries")}`,
+    fdMessage("verify.from_site", { bundle: query.get("bundle"), entries: query.get("entries") }),
     named.substitutions ?? null,
   );
 }
