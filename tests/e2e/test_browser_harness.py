@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 from starlette.datastructures import URL
 
 import fairdraw.web
+from fairdraw.web.app import create_templates
 from tests.support.browser import (
     CONTRAST_SCRIPT,
     WCAG_AA_TEXT,
@@ -78,11 +79,10 @@ def _static_url(name: str, /, **params: str) -> URL:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    """The app's own template environment (its filters, translations and globals), strict
+    about undefined names, with static URLs that need no request."""
+    env = create_templates().env
+    env.undefined = jinja2.StrictUndefined
     env.globals["url_for"] = _static_url
     return env
 
@@ -171,8 +171,11 @@ def test_layout_defaults_and_escapes_the_notice() -> None:
 def test_layout_has_no_inline_script_or_style() -> None:
     html = _render_page(SampleUser("ada", "Ada", Role.ADMIN), notice="Hello")
 
-    # fairdraw.js and live.js, both files: no inline code.
-    assert html.count("<script") == html.count("<script src=") == 2
+    # fairdraw.js, live.js, messages.js and local_time.js, all files: no inline code; the
+    # one other script element is the page scripts' words, a JSON data block never run.
+    assert html.count("<script src=") == 4
+    assert html.count("<script") == 5
+    assert html.count('<script type="application/json" id="fd-messages">') == 1
     assert " style=" not in html
     assert "<style" not in html
 

@@ -53,6 +53,8 @@ UNSTATED_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         # across fields; and on the server's settings (its GitHub OAuth app)
         ("github_sign_in", "Signing in with GitHub is for draws entered with GitHub"),
         ("github_sign_in", "Signing in with GitHub needs the server's GitHub OAuth app"),
+        # the zone database (tzdata's names and aliases), not a schema keyword
+        ("time_zone", "Unknown time zone"),
     ),
     # A draft's edit: the rules of creation, for either kind, and settings of the other kind.
     "PATCH /api/v1/draws/{draw_id}": (
@@ -67,6 +69,7 @@ UNSTATED_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("prizes", "{n} prizes but only {n} tickets"),
         ("per_claimant", "Tickets per person must be between 1 and the number of tickets"),
         ("ticket_count", "A raffle that may not close early can close only when all"),
+        ("time_zone", "Unknown time zone"),
         ("(ticket_count|claimants|per_claimant|early_close)", "A giveaway has no setting"),
         (
             "(deadline|duration|entry_identity|auto_draw|embed_origins|github_sign_in)",
@@ -74,6 +77,8 @@ UNSTATED_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ),
     ),
     "POST /api/v1/raffles": (
+        # the zone database (tzdata's names and aliases), not a schema keyword
+        ("time_zone", "Unknown time zone"),
         ("prizes", "{n} prizes but only {n} tickets"),  # across fields
         ("per_claimant", "Tickets per person must be between 1 and the number of tickets"),
         # across fields: many tickets need early close
