@@ -91,8 +91,8 @@ async def test_page_registration_marks_every_wrong_field_and_stores_nothing(
     form = {
         "username": "al!ce",
         "display_name": "x" * 65,
-        "password": "short",
-        "password_confirm": "shorter",
+        "password": "pw-short",
+        "password_confirm": "pw-differs",
     }
     response = await browser.post("/register", form)
 
@@ -107,7 +107,8 @@ async def test_page_registration_marks_every_wrong_field_and_stores_nothing(
         "The display name must be at most 64 characters long."
     )
     assert 'value="al!ce"' in page
-    assert "shorter" not in page
+    assert "pw-short" not in page  # passwords are never sent back
+    assert "pw-differs" not in page
     assert security.SESSION_COOKIE not in response.cookies
     assert await snapshot(redis) == before
 
