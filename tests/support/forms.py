@@ -39,9 +39,14 @@ class FormBrowser:
         assert response.status_code == 303, response.text
 
 
+# What a browser never shows as text: scripts (the page scripts' words among them, a JSON
+# data block on every page) and style sheets.
+_UNSHOWN = re.compile(r"<(script|style)\b[^>]*>.*?</\1>", re.DOTALL | re.IGNORECASE)
+
+
 def text_of(page: str) -> str:
     """The page's text, tags and runs of whitespace collapsed, for phrase assertions."""
-    return " ".join(html.unescape(_TAG.sub(" ", page)).split())
+    return " ".join(html.unescape(_TAG.sub(" ", _UNSHOWN.sub(" ", page))).split())
 
 
 def field_error(page: str, field: str) -> str:
