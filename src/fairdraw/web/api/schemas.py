@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -45,6 +45,20 @@ def number_rule(minimum: int, maximum: int | None = None) -> dict[str, Any]:
     if maximum is not None:
         rule["maximum"] = maximum
     return rule
+
+
+# A draw's or raffle's time zone, as creation and draft edits take it (read by
+# domain/zones.py: aliases become the zone they name, anything else is refused).
+TimeZoneIn = Annotated[
+    str | None,
+    Field(
+        description="IANA time zone (such as Europe/Berlin) its pages show its times in "
+        "and a `deadline` without an offset is read in; an alias (US/Pacific) is stored as "
+        "the zone it names. Blank: UTC.",
+        examples=["Europe/Berlin"],
+        json_schema_extra={"maxLength": 64},
+    ),
+]
 
 
 class PrizeIn(BaseModel):
@@ -114,14 +128,7 @@ class DrawIn(BaseModel):
         "draw's page, and a typed username is refused. Only with `entry_identity` github, "
         "and only on a server with a GitHub OAuth app.",
     )
-    time_zone: str | None = Field(
-        default=None,
-        description="IANA time zone (such as Europe/Berlin) its pages show its times in "
-        "and a `deadline` without an offset is read in; an alias (US/Pacific) is stored as "
-        "the zone it names. Blank: UTC.",
-        examples=["Europe/Berlin"],
-        json_schema_extra={"maxLength": 64},
-    )
+    time_zone: TimeZoneIn = None
 
 
 class RaffleIn(BaseModel):
@@ -162,14 +169,7 @@ class RaffleIn(BaseModel):
         examples=[["https://example.org"]],
     )
     open: bool = Field(default=False, strict=True, description="Open the raffle right away.")
-    time_zone: str | None = Field(
-        default=None,
-        description="IANA time zone (such as Europe/Berlin) its pages show its times in "
-        "and a `deadline` without an offset is read in; an alias (US/Pacific) is stored as "
-        "the zone it names. Blank: UTC.",
-        examples=["Europe/Berlin"],
-        json_schema_extra={"maxLength": 64},
-    )
+    time_zone: TimeZoneIn = None
 
 
 class EntryIn(BaseModel):
