@@ -38,7 +38,7 @@ from fairdraw.store.keys import Keys
 from fairdraw.store.raffles import RaffleStore
 from tests.support.app import MANAGER, LiveServer
 from tests.support.processes import free_port, start_serve
-from tests.support.store import everything_stored
+from tests.support.store import everything_stored, pause_writes
 
 KEYS = Keys()
 SECRET = secrets.token_bytes(32)
@@ -159,7 +159,7 @@ def test_a_claim_whose_answer_was_lost_is_recovered_by_its_retry(
     draw_id = _new_raffle(live_server)
     key = str(uuid.uuid4())
     headers = {"Idempotency-Key": key}
-    redis_sync.execute_command("CLIENT", "PAUSE", "3000", "WRITE")
+    pause_writes(redis_sync, 3000)
     with pytest.raises(httpx.TimeoutException):
         httpx.post(_claim_url(live_server, draw_id), headers=headers, timeout=1)
     # The first attempt finishes once writes resume; meanwhile its key is in flight.

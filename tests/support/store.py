@@ -61,6 +61,17 @@ class WholeSyncCluster(RedisCluster):
         return super().scan_iter(match, count, _type, **kwargs)
 
 
+def pause_writes(client: Redis, milliseconds: int) -> None:
+    """``CLIENT PAUSE … WRITE`` on the server, or on every master of a cluster (the keys a
+    test then writes may live on any of them)."""
+    if isinstance(client, RedisCluster):
+        client.execute_command(
+            "CLIENT", "PAUSE", str(milliseconds), "WRITE", target_nodes=RedisCluster.PRIMARIES
+        )
+    else:
+        client.execute_command("CLIENT", "PAUSE", str(milliseconds), "WRITE")
+
+
 def async_client(store_url: str) -> AsyncRedis:
     """An asyncio client of ``store_url`` answering str (a cluster's, seeing every node)."""
     node = cluster_url(store_url)
