@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -84,22 +83,28 @@ def receipt_of(
     kind = (
         EntryIdentity.account if entry.identity.startswith(ACCOUNT_PREFIX) else EntryIdentity.github
     )
-    receipt = Receipt(
-        draw_id, entry.index, entry.ref, entry.entered_ms, entry.label, kind, replayed
-    )
     if salt is None:
-        return receipt
+        return Receipt(
+            draw_id, entry.index, entry.ref, entry.entered_ms, entry.label, kind, replayed
+        )
     nonce = fairness.entry_nonce(salt, entry.identity)
-    v2 = dataclasses.replace(
-        receipt,
+    signed: dict[str, object] | None = None
+    if signing is not None:
+        entered_at = iso(entry.entered_ms)
+        statement = receipt_statement(draw_id, entry.index, entry.ref, entered_at, signing.key_id)
+        signed = dict(signing.sign_statement(statement))
+    return Receipt(
+        draw_id,
+        entry.index,
+        entry.ref,
+        entry.entered_ms,
+        entry.label,
+        kind,
+        replayed,
         algorithm=fairness.ALGORITHM_V2,
         opening={"identity": entry.identity, "nonce": nonce.hex()},
+        signed=signed,
     )
-    if signing is None:
-        return v2
-    statement = receipt_statement(draw_id, entry.index, entry.ref, v2.entered_at, signing.key_id)
-    signed = signing.sign_statement(statement)
-    return dataclasses.replace(v2, signed=dict(signed))
 
 
 # seal_chunk(draw_id, chunk number): hash a ledger chunk that just became complete.

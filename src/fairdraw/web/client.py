@@ -10,6 +10,7 @@ header itself.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 from collections.abc import Sequence
@@ -51,9 +52,9 @@ class _ProxyHint:
 
     @classmethod
     def consider(cls, request: Request, peer: IPAddress) -> None:
-        if cls.given or not (peer.is_loopback or peer.is_private):
+        if cls.given or FORWARDED_FOR not in request.headers:
             return
-        if FORWARDED_FOR not in request.headers:
+        if not (peer.is_loopback or peer.is_private):
             return
         cls.given = True
         log.warning(
@@ -79,7 +80,7 @@ def client_address(request: Request, trusted_proxies: Sequence[IPNetwork]) -> IP
     peer = parse_address(request.client.host)
     if peer is None:
         return None
-    if not in_networks(peer, trusted_proxies):
+    if not trusted_proxies or not in_networks(peer, trusted_proxies):
         _ProxyHint.consider(request, peer)
         return peer
     found = peer
@@ -93,6 +94,7 @@ def client_address(request: Request, trusted_proxies: Sequence[IPNetwork]) -> IP
     return found
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_address(text: str) -> IPAddress | None:
     """An address from a socket peer or a forwarded hop, or None if ``text`` is not one.
 

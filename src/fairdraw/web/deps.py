@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -124,13 +124,15 @@ async def get_visitor(
     if cached is not None:
         return cached
     token = request.cookies.get(security.SESSION_COOKIE)
-    visitor = Visitor(None, None, None)
+    address = client_address(request, services.trusted_proxies)
+    visitor = Visitor(None, None, None, address)
     if bearer is not None:
-        visitor = Visitor(await services.tokens.user_for_access_token(bearer), None, None)
+        user = await services.tokens.user_for_access_token(bearer)
+        visitor = Visitor(user, None, None, address)
     elif token:
         found = await services.accounts.session_user(token)
         if found is not None:
-            visitor = Visitor(found[0], found[1], token)
+            visitor = Visitor(found[0], found[1], token, address)
             # Using the session renewed its idle timeout; the cookie's lifetime follows.
             security.renew_session_cookie(
                 request,
@@ -138,7 +140,6 @@ async def get_visitor(
                 services.accounts.session_seconds_left(found[1].created_ms),
                 services.settings.cookie_secure,
             )
-    visitor = replace(visitor, address=client_address(request, services.trusted_proxies))
     request.state.visitor = visitor
     return visitor
 
