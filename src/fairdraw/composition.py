@@ -150,6 +150,7 @@ def connect_store(settings: Settings) -> StoreClient:
         _store_url(settings),
         replica_acks=settings.store_replica_acks,
         replica_acks_timeout_ms=settings.store_replica_acks_timeout_ms,
+        batching=settings.store_batching,
     )
 
 

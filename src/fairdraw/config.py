@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         default=1000,
         description="How long a write waits for those replicas before it answers 503.",
     )
+    store_batching: bool = Field(
+        default=True,
+        description="Send the store commands that concurrent requests issue together as one "
+        "pipeline (a single server; a cluster's client sends each on its own).",
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="Signing and hashing key; at least 32 characters."
     )

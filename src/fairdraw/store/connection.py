@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from fairdraw.domain.errors import StoreError
 from fairdraw.metrics import store_answered, store_failed
+from fairdraw.store.batching import CommandBatcher, batchable
 from fairdraw.store.replica_acks import DEFAULT_TIMEOUT_MS, NotReplicated, replica_acked
 
 # Failures that mean "the store is unreachable right now" (a 503 for the user, not a 500).
@@ -69,6 +70,7 @@ def connect(
     read_timeout: float | None = None,
     replica_acks: int = 0,
     replica_acks_timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    batching: bool = False,
 ) -> Redis:
     """A client for ``redis://``, ``rediss://`` or ``unix://`` URLs, or for a cluster
     (``redis+cluster://`` or ``rediss+cluster://`` and any one node's address), answering
@@ -80,7 +82,9 @@ def connect(
     replaces the client's default wait for an answer: blocking reads need longer than
     they block. ``replica_acks`` > 0: every write waits until that many replicas hold it
     (at most ``replica_acks_timeout_ms``) or raises ``NotReplicated``
-    (:mod:`fairdraw.store.replica_acks`).
+    (:mod:`fairdraw.store.replica_acks`). ``batching``: the commands that the tasks
+    of the event loop issue in one turn go out as one pipeline
+    (:mod:`fairdraw.store.batching`; a single server's client only).
     """
     extra = {} if read_timeout is None else {"socket_timeout": read_timeout}
     node = cluster_url(url)
@@ -117,7 +121,10 @@ def connect(
     if replica_acks:
         acked = replica_acked(pool.connection_class, replica_acks, replica_acks_timeout_ms)
         pool.connection_class = cast(type[Connection], acked)
-    return ObservedRedis.from_pool(pool)
+    client = cast(ObservedRedis, ObservedRedis.from_pool(pool))
+    if batching:
+        client.batcher = CommandBatcher(client)
+    return client
 
 
 # What the layers above hold when they pass a store client around without using it.
@@ -150,11 +157,17 @@ async def observed(command: str, call: Awaitable[Any]) -> Any:
 
 class ObservedRedis(Redis):
     """The client, with each round trip :func:`observed`: a command or script, or a
-    whole pipeline."""
+    whole pipeline. With a :class:`CommandBatcher` (``batcher``), the commands of many
+    tasks share round trips."""
+
+    batcher: CommandBatcher | None = None
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
+        name = str(args[0])
+        if self.batcher is not None and batchable(name):
+            return await observed(name, self.batcher.submit(args, options))
         call = super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
-        return await observed(str(args[0]), call)
+        return await observed(name, call)
 
     def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> Pipeline:
         return ObservedPipeline(
