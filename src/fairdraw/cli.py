@@ -27,6 +27,10 @@ from fairdraw.domain.receipts import (
     Verdict,
     complaint_file,
     complaint_file_name,
+    complaint_key,
+    complaint_problem,
+    complaint_proves,
+    parse_complaint_text,
     parse_receipt_text,
     public_key_from_hex,
 )
@@ -43,7 +47,7 @@ from fairdraw.services.log_monitor import (
     evidence_problem,
     monitor_once,
 )
-from fairdraw.services.receipts import InstanceUnreachable, check_with_instance
+from fairdraw.services.receipts import InstanceUnreachable, check_with_instance, published_key
 from fairdraw.store.embedded import DataDirectoryInUse, EmbeddedStore
 from fairdraw.web.limits import server_options
 
@@ -413,6 +417,71 @@ def verify_receipt(
         "which contradict each other. Anyone can check it with the instance's public key."
     )
     raise typer.Exit(code=1)
+
+
+@app.command("verify-complaint")
+def verify_complaint(
+    complaint: Annotated[
+        Path,
+        typer.Argument(
+            help="The complaint (JSON), as verify-receipt or the Check my entry page wrote it."
+        ),
+    ],
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key",
+            "--key",
+            help="The instance's Ed25519 public key, 64 hex, known from elsewhere "
+            "(default: the key the complaint carries).",
+        ),
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="Check against the key this fairdraw publishes at "
+            "/.well-known/fairdraw-signing-key instead, e.g. https://draws.example."
+        ),
+    ] = None,
+) -> None:
+    """Check a complaint made by verify-receipt or Check my entry: VALID, saying what it
+    proves (exit 0); NOT VALID, saying why (exit 1); or why it cannot be checked (exit 2).
+    Nothing is asked of anyone unless --server is given."""
+    if public_key is not None and server is not None:
+        raise fail("give --public-key or --server, not both")
+    try:
+        pinned = public_key_from_hex(public_key) if public_key is not None else None
+    except ValueError as exc:
+        raise fail(f"--public-key: {exc}") from exc
+    try:
+        data = parse_complaint_text(read_input(complaint, "complaint").decode("utf-8"))
+        carried = complaint_key(data)
+    except ValueError as exc:  # not UTF-8, not JSON, not a key
+        raise fail(f"{complaint}: {exc}") from exc
+    if server is not None:
+        try:
+            with httpx.Client(timeout=RECEIPT_CHECK_TIMEOUT, follow_redirects=True) as client:
+                pinned = published_key(client, server)
+        except InstanceUnreachable as exc:
+            raise fail(str(exc)) from exc
+    key = pinned or carried
+    if key is None:
+        raise fail(
+            f"{complaint} carries no public key: give the instance's with --public-key or --server"
+        )
+    problem = complaint_problem(data, key)
+    if problem is not None:
+        typer.secho(f"NOT VALID: {problem}", fg=typer.colors.RED)
+        raise typer.Exit(code=1)
+    typer.secho(f"VALID: {complaint_proves(data)}", fg=typer.colors.GREEN)
+    if pinned is None:
+        typer.echo(
+            f"Checked with the key the complaint carries, {key.hex()}: it proves something "
+            "about an instance only if that is the instance's key (see its "
+            "/.well-known/fairdraw-signing-key, or check with --server or --public-key)."
+        )
+    else:
+        typer.echo(f"Checked with the key {key.hex()}.")
 
 
 @log_app.command("monitor")

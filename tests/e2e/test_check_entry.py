@@ -186,8 +186,8 @@ def test_a_replaced_entry_gives_a_complaint_to_download(
     complaint = json.loads(saved.read_bytes())
     answer = organiser.client.get(f"/api/v1/draws/{draw_id}/entries/1/proof").json()
     # The browser writes the complaint byte for byte as the server and the CLI do.
-    expected = {"type": "complaint", "receipt": bob["signed"], "answer": answer}
-    assert saved.read_bytes() == complaint_file(expected)
     key = organiser.client.get("/.well-known/fairdraw-signing-key").json()["public_key"]
+    expected = {"type": "complaint", "public_key": key, "receipt": bob["signed"], "answer": answer}
+    assert saved.read_bytes() == complaint_file(expected)
     assert complaint_problem(complaint, bytes.fromhex(key)) is None
     assert real_errors(errors) == []

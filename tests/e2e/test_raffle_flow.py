@@ -200,7 +200,10 @@ def test_raffle_from_creation_to_checked_tickets(
 
     # Print: the script shows the button; printing shows the card alone.
     expect(first.get_by_role("button", name="Print ticket")).to_be_visible()
-    screen_only = [first.locator(s) for s in (".fd-navbar", ".fd-once", "a[download]")]
+    screen_only = [
+        first.locator(s)
+        for s in (".fd-navbar", ".fd-once", "a[download$='.txt']", ".fd-signed-receipt")
+    ]
     for element in screen_only:
         expect(element).to_be_visible()
     first.emulate_media(media="print")

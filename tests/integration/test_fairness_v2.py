@@ -37,12 +37,11 @@ KEYS = Keys()
 PRIZES = [{"name": "Keyboard", "quantity": 1}]
 
 
-@pytest.fixture
-def app_settings(
-    store_url: str, github: GitHubStandIn, drand: DrandRelays, tmp_path: Path
+def beacon_settings(
+    store_url: str, github: GitHubStandIn, drand: DrandRelays, tmp_path: Path, margin: int
 ) -> Settings:
-    """The app binds the test chain through one healthy loopback relay, with no margin:
-    the bound round is the next one, published within a second or two."""
+    """The test chain through one healthy loopback relay; the bound round is the first
+    one more than ``margin`` seconds after the seal."""
     chain_file = tmp_path / "chain.json"
     chain_file.write_text(chain_file_content(drand.test_chain.chain))
     return make_settings(
@@ -51,9 +50,18 @@ def app_settings(
         beacon="quicknet",
         beacon_chain_file=chain_file,
         beacon_relays=[drand.add_relay("ok")],
-        beacon_margin_seconds=0,
+        beacon_margin_seconds=margin,
         signing_key_file=tmp_path / "signing_key",
     )
+
+
+@pytest.fixture
+def app_settings(
+    store_url: str, github: GitHubStandIn, drand: DrandRelays, tmp_path: Path
+) -> Settings:
+    """The app binds the test chain with no margin: the bound round is the next one,
+    published within a second or two."""
+    return beacon_settings(store_url, github, drand, tmp_path, margin=0)
 
 
 def chain_of(drand: DrandRelays) -> Chain:

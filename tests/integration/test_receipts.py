@@ -232,8 +232,9 @@ async def test_an_entry_replaced_before_the_seal_yields_a_complaint(
     )
     complaint = result.complaint
     assert complaint is not None
-    assert set(complaint) == {"type", "receipt", "answer"}
+    assert set(complaint) == {"type", "public_key", "receipt", "answer"}
     assert complaint["type"] == "complaint"
+    assert complaint["public_key"] == key.hex()
     assert complaint["receipt"] == bob["signed"]  # the opening stays with bob
     assert complaint["answer"] == await proof_of(app_client, draw_id, 1)
     assert verify_statement(complaint["receipt"], key)
@@ -629,7 +630,12 @@ async def test_the_check_page_shows_each_outcome_and_serves_the_complaint(
     )
     complaint = json.loads(download.content)
     assert complaint_problem(complaint, public_key(app)) is None
-    assert complaint == {"type": "complaint", "receipt": bob["signed"], "answer": answer}
+    assert complaint == {
+        "type": "complaint",
+        "public_key": public_key(app).hex(),
+        "receipt": bob["signed"],
+        "answer": answer,
+    }
     shown_complaint = json.dumps(complaint, sort_keys=True, separators=(",", ":"))
     assert shown_complaint in outcome_of(dropped)
 

@@ -27,6 +27,9 @@ ENTRY_PROOF: Final = "entry-proof"
 COMPLAINT: Final = "complaint"
 # A pasted receipt is well under a kilobyte; anything this long is something else.
 RECEIPT_TEXT_MAX: Final = 20_000
+# A complaint holds two statements and an audit path of at most 64 hashes.
+COMPLAINT_TEXT_MAX: Final = 40_000
+_COMPLAINT_KEYS: Final = frozenset({"type", "public_key", "receipt", "answer"})
 
 _HASH_HEX: Final = re.compile(r"[0-9a-f]{64}")
 
@@ -186,15 +189,21 @@ def public_key_from_hex(text: str) -> bytes:
 
 def parse_receipt_text(text: str) -> dict[str, Any]:
     """A receipt pasted or read from a file: a JSON object (strict: no duplicate keys)."""
-    if len(text) > RECEIPT_TEXT_MAX:
-        raise ReceiptError(f"A receipt is at most {RECEIPT_TEXT_MAX:,} characters")
+    return _json_object(text, "receipt", RECEIPT_TEXT_MAX)
+
+
+def _json_object(text: str, what: str, most: int) -> dict[str, Any]:
+    """``text`` as a JSON object (strict: no duplicate keys), ReceiptError naming
+    ``what`` otherwise, or when it is longer than ``most`` characters."""
+    if len(text) > most:
+        raise ReceiptError(f"A {what} is at most {most:,} characters")
     try:
-        parsed = parse_json(text.strip().encode("utf-8", "surrogatepass"), "the receipt")
+        parsed = parse_json(text.strip().encode("utf-8", "surrogatepass"), f"the {what}")
     except ProofFormatError as exc:
         message = str(exc)
         raise ReceiptError(message[:1].upper() + message[1:]) from exc
     if not isinstance(parsed, dict):
-        raise ReceiptError("The receipt is not a JSON object")
+        raise ReceiptError(f"The {what} is not a JSON object")
     return parsed
 
 
@@ -275,7 +284,7 @@ def check_receipt(
             Verdict.not_included,
             _dropped(stated),
             proof,
-            {"type": COMPLAINT, "receipt": signed, "answer": proof},
+            make_complaint(signed, proof, public_key),
         )
     path = [bytes.fromhex(h) for h in stated["path"]]
     root = bytes.fromhex(stated["root"])
@@ -306,13 +315,45 @@ def _dropped(stated: Mapping[str, Any]) -> str:
     )
 
 
+def make_complaint(
+    receipt: Mapping[str, Any], answer: Mapping[str, Any], public_key: bytes
+) -> dict[str, Any]:
+    """The complaint of a signed receipt and the entry proof that contradicts it, with
+    the public key both were checked under (so a third party has it at hand; whether it
+    is the instance's key is theirs to confirm)."""
+    return {"type": COMPLAINT, "public_key": public_key.hex(), "receipt": receipt, "answer": answer}
+
+
+def parse_complaint_text(text: str) -> dict[str, Any]:
+    """A complaint read from a file: a JSON object (strict: no duplicate keys)."""
+    return _json_object(text, "complaint", COMPLAINT_TEXT_MAX)
+
+
+def complaint_key(complaint: Mapping[str, Any]) -> bytes | None:
+    """The public key a complaint carries (None for one made before complaints carried
+    it); ReceiptError when it is there but not 64 hex characters."""
+    carried = complaint.get("public_key")
+    if carried is None:
+        return None
+    if not isinstance(carried, str) or _HASH_HEX.fullmatch(carried) is None:
+        raise ReceiptError("The complaint's public_key is not an Ed25519 key (64 hex characters)")
+    return bytes.fromhex(carried)
+
+
 def complaint_problem(complaint: Mapping[str, Any], public_key: bytes) -> str | None:
     """Why ``complaint`` does not prove, under ``public_key``, that a receipted entry was
     dropped; None when it does: a receipt and an entry proof of the same entry, both
-    validly signed by that key, with different references."""
-    if set(complaint) != {"type", "receipt", "answer"} or complaint["type"] != COMPLAINT:
-        return "This is not a complaint: one has 'type' \"complaint\", 'receipt' and 'answer'"
+    validly signed by that key, with different references, and no other key named."""
+    if (
+        not {"type", "receipt", "answer"} <= set(complaint) <= _COMPLAINT_KEYS
+        or complaint["type"] != COMPLAINT
+    ):
+        return (
+            "This is not a complaint: one has 'type' \"complaint\", 'public_key', 'receipt' "
+            "and 'answer'"
+        )
     try:
+        carried = complaint_key(complaint)
         signed = checked_receipt(complaint["receipt"], public_key)
         proof = signed_entry_proof(complaint["answer"])
     except ReceiptError as exc:
@@ -322,7 +363,29 @@ def complaint_problem(complaint: Mapping[str, Any], public_key: bytes) -> str | 
         return problem
     if proof["statement"]["ref"] == signed["statement"]["ref"]:
         return "The entry proof names the receipt's reference: nothing was dropped"
+    if carried is not None and carried != public_key:
+        return (
+            f"The complaint names the public key {carried.hex()}, but its statements are "
+            f"signed by {public_key.hex()}"
+        )
     return None
+
+
+def complaint_proves(complaint: Mapping[str, Any]) -> str:
+    """What a complaint that :func:`complaint_problem` accepts proves, in a sentence."""
+    promised = complaint["receipt"]["statement"]
+    stated = complaint["answer"]["statement"]
+    where = f"entry {promised['index']} of draw {promised['draw_id']}"
+    if stated["ref"] is None:
+        holds = f"has only {stated['entry_count']:,} entries, so no entry {stated['index']}"
+    else:
+        holds = f"holds another reference there, {stated['ref']}"
+    return (
+        f"The holder of key {promised['key_id']} signed a receipt for {where} (reference "
+        f"{promised['ref']}, entered at {promised['entered_at']}), and later signed that "
+        f"the ledger of that draw sealed at {stated['sealed_at']} (root {stated['root']}) "
+        f"{holds}: the receipted entry was dropped."
+    )
 
 
 def complaint_file(complaint: Mapping[str, Any]) -> bytes:
@@ -334,9 +397,24 @@ def complaint_file(complaint: Mapping[str, Any]) -> bytes:
 def complaint_file_name(complaint: Mapping[str, Any]) -> str:
     """``fairdraw-complaint-<draw>-<index>.json`` for a complaint (the draw id reduced to
     characters that are safe in a file name)."""
-    statement = complaint["receipt"]["statement"]
+    return _file_name("complaint", complaint["receipt"]["statement"])
+
+
+def receipt_file(signed: Mapping[str, Any]) -> bytes:
+    """The signed part of a receipt as a file to keep (what ``fairdraw verify-receipt``
+    and ``/check-entry`` read): canonical JSON and a line feed."""
+    return canonical_json(signed_receipt(signed)) + b"\n"
+
+
+def receipt_file_name(signed: Mapping[str, Any]) -> str:
+    """``fairdraw-receipt-<draw>-<index>.json`` for a signed receipt, named as its
+    complaint would be."""
+    return _file_name("receipt", signed_receipt(signed)["statement"])
+
+
+def _file_name(what: str, statement: Mapping[str, Any]) -> str:
     draw = re.sub(r"[^A-Za-z0-9_-]", "_", str(statement["draw_id"]))
-    return f"fairdraw-complaint-{draw}-{statement['index']}.json"
+    return f"fairdraw-{what}-{draw}-{statement['index']}.json"
 
 
 # -- audit paths from chunk roots --------------------------------------------------------

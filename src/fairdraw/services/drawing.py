@@ -419,9 +419,15 @@ class DrawingService:
             await self.seal_chunk(draw_id, chunk)
         return len(todo)
 
-    async def draw_winners(self, caller: Caller, draw_id: str) -> Draw:
+    async def draw_winners(
+        self, caller: Caller, draw_id: str, beacon_wait: float | None = None
+    ) -> Draw:
         """Select and record the winners. Exactly one result is ever recorded: a second
-        call, concurrent or later, returns that same result."""
+        call, concurrent or later, returns that same result.
+
+        A draw whose beacon round is not out within ``beacon_wait`` seconds (at most the
+        service's beacon wait) raises BeaconPending, and the scheduler draws it once the
+        round is out."""
         draw = await self._store.get(draw_id)
         require_manager(caller, draw, self._networks)
         if draw.status is DrawStatus.drawn:
@@ -432,7 +438,7 @@ class DrawingService:
         if draw.status is DrawStatus.open:
             raise InvalidTransition("Close the draw before drawing winners")
         try:
-            return await self.draw_closed(draw_id)
+            return await self.draw_closed(draw_id, beacon_wait=beacon_wait)
         except BeaconPending:
             # The scheduler finishes what the manager asked for once the round is out.
             await self._store.request_draw(draw_id)
@@ -442,14 +448,17 @@ class DrawingService:
                 await self._schedule.add_deadline(draw_id, due)
             raise
 
-    async def draw_closed(self, draw_id: str, on_wait: OnWait | None = None) -> Draw:
+    async def draw_closed(
+        self, draw_id: str, on_wait: OnWait | None = None, beacon_wait: float | None = None
+    ) -> Draw:
         """Seal (if needed) and draw a closed draw, with no caller: for draws that close
         and draw by their own rules (lottery rounds). Exactly one result is ever
         recorded; a drawn draw is returned as it is.
 
         A draw that binds a beacon round waits for it (``on_wait`` hears why) up to the
-        service's beacon wait; past that it raises BeaconPending and stays closed, to be
-        drawn by a later call (the scheduler retries draws that asked to be drawn)."""
+        service's beacon wait (or ``beacon_wait``, if shorter); past that it raises
+        BeaconPending and stays closed, to be drawn by a later call (the scheduler retries
+        draws that asked to be drawn)."""
         draw = await self._store.get(draw_id)
         if draw.status is DrawStatus.drawn:
             if self._proofs is not None and draw.result is not None:
@@ -464,7 +473,7 @@ class DrawingService:
             raise InvalidTransition("This draw was never opened")
         beacon = None
         if draw.binds_beacon:
-            beacon = await self._wait_for_beacon(draw, seal, on_wait)
+            beacon = await self._wait_for_beacon(draw, seal, on_wait, beacon_wait)
         prizes = [(p.name, p.quantity) for p in draw.prizes]
         alternates = draw.slot_count
         outcome = fairness.select_winners(
@@ -513,12 +522,15 @@ class DrawingService:
         await self._tell("drawn", drawn)
         return drawn
 
-    async def _wait_for_beacon(self, draw: Draw, seal: Seal, on_wait: OnWait | None) -> BeaconRound:
+    async def _wait_for_beacon(
+        self, draw: Draw, seal: Seal, on_wait: OnWait | None, wait: float | None = None
+    ) -> BeaconRound:
         """The draw's verified beacon round; BeaconPending if it takes longer than the
-        beacon wait (the round is late, or no relay answers)."""
+        beacon wait, or ``wait`` if shorter (the round is late, or no relay answers)."""
         due_ms = self._proofs_or_fail().round_due_ms(draw, seal)
+        seconds = self._beacon_wait if wait is None else min(wait, self._beacon_wait)
         try:
-            async with asyncio.timeout(self._beacon_wait):
+            async with asyncio.timeout(seconds):
                 return await self._proofs_or_fail().beacon_round(draw, seal, on_wait)
         except TimeoutError:
             raise BeaconPending(
@@ -526,6 +538,8 @@ class DrawingService:
                 "draw is made as soon as a relay serves it",
                 round=seal.beacon_round,
                 due_at=iso(due_ms),
+                # Sent as Retry-After: the round's time, or a second once it is late.
+                retry_after=max(1, -(-(due_ms - self._clock()) // 1000)),
             ) from None
 
     async def _openings(

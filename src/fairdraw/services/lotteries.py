@@ -227,14 +227,17 @@ class LotteryService:
         self, lottery_id: str, day: date | str, number: int, mine: int
     ) -> Ballot | None:
         """The receipt of ballot ``number`` of ``day``'s round (``mine``: the caster's
-        ballots in that round when it was cast); None if there is no such ballot."""
+        ballots in that round when it was cast), signed as its cast answered it; None if
+        there is no such ballot."""
         wanted = _parse_day(day)
         round_id = lotteries.round_draw_id(lottery_id, wanted)
         found = await self._store.ballot_at(round_id, number - 1) if number >= 1 else None
         if found is None:
             return None
         ref, cast_ms = found
-        return Ballot(lottery_id, wanted, round_id, number, ref, cast_ms, mine)
+        # The receipt the cast answered: its signature is deterministic.
+        signed = await self._drawing.sign_receipt(round_id, number - 1, ref, cast_ms)
+        return Ballot(lottery_id, wanted, round_id, number, ref, cast_ms, mine, signed=signed)
 
     async def _after_new_ballot(self, round_id: str, index: int, cast_ms: int) -> None:
         """Count the ballot for the dashboard and hash a chunk it completed, after the
@@ -343,20 +346,34 @@ class LotteryService:
             )
         return views
 
-    async def draw_round(self, lottery_id: str, day: date, at_ms: int | None = None) -> None:
+    async def draw_round(
+        self,
+        lottery_id: str,
+        day: date,
+        at_ms: int | None = None,
+        beacon_wait: float | None = None,
+    ) -> None:
         """Close and draw the round of ``day`` (RoundNotOver before its day has ended).
-        Idempotent: a drawn round stays as it is."""
+        Idempotent: a drawn round stays as it is. A round whose beacon round is not out
+        within ``beacon_wait`` seconds raises BeaconPending (the scheduler draws it later)."""
         lottery = await self.get(lottery_id)
         round_id = lotteries.round_draw_id(lottery_id, day)
         _, end_ms = lotteries.day_bounds(lottery.terms.zone, day)
         await self._store.close_round(
             round_id, end_ms, self._round_fields(lottery, day, round_id), at_ms=at_ms
         )
-        await self._drawing.draw_closed(round_id)
+        await self._drawing.draw_closed(round_id, beacon_wait=beacon_wait)
 
-    async def draw_now(self, caller: Caller, lottery_id: str, day: date | str) -> RoundView:
+    async def draw_now(
+        self,
+        caller: Caller,
+        lottery_id: str,
+        day: date | str,
+        beacon_wait: float | None = None,
+    ) -> RoundView:
         """A manager draws an ended round without waiting for the scheduler; the result is
-        the one the scheduler would record (or has recorded)."""
+        the one the scheduler would record (or has recorded). BeaconPending if its beacon
+        round is not out within ``beacon_wait`` seconds: the scheduler draws it then."""
         lottery = await self.get(lottery_id)
         require_manager(caller, None, self._networks)
         wanted = _parse_day(day)
@@ -364,7 +381,7 @@ class LotteryService:
         state = lotteries.state_of_date(lottery.terms, wanted, now)
         if state is not RoundState.due:
             raise RoundNotOver(f"The round of {wanted.isoformat()} cannot be drawn: {state.value}")
-        await self.draw_round(lottery_id, wanted)
+        await self.draw_round(lottery_id, wanted, beacon_wait=beacon_wait)
         return await self.round(lottery_id, wanted)
 
     async def catch_up(self, lottery_id: str, now_ms: int) -> list[date]:

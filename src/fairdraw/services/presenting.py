@@ -80,15 +80,16 @@ class PresentingService:
             return False
         return True
 
-    async def start(self, caller: Caller, draw_id: str) -> Draw:
+    async def start(self, caller: Caller, draw_id: str, beacon_wait: float | None = None) -> Draw:
         """Close the draw if it is still open, then draw it: the big screen's one button.
         Both steps are the draw lifecycle's own (same rules, same refusals) and harmless
-        to repeat, so pressing it again after a lost answer returns the same result."""
+        to repeat, so pressing it again after a lost answer returns the same result.
+        ``beacon_wait``: as for :meth:`DrawingService.draw_winners`."""
         draw = await self._drawing.get(draw_id)
         require_presenter(caller, draw, self._drawing.manager_networks)
         if draw.status is DrawStatus.open:
             await self._drawing.close(caller, draw_id)
-        return await self._drawing.draw_winners(caller, draw_id)
+        return await self._drawing.draw_winners(caller, draw_id, beacon_wait=beacon_wait)
 
     async def reveal(self, caller: Caller, draw_id: str, step: object) -> Draw:
         """Record that the presentation shows the first ``step`` prize slots (0: none

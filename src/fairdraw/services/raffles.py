@@ -88,6 +88,11 @@ class KeptTicket:
     code: str | None
     # This ticket was the raffle's last: its claim sold the raffle out.
     last: bool = False
+    # fairdraw/2: the claim's public ref and the instance's signed receipt of it, the
+    # same the claim answered (made again from the stored claim: the signature is
+    # deterministic, so every showing is the same receipt).
+    ref: str | None = None
+    signed: dict[str, object] | None = None
 
 
 class TicketStatus(StrEnum):
@@ -223,12 +228,19 @@ class RaffleService:
         commitment = fairness.code_commitment(tickets.parse_code(ticket.code))
         ref = fairness.raffle_ref_v2(ticket.number, commitment)
         signed = None
-        if self._signing is not None and ticket.index is not None:
-            statement = receipt_statement(
-                ticket.draw_id, ticket.index, ref, ticket.claimed_at, self._signing.key_id
-            )
-            signed = dict(self._signing.sign_statement(statement))
+        if ticket.index is not None:
+            signed = self._signed_receipt(ticket.draw_id, ticket.index, ref, ticket.claimed_ms)
         return dataclasses.replace(ticket, ref=ref, signed=signed)
+
+    def _signed_receipt(
+        self, draw_id: str, index: int, ref: str, claimed_ms: int
+    ) -> dict[str, object] | None:
+        """The signed receipt of claim ``index`` (None without a signing key). Ed25519
+        signatures are deterministic: the same claim always gets the same receipt."""
+        if self._signing is None:
+            return None
+        statement = receipt_statement(draw_id, index, ref, iso(claimed_ms), self._signing.key_id)
+        return dict(self._signing.sign_statement(statement))
 
     async def _after_new_claim(
         self, draw_id: str, index: int, claimed_ms: int, sold_out: bool
@@ -267,7 +279,11 @@ class RaffleService:
             code: str | None = opener.open(kept.extra).decode()
         except SealBroken:
             code = None
-        return KeptTicket(draw_id, number, record.claimed_ms, code, last)
+        if record.commitment is None:  # fairdraw/1: no ref to receipt
+            return KeptTicket(draw_id, number, record.claimed_ms, code, last)
+        ref = fairness.raffle_ref_v2(number, record.commitment)
+        signed = self._signed_receipt(draw_id, index, ref, record.claimed_ms)
+        return KeptTicket(draw_id, number, record.claimed_ms, code, last, ref, signed)
 
     async def check(self, draw_id: str, number: int, code: str, address: Address) -> TicketCheck:
         """Whether ticket ``number`` won, for whoever holds its ``code``.

@@ -179,7 +179,7 @@ def check_with_instance(
     try:
         signed_receipt(receipt)  # a receipt that is not one needs no key to be refused
         if public_key is None:
-            public_key = _published_key(_get(client, base + SIGNING_KEY_PATH))
+            public_key = published_key(client, base)
         signed = checked_receipt(receipt, public_key)
     except ReceiptError as exc:
         return CheckResult.invalid(str(exc))
@@ -189,6 +189,12 @@ def check_with_instance(
     if answer.status_code != 200:  # _get lets only "not sealed" through
         return CheckResult(Verdict.not_sealed, _NOT_SEALED)
     return check_receipt(signed, _json(answer), public_key)
+
+
+def published_key(client: httpx.Client, server: str) -> bytes:
+    """The public key the instance at ``server`` (its base URL) publishes at
+    :data:`SIGNING_KEY_PATH`, checked; InstanceUnreachable when it cannot be had."""
+    return _published_key(_get(client, server.rstrip("/") + SIGNING_KEY_PATH))
 
 
 def _get(client: httpx.Client, url: str) -> Answer:

@@ -14,24 +14,51 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from fairdraw.web.security import cookie_secure
 
+if TYPE_CHECKING:
+    from fairdraw.web.pages.time_format import Moment
+
 FLASH_COOKIE = "fairdraw_flash"
 # Long enough to survive the redirect it rides on, short enough never to surprise later.
 FLASH_SECONDS = 60
-KINDS = frozenset({"signed_in", "signed_out", "account_created"})
+KINDS = frozenset({"signed_in", "signed_out", "account_created", "beacon_pending"})
 
 
 @dataclass(frozen=True)
 class Flash:
-    """What base.html confirms: ``kind`` (one of :data:`KINDS`) and the user it names."""
+    """What base.html confirms: ``kind`` (one of :data:`KINDS`) and the user it names
+    (for ``beacon_pending``: the round, when it is due and the draw's zone)."""
 
     kind: str
     name: str = ""
+
+    @property
+    def beacon_round(self) -> str:
+        """A ``beacon_pending`` flash's round (see :func:`beacon_pending`)."""
+        return self.name.split(" ")[0]
+
+    @property
+    def beacon_due(self) -> Moment | None:
+        """When a ``beacon_pending`` flash's round is due, in its draw's zone."""
+        # Imported here: the pages package imports this module.
+        from fairdraw.web.pages.time_format import moment_in
+
+        parts = self.name.split(" ")
+        if len(parts) != 3 or not parts[1].isdecimal():
+            return None
+        return moment_in(int(parts[1]), parts[2])
+
+
+def beacon_pending(beacon_round: int, due_ms: int, zone: str) -> Flash:
+    """The draw asked for waits for beacon round ``beacon_round``, due at ``due_ms``
+    (shown in ``zone``, the draw's); the scheduler draws it when the round is out."""
+    return Flash("beacon_pending", f"{beacon_round} {due_ms} {zone}")
 
 
 def _signature(secret: bytes, payload: str) -> str:

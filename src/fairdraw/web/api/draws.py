@@ -138,11 +138,14 @@ async def cancel_draw(draw_id: str, visitor: VisitorDep, services: ServicesDep) 
 
 
 @router.post(
-    "/{draw_id}/draw", response_model=DrawOut, responses=problem_responses(*TRANSITION_ERRORS)
+    "/{draw_id}/draw",
+    response_model=DrawOut,
+    responses=problem_responses(*TRANSITION_ERRORS, errors.BeaconPending),
 )
 async def draw_winners(draw_id: str, visitor: VisitorDep, services: ServicesDep) -> DrawOut:
     """Draw the winners of a closed draw. Exactly one result is ever recorded; asking
-    again returns it."""
+    again returns it. 503 ``beacon_pending`` (with ``Retry-After``) while the beacon
+    round its seal bound is not out; the scheduler then draws it when it is."""
     return draw_out(await services.drawing.draw_winners(visitor.caller, draw_id), now_ms())
 
 

@@ -34,6 +34,7 @@ from fairdraw.web.pages import (
     presenting,
     raffle_create,
     raffles,
+    receipt_file,
     results,
     sharing,
     verify,
@@ -72,6 +73,7 @@ router.include_router(github_oauth.router)
 router.include_router(lotteries.router)
 router.include_router(my_entries.router)
 router.include_router(check_entry.router)
+router.include_router(receipt_file.router)
 router.include_router(verify.router)
 router.include_router(languages.router)
 

@@ -3,6 +3,7 @@ tickets are claimed and checked in :mod:`fairdraw.web.pages.raffles`)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import Draw, DrawKind
 from fairdraw.domain.errors import (
     AlreadyEntered,
+    BeaconPending,
     DrawNotOpen,
     GitHubUnavailable,
     GitHubUserNotFound,
@@ -21,9 +23,11 @@ from fairdraw.domain.errors import (
     NotFound,
 )
 from fairdraw.domain.moments import now_ms
+from fairdraw.domain.receipt_files import api_receipt_bytes
 from fairdraw.i18n import N_, gettext
 from fairdraw.web import security
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
+from fairdraw.web.flash import beacon_pending, set_flash
 from fairdraw.web.pages.outcomes import form_retry, receipt_signed, receipt_url
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text
 from fairdraw.web.pages.views import draw_page, moment_of_iso
@@ -36,6 +40,11 @@ GITHUB_UNREACHABLE = N_(
 )
 
 Transition = Callable[[Caller, str], Awaitable[Draw]]
+
+# How long the Draw button waits for the draw's beacon round before it goes back to the
+# draw page (the scheduler draws it when the round is out): a browser is not kept
+# waiting for the API's full beacon wait.
+PAGE_BEACON_WAIT_SECONDS = 3.0
 
 
 def show_draw_page(
@@ -92,7 +101,9 @@ async def show_receipt(
     draw = await services.drawing.get(draw_id)
     shown = receipt.to_json()
     view = {**shown, "moment": moment_of_iso(str(shown.get("entered_at", "")), draw.time_zone)}
-    context = {"draw": draw, "receipt": view, "already": already == "1"}
+    # The file the entrant keeps (fairdraw/2, signed): the bytes the entry API answers.
+    kept = api_receipt_bytes(shown).decode() if receipt.signed else ""
+    context = {"draw": draw, "receipt": view, "already": already == "1", "receipt_file": kept}
     return render(request, services, visitor, "receipt.html", context)
 
 
@@ -149,13 +160,31 @@ async def _transition(
     then: str,
 ) -> Response:
     """Run one lifecycle step for the visitor and go to ``then``; anonymous visitors are
-    sent to log in, every other refusal renders the error page."""
+    sent to log in, a draw waiting for its beacon round goes back to its page, which says
+    so; every other refusal renders the error page."""
     await checked_form(request, services, visitor)
     try:
         await step(visitor.caller, draw_id)
     except NotAuthenticated:
         return see_other(login_url(f"/draws/{draw_id}"))
+    except BeaconPending:
+        return await waiting_for_beacon(request, services, draw_id, f"/draws/{draw_id}")
     return see_other(then)
+
+
+async def waiting_for_beacon(
+    request: Request, services: Services, draw_id: str, back: str
+) -> Response:
+    """Back to ``back`` (the page the button was on), confirming which beacon round the
+    draw waits for and when that is due (it asked to be drawn, so the scheduler draws it
+    once the round is out)."""
+    draw = await services.drawing.get(draw_id)
+    response = see_other(back)
+    seal = draw.seal
+    if seal is not None and seal.beacon_round is not None and seal.beacon_due_ms is not None:
+        flash = beacon_pending(seal.beacon_round, seal.beacon_due_ms, draw.time_zone)
+        set_flash(response, request, services.secret, flash, services.settings.cookie_secure)
+    return response
 
 
 # Lifecycle buttons: action → (service step, page to go to afterwards).
@@ -163,7 +192,10 @@ _STEPS: dict[str, tuple[Callable[[Services], Transition], str]] = {
     "open": (lambda s: s.drawing.open, "/draws/{id}"),
     "close": (lambda s: s.drawing.close, "/draws/{id}"),
     "cancel": (lambda s: s.drawing.cancel, "/draws/{id}"),
-    "draw": (lambda s: s.drawing.draw_winners, "/draws/{id}/results"),
+    "draw": (
+        lambda s: functools.partial(s.drawing.draw_winners, beacon_wait=PAGE_BEACON_WAIT_SECONDS),
+        "/draws/{id}/results",
+    ),
 }
 
 

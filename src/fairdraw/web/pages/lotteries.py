@@ -13,7 +13,10 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from fairdraw.domain import lotteries
+from fairdraw.domain.draws import Draw
 from fairdraw.domain.errors import (
+    BeaconPending,
+    DrawNotFound,
     DrawNotOpen,
     InvalidInput,
     LotteryNotFound,
@@ -30,14 +33,17 @@ from fairdraw.web.api.lottery_schemas import (
     scheduler_out,
 )
 from fairdraw.web.deps import Services, ServicesDep, Visitor, VisitorDep
+from fairdraw.web.pages.draws import PAGE_BEACON_WAIT_SECONDS, waiting_for_beacon
 from fairdraw.web.pages.lottery_views import (
     day_text,
     local_moment,
     outcome_of,
 )
 from fairdraw.web.pages.outcomes import ballot_signed, ballot_url, form_retry, once
+from fairdraw.web.pages.receipt_views import kept_receipt
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text
-from fairdraw.web.pages.views import duration_text, moment_of_iso
+from fairdraw.web.pages.time_format import Moment
+from fairdraw.web.pages.views import duration_text, moment, moment_of_iso
 
 router = APIRouter()
 
@@ -249,6 +255,25 @@ async def schedule_page(request: Request, services: ServicesDep, visitor: Visito
 
 
 # -- one lottery --------------------------------------------------------------------------
+async def _round_draws(services: Services, views: list[RoundView]) -> dict[str, Draw]:
+    """The draws of the rounds ``views`` show, by round id: what each one's randomness
+    comes from. A round nobody cast a ballot in has none."""
+    found: dict[str, Draw] = {}
+    for view in views:
+        try:
+            found[view.round_id] = await services.drawing.get(view.round_id)
+        except DrawNotFound:
+            continue
+    return found
+
+
+def _beacon_due(draw: Draw | None, lottery: Lottery) -> Moment | None:
+    """When the beacon round ``draw`` waits for is due, in the lottery's zone."""
+    if draw is None or draw.seal is None:
+        return None
+    return moment(draw.seal.beacon_due_ms, lottery.terms.timezone)
+
+
 async def _lottery_page(
     request: Request,
     services: Services,
@@ -268,13 +293,22 @@ async def _lottery_page(
     if visitor.user is not None:
         mine = (await services.lotteries.ballots_today([lottery_id], visitor.caller))[lottery_id]
     recent = await services.lotteries.history(lottery_id, RECENT_ROUNDS)
+    round_draws = await _round_draws(services, recent)
     context = {
         "lottery": lottery,
         "status": status,
         "today": day_text(today),
         "today_round": today_round,
         "mine": mine,
-        "recent": [{"view": v, "outcome": outcome_of(v, lottery)} for v in recent],
+        "recent": [
+            {
+                "view": v,
+                "outcome": outcome_of(v, lottery),
+                "draw": round_draws.get(v.round_id),
+                "beacon_due": _beacon_due(round_draws.get(v.round_id), lottery),
+            }
+            for v in recent
+        ],
         "errors": errors or {},
         "is_manager": _is_manager(visitor),
         "day_text": day_text,
@@ -340,6 +374,7 @@ async def ballot_page(
         "ballot": ballot,
         "day": day_text(ballot.day),
         "cast": local_moment(ballot.cast_ms, lottery.terms.zone),
+        "receipt": kept_receipt(ballot.signed),
     }
     return render(request, services, visitor, "lottery_ballot.html", context)
 
@@ -367,9 +402,12 @@ async def round_page(
     there are none; managers may draw a round whose day has ended."""
     lottery = await services.lotteries.get(lottery_id)
     view = await services.lotteries.round(lottery_id, date)
+    round_draw = (await _round_draws(services, [view])).get(view.round_id)
     context = {
         "lottery": lottery,
         "view": view,
+        "round_draw": round_draw,
+        "beacon_due": _beacon_due(round_draw, lottery),
         "outcome": outcome_of(view, lottery),
         "links": round_out(view).links,
         "drawn_at": local_moment(view.drawn_ms, lottery.terms.zone) if view.drawn_ms else None,
@@ -385,5 +423,14 @@ async def draw_round(
 ) -> Response:
     """A manager draws an ended round now; then its page shows the winners."""
     await checked_form(request, services, visitor)
-    view = await services.lotteries.draw_now(visitor.caller, lottery_id, date)
+    try:
+        view = await services.lotteries.draw_now(
+            visitor.caller, lottery_id, date, beacon_wait=PAGE_BEACON_WAIT_SECONDS
+        )
+    except BeaconPending:
+        # draw_now read the date before it drew, so it is a real day.
+        day = lotteries.parse_day(date)
+        round_id = lotteries.round_draw_id(lottery_id, day)
+        back = round_page_url(lottery_id, day.isoformat())
+        return await waiting_for_beacon(request, services, round_id, back)
     return see_other(round_page_url(lottery_id, view.day.isoformat()))

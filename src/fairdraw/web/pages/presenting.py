@@ -18,11 +18,12 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from fairdraw.domain.draws import Draw, DrawKind, DrawStatus
-from fairdraw.domain.errors import NotAuthenticated
+from fairdraw.domain.errors import BeaconPending, NotAuthenticated
 from fairdraw.domain.moments import now_ms
 from fairdraw.i18n import N_, format_number, gettext, ngettext
 from fairdraw.services.presenting import RevealSlot, reveal_slots, shown_step
 from fairdraw.web.deps import ServicesDep, VisitorDep
+from fairdraw.web.pages.draws import PAGE_BEACON_WAIT_SECONDS, waiting_for_beacon
 from fairdraw.web.pages.rendering import checked_form, login_url, render, see_other, text
 from fairdraw.web.pages.sharing import public_url
 from fairdraw.web.pages.views import moment
@@ -207,9 +208,13 @@ async def start_form(
     """The start button without JavaScript: close if open, draw, back to the big screen."""
     await checked_form(request, services, visitor)
     try:
-        await services.presenting.start(visitor.caller, draw_id)
+        await services.presenting.start(
+            visitor.caller, draw_id, beacon_wait=PAGE_BEACON_WAIT_SECONDS
+        )
     except NotAuthenticated:
         return see_other(login_url(present_url(draw_id)))
+    except BeaconPending:
+        return await waiting_for_beacon(request, services, draw_id, present_url(draw_id))
     return see_other(present_url(draw_id))
 
 

@@ -13,6 +13,7 @@ from fairdraw.domain.errors import InvalidCode, RateLimited, TicketNotFound
 from fairdraw.domain.moments import iso
 from fairdraw.i18n import gettext, ngettext
 from fairdraw.services.raffles import KeptTicket, TicketCheck, TicketStatus
+from fairdraw.web.pages.receipt_views import KeptReceipt, kept_receipt, kept_receipt_text
 from fairdraw.web.pages.views import Moment, moment
 
 
@@ -20,7 +21,8 @@ from fairdraw.web.pages.views import Moment, moment
 class TicketCard:
     """A claimed ticket as its card shows it in the browser that claimed it: with its
     code while that browser can open it (``code`` None otherwise, and nothing but the
-    number is shown), ``last`` if this ticket was the raffle's last."""
+    number is shown), ``last`` if this ticket was the raffle's last; with its signed
+    receipt there too (``receipt``, fairdraw/2)."""
 
     number: int
     code: str | None
@@ -29,10 +31,21 @@ class TicketCard:
     check_url: str
     file_name: str
     file_href: str
+    # fairdraw/2: the claim's public ref and its signed receipt, for that browser too.
+    ref: str | None = None
+    receipt: KeptReceipt | None = None
 
 
-def ticket_file(draw: Draw, ticket: KeptTicket, code: str, draw_url: str, check_url: str) -> str:
-    """The plain-text copy of a ticket that its holder downloads and keeps."""
+def ticket_file(
+    draw: Draw,
+    ticket: KeptTicket,
+    code: str,
+    draw_url: str,
+    check_url: str,
+    check_entry_url: str = "",
+) -> str:
+    """The plain-text copy of a ticket that its holder downloads and keeps; in a
+    fairdraw/2 raffle with its public reference and signed receipt."""
     lines = [
         "fairdraw raffle ticket",
         "",
@@ -48,19 +61,35 @@ def ticket_file(draw: Draw, ticket: KeptTicket, code: str, draw_url: str, check_
         "claimed the ticket has forgotten it. Share the code with nobody: whoever has it",
         "can check this ticket.",
     ]
+    if ticket.ref is not None and ticket.signed is not None:
+        lines += [
+            "",
+            f"Public reference:  {ticket.ref}",
+            "Signed receipt (the server's promise that this ticket is in the raffle's list):",
+            kept_receipt_text(ticket.signed),
+            "",
+            f"Once the raffle is sealed, check at {check_entry_url} that its sealed list",
+            "holds this ticket: paste the signed receipt there (it holds no code).",
+        ]
     # CRLF: the file opens the same in every text editor, Windows Notepad included.
     return "\r\n".join(lines) + "\r\n"
 
 
 def ticket_card(
-    draw: Draw, number: int, ticket: KeptTicket | None, draw_url: str, check_url: str
+    draw: Draw,
+    number: int,
+    ticket: KeptTicket | None,
+    draw_url: str,
+    check_url: str,
+    check_entry_url: str = "",
 ) -> TicketCard:
     """The card of ticket ``number``, with what the claiming browser can still show of
-    it (``ticket``); its download is a ``data:`` URL, so the code goes nowhere else."""
+    it (``ticket``: its code, and its signed receipt); its downloads are ``data:`` URLs,
+    so the code goes nowhere else."""
     code = ticket.code if ticket is not None else None
     href = ""
     if ticket is not None and code is not None:
-        body = ticket_file(draw, ticket, code, draw_url, check_url)
+        body = ticket_file(draw, ticket, code, draw_url, check_url, check_entry_url)
         href = "data:text/plain;charset=utf-8," + quote(body, safe="")
     return TicketCard(
         number=number,
@@ -70,6 +99,8 @@ def ticket_card(
         check_url=check_url,
         file_name=f"fairdraw-{draw.id}-ticket-{number}.txt",
         file_href=href,
+        ref=ticket.ref if ticket is not None else None,
+        receipt=kept_receipt(ticket.signed) if ticket is not None else None,
     )
 
 

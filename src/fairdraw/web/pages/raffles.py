@@ -132,7 +132,8 @@ async def show_ticket(
         kept = await services.raffles.kept_ticket(draw_id, wanted, opener)
     draw_url = str(request.url_for("show_draw", draw_id=draw_id))
     check_url = str(request.url_for("check_form", draw_id=draw_id))
-    card = ticket_card(draw, wanted, kept, draw_url, check_url)
+    check_entry_url = str(request.url_for("check_entry_form"))
+    card = ticket_card(draw, wanted, kept, draw_url, check_url, check_entry_url)
     # render() marks every page no-store: this one may hold a secret.
     context = {"draw": draw, "card": card, "kept_for": kept_for(services)}
     return render(request, services, visitor, "ticket.html", context)

@@ -38,8 +38,10 @@ async def show_results(
 ) -> Response:
     """The result; before the draw, a short page saying so (200: nothing is wrong)."""
     draw = await _in_lottery_zone(services, await services.drawing.get(draw_id))
+    due = moment(draw.seal.beacon_due_ms if draw.seal else None, draw.time_zone)
     if draw.result is None:
-        return render(request, services, visitor, "not_drawn.html", {"draw": draw})
+        not_drawn = {"draw": draw, "beacon_due": due}
+        return render(request, services, visitor, "not_drawn.html", not_drawn)
     # The winners as they stand after any forfeits, with the forfeits themselves.
     current = current_result(draw, await services.forfeits.substitutions(draw.id))
     context = {
@@ -49,6 +51,7 @@ async def show_results(
         "current": current,
         "drawn": moment(draw.result.drawn_ms, draw.time_zone),
         "sealed": moment(draw.seal.sealed_ms if draw.seal else None, draw.time_zone),
+        "beacon_due": due,
         "seed": str(draw.result.bundle.get("seed", "")),
         "algorithm": str(draw.result.bundle.get("algorithm", "")),
         "initials": initials,

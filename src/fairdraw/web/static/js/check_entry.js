@@ -160,7 +160,7 @@ async function checkHere(text) {
     }
     return { verdict: "included", answer: answer.statement, draw: found, standing: standing };
   }
-  const complaint = { type: "complaint", receipt: receipt, answer: answer };
+  const complaint = { type: "complaint", public_key: publicKey, receipt: receipt, answer: answer };
   return { verdict: "not_included", answer: answer.statement, draw: found, complaint: complaint };
 }
 
