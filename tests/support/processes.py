@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -31,6 +32,9 @@ def start_serve(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Its own process group: a serve that does not start is killed with its workers,
+        # which would otherwise keep the output pipe open.
+        start_new_session=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -41,8 +45,10 @@ def start_serve(
             time.sleep(0.2)
         if process.poll() is not None:
             break
-    process.kill()
-    raise AssertionError(f"fairdraw serve did not start:\n{process.communicate()[0]}")
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    output = process.communicate(timeout=30)[0]
+    raise AssertionError(f"fairdraw serve did not start:\n{output}")
 
 
 def stop_serve(process: subprocess.Popen[str], signum: int = signal.SIGINT) -> str:
