@@ -186,6 +186,7 @@ async def build(settings: Settings) -> Runtime:
         secret,
         allow_http=settings.webhook_allow_http,
         manager_networks=managers,
+        policy=webhook_policy(settings),
     )
     # E-mail notices (FAIRDRAW_SMTP_HOST), queued where draws are drawn.
     mail = MailService(

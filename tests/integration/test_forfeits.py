@@ -26,6 +26,7 @@ from fairdraw.domain.substitution_check import check_substitutions
 from fairdraw.services.live import public_message
 from fairdraw.store.events import StoredEvent
 from fairdraw.store.keys import Keys
+from fairdraw.web.pages.views import moment_of_iso
 from tests.integration.test_raffle_api import check, claim, create_raffle, serving
 from tests.support.app import ADMIN, MANAGER, PARTICIPANT, login, make_settings
 from tests.support.forms import FormBrowser, field_error
@@ -52,14 +53,19 @@ async def signed_in(
 
 
 async def drawn_giveaway(
-    url: str, github: GitHubStandIn, entrants: int = 6
+    url: str, github: GitHubStandIn, entrants: int = 6, time_zone: str = "UTC"
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A giveaway of two prizes drawn by the admin from ``entrants`` GitHub entries: the
     draw as GET /winners shows it, and the entries' receipts."""
     receipts = []
     async with signed_in(url, ADMIN) as (admin, csrf):
         headers = {"X-CSRF-Token": csrf}
-        body = {"title": "Forfeit giveaway", "prizes": PRIZES, "open": True}
+        body = {
+            "title": "Forfeit giveaway",
+            "prizes": PRIZES,
+            "open": True,
+            "time_zone": time_zone,
+        }
         draw = (await admin.post("/api/v1/draws", json=body, headers=headers)).json()
         for n in range(entrants):
             github.add_user(f"entrant{n}", 1000 + n, f"Entrant {n}")
@@ -490,3 +496,23 @@ async def test_each_substitution_is_a_live_event_once(
     event_id, fields = events[-1]
     at = iso(int(fields["at"]))
     assert public_message(StoredEvent(event_id, fields)) == ("forfeit", {"position": 1, "at": at})
+
+
+async def test_a_substitution_reads_in_the_draws_time_zone(url: str, github: GitHubStandIn) -> None:
+    """Without JavaScript the results page shows when a prize moved on in the draw's
+    zone, as every other instant of the page."""
+    draw, _ = await drawn_giveaway(url, github, time_zone="Asia/Shanghai")
+    winners, _ = picks(draw)
+    async with signed_in(url, ADMIN) as (admin, csrf):
+        made = await forfeit(
+            admin, csrf, draw["id"], {"winner": winners[0]["index"], "reason": "No reply"}
+        )
+        assert made.status_code == 201, made.text
+        at = made.json()["at"]
+        page = (await admin.get(f"/draws/{draw['id']}/results")).text
+    shown = moment_of_iso(at, "Asia/Shanghai")
+    assert shown is not None
+    section = page.split('id="substitutions"')[1]
+    assert f'datetime="{shown.iso}"' in section
+    assert f">{shown.text}</time>" in section
+    assert "China Standard Time" in shown.text

@@ -86,3 +86,42 @@ async def test_a_registered_receiver_on_this_host_is_refused_at_delivery(
     assert last["status"] == "retrying"
     assert (last["response_status"], last["attempts"]) == (None, 1)
     assert "localhost resolves to no public address" in last["error"]
+
+
+@pytest.mark.parametrize(
+    ("url", "address"),
+    [
+        ("https://10.0.0.7/hook", "10.0.0.7"),
+        ("https://192.168.1.20:8443/hook", "192.168.1.20"),
+        ("https://169.254.169.254/latest/meta-data", "169.254.169.254"),
+        ("https://172.16.5.4/hook", "172.16.5.4"),
+    ],
+)
+async def test_a_receiver_written_as_a_private_address_is_refused_when_registered(
+    app_client: httpx.AsyncClient, url: str, address: str
+) -> None:
+    csrf = await login(app_client, MANAGER)
+    created = await app_client.post(
+        "/api/v1/draws",
+        json={"title": "Hooked", "prizes": [{"name": "Mug", "quantity": 1}]},
+        headers={"X-CSRF-Token": csrf},
+    )
+    draw_id = created.json()["id"]
+    refused = await app_client.post(
+        f"/api/v1/draws/{draw_id}/webhooks",
+        json={"url": url, "events": ["cancelled"]},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert problem["code"] == "invalid_input"
+    assert problem["errors"] == {
+        "url": f"{address} is not a public address: webhooks are delivered to public addresses only"
+    }
+    assert (await app_client.get(f"/api/v1/draws/{draw_id}/webhooks")).json() == []
+    public = await app_client.post(
+        f"/api/v1/draws/{draw_id}/webhooks",
+        json={"url": "https://93.184.216.34/hook", "events": ["cancelled"]},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert public.status_code == 201, public.text

@@ -195,6 +195,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def literal_address(url: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address a URL's host is written as (``https://10.0.0.7/…``,
+    ``https://[fd00::1]/…``), or None when the host is a name."""
+    try:
+        return ipaddress.ip_address(urlsplit(url).hostname or "")
+    except ValueError:
+        return None
+
+
 def check_url(url: str, *, allow_http: bool) -> str:
     """A webhook URL, or InvalidInput: https (see :data:`URL_PATTERN`); http only to a
     loopback host, and only when ``allow_http`` (tests, local use)."""

@@ -25,9 +25,16 @@ from fairdraw.domain import webhooks
 from fairdraw.domain.accounts import Role
 from fairdraw.domain.callers import Caller
 from fairdraw.domain.draws import Draw
-from fairdraw.domain.errors import Forbidden, NotAuthenticated, NotFound, StoreError
+from fairdraw.domain.errors import (
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    StoreError,
+)
 from fairdraw.domain.moments import iso, now_ms
 from fairdraw.domain.networks import IPNetwork, check_manager_network
+from fairdraw.i18n import N_, Message
 from fairdraw.services.drawing import require_manager
 from fairdraw.services.outbound import AddressPolicy, policy_client
 from fairdraw.store.draws import DrawStore
@@ -102,11 +109,15 @@ class WebhookService:
         clock: Callable[[], int] = now_ms,
         backoff_base_ms: int = webhooks.BACKOFF_BASE_MS,
         max_attempts: int = webhooks.MAX_ATTEMPTS,
+        policy: AddressPolicy | None = None,
     ) -> None:
         self._store = store
         self._draws = draws
         self._secret = secret
         self._allow_http = allow_http
+        # Where deliveries may go (FAIRDRAW_WEBHOOK_ALLOW_*): a URL whose host is an
+        # address outside it is refused when it is registered, not only when delivered.
+        self._policy = policy or AddressPolicy(loopback=allow_http)
         self._networks = tuple(manager_networks)
         self._clock = clock
         self._backoff_base_ms = backoff_base_ms
@@ -133,6 +144,19 @@ class WebhookService:
         InvalidInput (nothing stored) for a URL or events that cannot be used."""
         username = await self._authorise(caller, draw_id)
         checked_url = webhooks.check_url(url, allow_http=self._allow_http)
+        literal = webhooks.literal_address(checked_url)
+        if literal is not None and not self._policy.allows(literal):
+            raise InvalidInput(
+                {
+                    "url": Message(
+                        N_(
+                            "%(address)s is not a public address: webhooks are delivered "
+                            "to public addresses only"
+                        ),
+                        address=str(literal),
+                    )
+                }
+            )
         checked_events = webhooks.check_events(events)
         secret = webhooks.new_secret()
         created = self._clock()

@@ -89,7 +89,7 @@ def current_result(draw: Draw, made: Sequence[Substitution]) -> CurrentResult:
         prizes.append(PrizeResult(prize.name, prize.quantity, won, missing))
     listed = [
         SubstitutionView(
-            at=moment_of_iso(sub.at),
+            at=moment_of_iso(sub.at, draw.time_zone),
             prize=sub.prize,
             reason=sub.reason,
             forfeited=_view(people, sub.forfeited.index, sub.forfeited.ref),
