@@ -18,8 +18,9 @@ from enum import StrEnum
 from typing import Any, Final
 
 from fairdraw.domain import errors, fairness, transparency
+from fairdraw.domain.moments import iso
 from fairdraw.domain.proof import ProofFormatError, canonical_json, parse_json
-from fairdraw.domain.signing import key_id, verify_statement
+from fairdraw.domain.signing import SigningKey, key_id, verify_statement
 from fairdraw.i18n import N_
 
 RECEIPT: Final = "receipt"
@@ -137,6 +138,15 @@ def receipt_statement(
         "entered_at": entered_at,
         "key_id": key_id,
     }
+
+
+def sign_receipt(
+    signing: SigningKey, draw_id: str, index: int, ref: str, entered_ms: int
+) -> dict[str, Any]:
+    """The instance's signed receipt of entry ``index`` (an entry, a claim or a ballot).
+    Ed25519 signatures are deterministic: the same entry always gets the same receipt."""
+    statement = receipt_statement(draw_id, index, ref, iso(entered_ms), signing.key_id)
+    return dict(signing.sign_statement(statement))
 
 
 def signed_receipt(receipt: object) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from fairdraw.domain.errors import (
 from fairdraw.domain.moments import iso, now_ms
 from fairdraw.domain.networks import IPNetwork, check_manager_network
 from fairdraw.domain.raffles import validate_new_raffle
-from fairdraw.domain.receipts import receipt_statement
+from fairdraw.domain.receipts import sign_receipt
 from fairdraw.services import sealing
 from fairdraw.services.github import GitHubClient
 from fairdraw.services.proofs import DrawProofs, OnWait, stream_key
@@ -298,9 +298,7 @@ class DrawingService:
         for a fairdraw/1 draw, or without a signing key)."""
         if self._proofs is None or await self.algorithm_of(draw_id) == fairness.ALGORITHM:
             return None
-        signing = self._proofs.signing
-        statement = receipt_statement(draw_id, index, ref, iso(entered_ms), signing.key_id)
-        return dict(signing.sign_statement(statement))
+        return sign_receipt(self._proofs.signing, draw_id, index, ref, entered_ms)
 
     async def algorithm_of(self, draw_id: str) -> str:
         """The proof version of a draw; a draw not stored yet will be made with

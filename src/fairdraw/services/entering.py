@@ -18,7 +18,7 @@ from fairdraw.domain.errors import (
 from fairdraw.domain.idempotency import RetryKey
 from fairdraw.domain.identity import GitHubProfile, normalize_github_login
 from fairdraw.domain.moments import iso
-from fairdraw.domain.receipts import receipt_statement
+from fairdraw.domain.receipts import sign_receipt
 from fairdraw.domain.signing import SigningKey
 from fairdraw.metrics import counts_entries
 from fairdraw.services.background import Background
@@ -90,9 +90,7 @@ def receipt_of(
     nonce = fairness.entry_nonce(salt, entry.identity)
     signed: dict[str, object] | None = None
     if signing is not None:
-        entered_at = iso(entry.entered_ms)
-        statement = receipt_statement(draw_id, entry.index, entry.ref, entered_at, signing.key_id)
-        signed = dict(signing.sign_statement(statement))
+        signed = sign_receipt(signing, draw_id, entry.index, entry.ref, entry.entered_ms)
     return Receipt(
         draw_id,
         entry.index,

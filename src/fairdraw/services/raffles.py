@@ -23,7 +23,7 @@ from fairdraw.domain.errors import (
 )
 from fairdraw.domain.idempotency import RetryKey, SealBroken
 from fairdraw.domain.moments import iso
-from fairdraw.domain.receipts import receipt_statement
+from fairdraw.domain.receipts import sign_receipt
 from fairdraw.domain.signing import SigningKey
 from fairdraw.domain.substitutions import Standing
 from fairdraw.metrics import counts_entries
@@ -239,8 +239,7 @@ class RaffleService:
         signatures are deterministic: the same claim always gets the same receipt."""
         if self._signing is None:
             return None
-        statement = receipt_statement(draw_id, index, ref, iso(claimed_ms), self._signing.key_id)
-        return dict(self._signing.sign_statement(statement))
+        return sign_receipt(self._signing, draw_id, index, ref, claimed_ms)
 
     async def _after_new_claim(
         self, draw_id: str, index: int, claimed_ms: int, sold_out: bool
