@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -466,6 +467,38 @@ async def test_a_feed_only_the_public_watches_reads_once_per_count_interval(
         counts.append(int(frame.split(b'"count":')[1].split(b",")[0]))
     assert counts == sorted(set(counts))
     assert reads <= 1.5 / 0.25 + 3  # not one read per entry
+    await watcher.aclose()
+
+
+async def test_a_wall_clock_stepped_back_does_not_hold_a_count(
+    redis: Any, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count slots keep going forward when the wall clock is set back (an NTP
+    correction): the newest count still goes out within an interval, not when the clock
+    has caught up again."""
+
+    async def numbering(draw_id: str) -> Any:
+        return lambda index: index + 1
+
+    async def snapshot() -> dict[str, Any]:
+        return {"draw": None}
+
+    hub = LiveHub(EventStore(connect(store_url), KEYS), numbering, count_interval=0.25)
+    draw_id = "abcdefghijkp"
+    key = KEYS.events(draw_id)
+    await redis.xadd(key, {"t": "status", "s": "open", "n": "0", "at": "1"})
+    watcher = hub.watch(draw_id, None, private=False, snapshot=snapshot)
+    assert b"event: snapshot" in await anext(watcher)
+    await redis.xadd(key, {"t": "entry", "n": "1", "i": "0", "w": "x", "at": "1"})
+    assert b'"count":1' in await asyncio.wait_for(anext(watcher), 1)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() - 3600.0)  # an hour back
+    for i in range(1, 20):
+        await redis.xadd(key, {"t": "entry", "n": str(i + 1), "i": str(i), "w": "x", "at": "1"})
+    counts = [0]
+    while counts[-1] < 20:
+        frame = await asyncio.wait_for(anext(watcher), 2)
+        counts.append(int(frame.split(b'"count":')[1].split(b",")[0]))
     await watcher.aclose()
 
 

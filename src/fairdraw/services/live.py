@@ -178,6 +178,10 @@ class LiveHub:
         self._per_address_limit = connections_per_address
         self._feeds: dict[str, _Feed] = {}
         self._slots = 0  # the slot counter when counts are not coalesced
+        # Slots follow the wall clock as it was when the hub started, advanced by the
+        # monotonic clock: aligned across processes, and never stepping back when the
+        # wall clock is corrected (a backward step would hold a pending count).
+        self._clock_offset = time.time() - time.monotonic()
         self._connections: Counter[str] = Counter()
         self._closing = False
         # The loop the feeds run on: close_soon may be called from elsewhere.
@@ -416,12 +420,16 @@ class LiveHub:
         if self._count_interval <= 0:
             self._slots += 1
             return self._slots
-        return int(time.time() // self._count_interval)
+        return int(self._now() // self._count_interval)
 
     def _until_next_slot(self) -> float:
         if self._count_interval <= 0:
             return 0.0
-        return self._count_interval - time.time() % self._count_interval
+        return self._count_interval - self._now() % self._count_interval
+
+    def _now(self) -> float:
+        """Wall-clock seconds that only go forward (see ``_clock_offset``)."""
+        return time.monotonic() + self._clock_offset
 
     def _deliver(self, feed: _Feed, frames: list[_Frame], private: bool) -> None:
         if not frames:
