@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from fairdraw import __version__
+from fairdraw import __version__, gc_tuning
 from fairdraw.composition import build
 from fairdraw.config import Settings
 from fairdraw.domain.idempotency import new_key as new_form_key
@@ -67,7 +67,7 @@ def create_templates() -> Jinja2Templates:
     return templates
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     """The fairdraw ASGI app for ``settings`` (which must carry the secret key and a
     store URL; the CLI resolves both before the app starts)."""
     settings.secret_bytes()  # refuses settings without a secret key now, not at startup
@@ -110,6 +110,8 @@ def create_app(settings: Settings) -> FastAPI:
         )
         # Every process runs a scheduler (and the webhook and e-mail workers beside it);
         # the lease in the store lets one of them act.
+        if serving:
+            gc_tuning.tune_for_serving()
         stop = asyncio.Event()
         background = (
             asyncio.create_task(runtime.run_background(stop)) if settings.scheduler else None
@@ -177,4 +179,4 @@ def create_app(settings: Settings) -> FastAPI:
 
 def create_app_from_env() -> FastAPI:
     """Factory for server workers: settings come from the environment the CLI prepared."""
-    return create_app(Settings())
+    return create_app(Settings(), serving=True)
