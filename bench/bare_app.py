@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from fairdraw.gc_tuning import tune_for_serving
 from fairdraw.store.connection import connect
 from fairdraw.store.draws import NO_ATTEMPT_LIMIT, enter_keys
 from fairdraw.store.keys import Keys
@@ -47,6 +48,9 @@ def create_app() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = connect(url)
         app.state.scripts = Scripts(redis)
+        # The same collector settings as fairdraw's served workers: the floor is the
+        # framework's, not a difference in how the processes are tuned.
+        tune_for_serving()
         try:
             yield
         finally:
