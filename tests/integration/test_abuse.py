@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -286,3 +287,69 @@ async def test_token_grants_are_rate_limited(app: FastAPI, redis: Redis) -> None
     # and it was not treated as reuse (the family is still active).
     families = [k async for k in redis.scan_iter(match=KEYS.prefix + "{f:*}:family")]
     assert [await redis.hget(k, "status") for k in families] == ["active"]
+
+
+async def ballots_url(app: FastAPI) -> str:
+    """The ballots URL of a lottery running from today (UTC), created by the admin
+    through the API."""
+    body = {
+        "name": "Limited ballots",
+        "prize": "Coffee",
+        "winners_per_day": 1,
+        "timezone": "UTC",
+        "start": datetime.now(UTC).date().isoformat(),
+    }
+    async with client_at(app, "10.1.1.1") as admin:
+        csrf = {"X-CSRF-Token": (await log_in(admin, ADMIN)).json()["csrf_token"]}
+        created = await admin.post("/api/v1/lotteries", json=body, headers=csrf)
+    assert created.status_code == 201, created.text
+    return f"/api/v1/lotteries/{created.json()['id']}/ballots"
+
+
+async def csrf_of(client: httpx.AsyncClient, credentials: tuple[str, str]) -> dict[str, str]:
+    """Logs ``client`` in; the CSRF header its state-changing calls need."""
+    return {"X-CSRF-Token": (await log_in(client, credentials)).json()["csrf_token"]}
+
+
+async def test_ballots_are_limited_per_address_with_the_entry_limit_and_nothing_is_stored(
+    app: FastAPI, redis: Redis
+) -> None:
+    """The ballot's own script counts it: the third ballot a minute from one address is a
+    429 with Retry-After, stores no ballot and no count; another address casts on."""
+    url = await ballots_url(app)
+    async with client_at(app, "203.0.113.21") as participant:
+        csrf = await csrf_of(participant, PARTICIPANT)
+        cast = [await participant.post(url, headers=csrf) for _ in range(2)]
+        assert [c.status_code for c in cast] == [201, 201]
+        third = await participant.post(url, headers=csrf)
+        assert (third.status_code, third.json()["code"]) == (429, "rate_limited")
+        assert 1 <= int(third.headers["Retry-After"]) <= 60
+        round_id = cast[0].json()["round_id"]
+        # A keyed retry of an answered ballot is no new attempt: it gets its ballot back.
+        keyed = {"Idempotency-Key": "ballot-limit-retry-1"}
+        async with client_at(app, "203.0.113.22") as other:
+            other_csrf = await csrf_of(other, MANAGER)
+            first = await other.post(url, headers={**other_csrf, **keyed})
+            assert first.status_code == 201
+            assert (await other.post(url, headers=other_csrf)).status_code == 201
+            assert (await other.post(url, headers=other_csrf)).status_code == 429
+            again = await other.post(url, headers={**other_csrf, **keyed})
+            assert again.status_code == 201
+            assert again.json()["number"] == first.json()["number"]
+    assert await redis.llen(KEYS.ledger(round_id)) == 4
+    attempts = await redis.hgetall(KEYS.entry_attempts(round_id, "203.0.113.21"))
+    assert attempts["c"] == "2"
+    assert 0 < await redis.pttl(KEYS.entry_attempts(round_id, "203.0.113.21")) <= 120_000
+
+
+async def test_concurrent_ballots_from_one_address_get_exactly_the_limit_in(
+    app: FastAPI, redis: Redis
+) -> None:
+    url = await ballots_url(app)
+    async with client_at(app, "203.0.113.23") as participant:
+        csrf = await csrf_of(participant, PARTICIPANT)
+        first = await participant.post(url, headers=csrf)  # the day's round exists now
+        answers = await asyncio.gather(*(participant.post(url, headers=csrf) for _ in range(5)))
+    assert first.status_code == 201
+    assert sorted(a.status_code for a in answers) == [201, 429, 429, 429, 429]
+    assert await redis.llen(KEYS.ledger(first.json()["round_id"])) == 2

@@ -157,9 +157,9 @@ class LotteryService:
         user = caller.user
         if user is None:
             raise NotAuthenticated("Log in to take part in this lottery")
-        if self._limits is not None:
-            # Ballots are unlimited per person, but not per second from one address.
-            await self._limits.entry(lottery_id, caller.address)
+        # Ballots are unlimited per person, but not per second from one address: the
+        # cast_ballot script counts them with the entry limit, in the ballot's own step.
+        limit = self._limits.entry_attempts(caller.address) if self._limits is not None else None
         lottery = await self._terms_of(lottery_id)
         identity = ACCOUNT_PREFIX + user.username
         # This process's clock only guesses the round; the script checks the guess against
@@ -194,6 +194,7 @@ class LotteryService:
                 name=user.username,
                 at_ms=at_ms,
                 retry=retry,
+                limit=limit,
             )
             # The round's fields go along only when the day's first ballot creates it.
             cast = await cast_in_round()

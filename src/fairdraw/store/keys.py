@@ -240,8 +240,9 @@ class Keys:
         return f"{self.prefix}{self._tag(draw_id)}:top"
 
     def entry_attempts(self, draw_id: str, address: str) -> str:
-        """The entry attempts on a giveaway from one client address bucket (``address``
-        as ``ratelimit.address_identifier`` spells it), counted by the enter script."""
+        """The entry attempts on a giveaway, or the ballots on a lottery round, from one
+        client address bucket (``address`` as ``ratelimit.address_identifier`` spells
+        it), counted by the enter and cast_ballot scripts."""
         return f"{self.prefix}{self._tag(draw_id)}:tries:{address}"
 
     def draw_idempotency(self, draw_id: str, name: str) -> str:

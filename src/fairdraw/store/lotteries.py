@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from fairdraw.domain.errors import LotteryNotFound
 from fairdraw.domain.idempotency import RetryKey
+from fairdraw.store.draws import NO_ATTEMPT_LIMIT, AttemptLimit
 from fairdraw.store.idempotency import KeptAction, kept_actions
 from fairdraw.store.keys import Keys
 from fairdraw.store.ledger import LedgerEntry, LedgerTerms
@@ -57,8 +58,9 @@ def _pairs(fields: Mapping[str, str]) -> list[str]:
     return [item for pair in fields.items() for item in pair]
 
 
-def ballot_keys(keys: Keys, round_id: str, name: str) -> list[str]:
-    """The KEYS of ``cast_ballot`` for a ballot of participant ``name`` in ``round_id``."""
+def ballot_keys(keys: Keys, round_id: str, name: str, address: str = "unknown") -> list[str]:
+    """The KEYS of ``cast_ballot`` for a ballot of participant ``name`` in ``round_id``
+    from the client address bucket ``address``."""
     return [
         keys.draw_meta(round_id),
         keys.ledger(round_id),
@@ -67,6 +69,7 @@ def ballot_keys(keys: Keys, round_id: str, name: str) -> list[str]:
         keys.minutes(round_id),
         keys.names(round_id, name),
         keys.round_top(round_id),
+        keys.entry_attempts(round_id, address),
     ]
 
 
@@ -142,6 +145,7 @@ class LotteryStore:
         round_fields: Mapping[str, str] | None = None,
         at_ms: int | None = None,
         retry: RetryKey | None = None,
+        limit: AttemptLimit | None = None,
     ) -> Cast:
         """Add a ballot to the round ``[start_ms, end_ms)`` if the store's clock (or
         ``at_ms``) is in it; DrawNotOpen if that round is already closed. Without
@@ -155,8 +159,12 @@ class LotteryStore:
         The ballot's ref (and a fairdraw/2 ballot's secret nonce, which opens it if the
         ballot wins) derive from the round's salt and the ballot's index: nothing of them
         is stored, and the answer carries the ref (store/ledger.py). A ``ref`` given is
-        stored as it is, in the full layout (ballots written by hand in tests)."""
-        keys = ballot_keys(self._keys, round_id, name)
+        stored as it is, in the full layout (ballots written by hand in tests).
+
+        With ``limit``, the attempt is counted in the same step, once it reaches the round,
+        and refused with RateLimited over it (nothing written)."""
+        address = limit.address if limit is not None else "unknown"
+        keys = ballot_keys(self._keys, round_id, name, address)
         keyed: list[str | int] = ["", ""]
         if retry is not None:
             keys.append(self._keys.draw_idempotency(round_id, retry.name))
@@ -173,6 +181,7 @@ class LotteryStore:
                 label,
                 name,
                 *keyed,
+                *([limit.allowed, limit.window_ms] if limit is not None else NO_ATTEMPT_LIMIT),
                 *_pairs(round_fields or {}),
             ],
         )

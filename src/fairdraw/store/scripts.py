@@ -55,8 +55,9 @@ def _lua(name: str) -> str:
 
 def script_source(name: str) -> str:
     """The text of ``store/lua/<name>.lua``; a script that uses the helpers of
-    ``_live.lua`` (``fd_*``: live events, per-minute counts) gets them, and the constants
-    they use, in front of its body (after its ``#!lua`` flags line, which must be first)."""
+    ``_live.lua`` (``fd_*``: live events, per-minute counts, attempt limits) gets them,
+    and the constants they use, in front of its body (after its ``#!lua`` flags line,
+    which must be first)."""
     body = _lua(name)
     if "fd_" not in body:
         return body

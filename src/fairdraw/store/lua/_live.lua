@@ -14,6 +14,35 @@ local function fd_count(key, now)
   redis.call('HINCRBY', key, string.format('%.0f', minute), 1)
   redis.call('HINCRBY', key, 'h' .. string.format('%.0f', math.floor(minute / 60)), 1)
 end
+-- fd_attempt(key, allowed, window_ms, now): count one attempt of a client address (hash
+-- {w: window, c: its count, p: the window before's count}, expiring after two windows)
+-- as a sliding window counter: the window before counts in proportion to how much of it
+-- the sliding window still covers (the approximation of the rate limiter the other limits
+-- use). Returns nil when the attempt is allowed (and counted), else the milliseconds until
+-- one would be (nothing counted).
+local function fd_attempt(key, allowed, window_ms, now)
+  local window = math.floor(now / window_ms)
+  local r = redis.call('HMGET', key, 'w', 'c', 'p')
+  local count, before = 0, 0
+  if tonumber(r[1]) == window then
+    count, before = tonumber(r[2]), tonumber(r[3])
+  elseif tonumber(r[1]) == window - 1 then
+    before = tonumber(r[2])
+  end
+  local elapsed = now - window * window_ms
+  local weighted = before * (window_ms - elapsed) / window_ms + count
+  if weighted + 1 > allowed then
+    local wait = window_ms - elapsed
+    if count + 1 <= allowed and before > 0 then
+      -- The window before's share must shrink by what is over: it does so linearly.
+      wait = math.ceil((weighted + 1 - allowed) * window_ms / before)
+    end
+    return math.max(1, wait)
+  end
+  redis.call('HSET', key, 'w', window, 'c', count + 1, 'p', before)
+  redis.call('PEXPIRE', key, 2 * window_ms)
+  return nil
+end
 -- fd_name(key, name, index): index an entrant's name for the dashboard's search: the
 -- element "name<TAB>index in base 36" pushed on the name's bucket, a list in entry order
 -- (elements of a list's packed nodes cost 2 bytes besides their text; a string grown by

@@ -14,9 +14,8 @@
 --          | {"idempotency_key_reused"}: the record names a request with another fingerprint
 --          | {"rate_limited", milliseconds until an attempt is allowed again}
 -- Every attempt on an existing draw counts against the address's limit, before anything
--- else is decided, as a sliding window counter: the window before counts in proportion to
--- how much of it the sliding window still covers (the same approximation as the rate
--- limiter the other limits use). Counting here saves the entry a round trip.
+-- else is decided, as a sliding window counter (fd_attempt). Counting here saves the
+-- entry a round trip.
 -- The deadline is checked against the store's clock, so it holds even if nobody closes
 -- the draw; an identity that already entered gets its original entry back. A new entry
 -- is counted, made searchable and announced (event "entry") in the same step. A keyed
@@ -28,27 +27,8 @@ if m[3] and m[3] ~= 'giveaway' then return {'wrong_draw_kind'} end
 local now = fd_now()
 local allowed = tonumber(ARGV[3])
 if allowed > 0 then
-  local window_ms = tonumber(ARGV[4])
-  local window = math.floor(now / window_ms)
-  local r = redis.call('HMGET', KEYS[7], 'w', 'c', 'p')
-  local count, before = 0, 0
-  if tonumber(r[1]) == window then
-    count, before = tonumber(r[2]), tonumber(r[3])
-  elseif tonumber(r[1]) == window - 1 then
-    before = tonumber(r[2])
-  end
-  local elapsed = now - window * window_ms
-  local weighted = before * (window_ms - elapsed) / window_ms + count
-  if weighted + 1 > allowed then
-    local wait = window_ms - elapsed
-    if count + 1 <= allowed and before > 0 then
-      -- The window before's share must shrink by what is over: it does so linearly.
-      wait = math.ceil((weighted + 1 - allowed) * window_ms / before)
-    end
-    return {'rate_limited', math.max(1, wait)}
-  end
-  redis.call('HSET', KEYS[7], 'w', window, 'c', count + 1, 'p', before)
-  redis.call('PEXPIRE', KEYS[7], 2 * window_ms)
+  local wait = fd_attempt(KEYS[7], allowed, tonumber(ARGV[4]), now)
+  if wait then return {'rate_limited', wait} end
 end
 if KEYS[8] then
   local kept = redis.call('GET', KEYS[8])
