@@ -338,7 +338,9 @@ async def test_the_draw_waits_for_its_round_and_never_falls_back(
     csrf = await login(app_client, ADMIN)
     draw = await create(app_client, csrf)
     await enter_all(anon_client, github, draw["id"], range(700, 703))
+    assert draw["waiting_for_beacon"] is False  # open: nothing bound yet
     closed = await act(app_client, csrf, draw["id"], "close")
+    assert closed["waiting_for_beacon"] is True
     pending = await app_client.post(
         f"/api/v1/draws/{draw['id']}/draw", headers={"X-CSRF-Token": csrf}
     )
@@ -349,9 +351,11 @@ async def test_the_draw_waits_for_its_round_and_never_falls_back(
     still = (await anon_client.get(f"/api/v1/draws/{draw['id']}")).json()
     assert still["status"] == "closed"
     assert still["result"] is None
+    assert still["waiting_for_beacon"] is True
     drand.set_mode(relay, "ok")
     drawn = await act(app_client, csrf, draw["id"], "draw")
     assert drawn["status"] == "drawn"
+    assert drawn["waiting_for_beacon"] is False
 
 
 async def test_without_a_beacon_every_output_says_the_operator_is_trusted(

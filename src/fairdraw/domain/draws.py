@@ -234,6 +234,17 @@ class Draw:
         return self.algorithm != "fairdraw/1" and not self.trusts_operator
 
     @property
+    def waiting_for_beacon(self) -> bool:
+        """Whether the draw is sealed to a beacon round and waits for it: closed, its
+        round bound, no result yet."""
+        return (
+            self.status is DrawStatus.closed
+            and self.seal is not None
+            and self.seal.beacon_round is not None
+            and self.result is None
+        )
+
+    @property
     def slot_count(self) -> int:
         return sum(p.quantity for p in self.prizes)
 

@@ -342,6 +342,12 @@ class DrawOut(BaseModel):
         "fairdraw/2 on a server without one): its randomness is the operator's seed alone.",
     )
     seal: SealOut | None
+    waiting_for_beacon: bool = Field(
+        default=False,
+        description="True while the draw is sealed to a beacon round (`seal.beacon`) "
+        "that has not decided it yet: drawing it answers 503 `beacon_pending` with "
+        "`Retry-After` until the round is published.",
+    )
     result: ResultOut | None
     links: LinksOut
     embed_origins: list[str] = Field(
@@ -455,6 +461,7 @@ def draw_out(draw: Draw, now_ms: int) -> DrawOut:
         github_sign_in=draw.github_sign_in,
         time_zone=draw.time_zone,
         seal=seal,
+        waiting_for_beacon=draw.waiting_for_beacon,
         result=result,
         links=LinksOut(
             page=f"/draws/{draw.id}",
