@@ -18,6 +18,7 @@ import gettext as gettext_module
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -27,6 +28,7 @@ from io import BytesIO
 from babel import negotiate_locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -151,6 +153,17 @@ class Message(str):
         return _message, (self.template, self.params)
 
 
+@dataclass(frozen=True)
+class Alternatives:
+    """A message value naming the one of several that is expected, written as the locale
+    lists alternatives: ``'a', 'b' or 'c'`` in English, ``'a', 'b' oder 'c'`` in German."""
+
+    items: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return format_list(list(self.items), style="or", locale=DEFAULT_LOCALE)
+
+
 def _message(template: str, params: dict[str, object]) -> Message:
     return Message(template, **params)
 
@@ -168,6 +181,8 @@ def _interpolate(text: str, params: dict[str, object], locale: str) -> str:
 def _value_text(value: object, locale: str) -> str:
     if isinstance(value, Message):
         return value.render(locale)
+    if isinstance(value, Alternatives):
+        return format_list(list(value.items), style="or", locale=locale)
     if isinstance(value, datetime):
         # A wall time as the locale writes one; the pattern is itself a message.
         pattern = translations(locale).gettext(WALL_TIME_PATTERN)

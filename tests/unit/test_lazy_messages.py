@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
+from typing import Any, Literal
+
+import pytest
+from pydantic import BaseModel, ValidationError
 
 from fairdraw import i18n
 from fairdraw.domain import zones
@@ -72,3 +76,26 @@ def test_pydantic_messages_by_type() -> None:
     unknown = {"type": "url_parsing", "msg": "Input should be a valid URL", "ctx": {}}
     with i18n.using_locale("de"):
         assert i18n.gettext(validation_message(unknown)) == "Input should be a valid URL"
+
+
+class Choices(BaseModel):
+    kind: Literal["giveaway", "raffle", "lottery"] = "giveaway"
+    zone: Literal["UTC"] = "UTC"
+
+
+def choice_error(**values: object) -> dict[str, Any]:
+    with pytest.raises(ValidationError) as refused:
+        Choices.model_validate(values)
+    (error,) = refused.value.errors()
+    return dict(error)
+
+
+def test_the_allowed_values_are_listed_as_the_language_lists_alternatives() -> None:
+    message = validation_message(choice_error(kind="draw"))
+    assert message == "Input should be 'giveaway', 'raffle' or 'lottery'"  # pydantic's own
+    assert message.render("en") == "Input should be 'giveaway', 'raffle' or 'lottery'"
+    assert message.render("de") == "Erwartet wird 'giveaway', 'raffle' oder 'lottery'"
+    copied = copy.deepcopy(message)
+    assert copied.render("de") == "Erwartet wird 'giveaway', 'raffle' oder 'lottery'"
+    single = validation_message(choice_error(zone="CET"))
+    assert (single, single.render("de")) == ("Input should be 'UTC'", "Erwartet wird 'UTC'")

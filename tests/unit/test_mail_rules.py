@@ -9,6 +9,7 @@ from pydantic import SecretStr, ValidationError
 from fairdraw.config import Settings
 from fairdraw.domain import mail
 from fairdraw.domain.errors import InvalidInput
+from fairdraw.i18n import Message
 from fairdraw.services.smtp import SmtpTransport
 
 SECRET = b"k" * 32
@@ -30,6 +31,13 @@ def test_addresses_are_normalised_or_refused_by_field() -> None:
             mail.normalize_address(bad)
         assert list(refused.value.errors) == ["email"]
         assert refused.value.errors["email"].startswith(message)
+    with pytest.raises(InvalidInput) as refused:
+        mail.normalize_address("no-at-sign")
+    reason = refused.value.errors["email"]
+    assert isinstance(reason, Message)
+    assert reason.render("de") == (
+        "Das ist keine E-Mail-Adresse: " + reason.removeprefix("This is not an e-mail address: ")
+    )
 
 
 def test_logs_see_masked_addresses() -> None:

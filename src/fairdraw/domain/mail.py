@@ -86,7 +86,9 @@ def normalize_address(raw: str, *, field: str = "email") -> str:
         # refused; an internationalised domain is kept in its ASCII (IDNA) form.
         checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
-        raise InvalidInput({field: f"This is not an e-mail address: {error}"}) from error
+        # The validator's reason names the exact fault; it comes in English only.
+        reason = Message(N_("This is not an e-mail address: %(reason)s"), reason=str(error))
+        raise InvalidInput({field: reason}) from error
     address: str = checked.ascii_email or checked.normalized
     return address
 

@@ -18,7 +18,7 @@ from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 
 from fairdraw.domain import errors
-from fairdraw.i18n import DEFAULT_LOCALE, N_, Message, current_locale, gettext
+from fairdraw.i18n import DEFAULT_LOCALE, N_, Alternatives, Message, current_locale, gettext
 from fairdraw.logs import REQUEST_ID, REQUEST_ID_HEADER
 
 log = logging.getLogger("fairdraw.web")
@@ -241,7 +241,22 @@ def validation_message(item: Mapping[str, Any]) -> str:
         if not isinstance(value, (str, int, float)):
             return english
         params[name] = value
+    if item.get("type") in _CHOICE_TYPES and isinstance(params.get("expected"), str):
+        params["expected"] = _alternatives(str(params["expected"]))
     return PydanticMessage(english, template, params)
+
+
+# Errors whose ``expected`` lists the allowed values, joined by pydantic in English.
+_CHOICE_TYPES = frozenset({"literal_error", "enum"})
+
+
+def _alternatives(expected: str) -> Alternatives:
+    """pydantic's ``'a', 'b' or 'c'`` as its values, to be listed in the reader's
+    language."""
+    head, separator, last = expected.rpartition(" or ")
+    if not separator:
+        return Alternatives((expected,))
+    return Alternatives((*head.split(", "), last))
 
 
 # The refusals of HTTP itself, before any rule of fairdraw's is asked: they belong to the
