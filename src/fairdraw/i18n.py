@@ -160,8 +160,11 @@ class Alternatives:
 
     items: tuple[str, ...]
 
+    def render(self, locale: str) -> str:
+        return format_list(list(self.items), style="or", locale=locale)
+
     def __str__(self) -> str:
-        return format_list(list(self.items), style="or", locale=DEFAULT_LOCALE)
+        return self.render(DEFAULT_LOCALE)
 
 
 def _message(template: str, params: dict[str, object]) -> Message:
@@ -179,10 +182,8 @@ def _interpolate(text: str, params: dict[str, object], locale: str) -> str:
 
 
 def _value_text(value: object, locale: str) -> str:
-    if isinstance(value, Message):
+    if isinstance(value, (Message, Alternatives)):
         return value.render(locale)
-    if isinstance(value, Alternatives):
-        return format_list(list(value.items), style="or", locale=locale)
     if isinstance(value, datetime):
         # A wall time as the locale writes one; the pattern is itself a message.
         pattern = translations(locale).gettext(WALL_TIME_PATTERN)
