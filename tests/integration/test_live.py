@@ -402,20 +402,24 @@ def test_a_feed_waits_out_a_store_restart_and_misses_nothing(
         store.stop()
 
 
+async def by_index(draw_id: str) -> Any:
+    """A hub's numbering for feeds read straight from a stream: entry n is index + 1."""
+    return lambda index: index + 1
+
+
+async def no_draw() -> dict[str, Any]:
+    """A hub's snapshot for feeds read straight from a stream."""
+    return {"draw": None}
+
+
 async def test_a_watcher_that_reads_too_slowly_is_dropped(redis: Any, store_url: str) -> None:
     events = EventStore(connect(store_url), KEYS)
 
-    async def numbering(draw_id: str) -> Any:
-        return lambda index: index + 1
-
-    async def snapshot() -> dict[str, Any]:
-        return {"draw": None}
-
-    hub = LiveHub(events, numbering, queue_size=16)
+    hub = LiveHub(events, by_index, queue_size=16)
     draw_id = "abcdefghijkl"
     key = KEYS.events(draw_id)
     await redis.xadd(key, {"t": "status", "s": "open", "n": "0", "at": "1"})
-    watcher = hub.watch(draw_id, None, private=True, snapshot=snapshot)
+    watcher = hub.watch(draw_id, None, private=True, snapshot=no_draw)
     assert b"event: snapshot" in await anext(watcher)
     for i in range(40):  # nobody reads: the queue fills, the watcher is dropped
         await redis.xadd(key, {"t": "entry", "n": str(i + 1), "i": str(i), "w": "x", "at": "1"})
@@ -439,17 +443,11 @@ async def test_a_feed_only_the_public_watches_reads_once_per_count_interval(
             reads += 1
             return await super().wait(*args, **kwargs)
 
-    async def numbering(draw_id: str) -> Any:
-        return lambda index: index + 1
-
-    async def snapshot() -> dict[str, Any]:
-        return {"draw": None}
-
-    hub = LiveHub(CountingEvents(connect(store_url), KEYS), numbering, count_interval=0.25)
+    hub = LiveHub(CountingEvents(connect(store_url), KEYS), by_index, count_interval=0.25)
     draw_id = "abcdefghijkn"
     key = KEYS.events(draw_id)
     await redis.xadd(key, {"t": "status", "s": "open", "n": "0", "at": "1"})
-    watcher = hub.watch(draw_id, None, private=False, snapshot=snapshot)
+    watcher = hub.watch(draw_id, None, private=False, snapshot=no_draw)
     assert b"event: snapshot" in await anext(watcher)
     started = asyncio.get_running_loop().time()
     await redis.xadd(key, {"t": "entry", "n": "1", "i": "0", "w": "x", "at": "1"})
@@ -477,17 +475,11 @@ async def test_a_wall_clock_stepped_back_does_not_hold_a_count(
     correction): the newest count still goes out within an interval, not when the clock
     has caught up again."""
 
-    async def numbering(draw_id: str) -> Any:
-        return lambda index: index + 1
-
-    async def snapshot() -> dict[str, Any]:
-        return {"draw": None}
-
-    hub = LiveHub(EventStore(connect(store_url), KEYS), numbering, count_interval=0.25)
+    hub = LiveHub(EventStore(connect(store_url), KEYS), by_index, count_interval=0.25)
     draw_id = "abcdefghijkp"
     key = KEYS.events(draw_id)
     await redis.xadd(key, {"t": "status", "s": "open", "n": "0", "at": "1"})
-    watcher = hub.watch(draw_id, None, private=False, snapshot=snapshot)
+    watcher = hub.watch(draw_id, None, private=False, snapshot=no_draw)
     assert b"event: snapshot" in await anext(watcher)
     await redis.xadd(key, {"t": "entry", "n": "1", "i": "0", "w": "x", "at": "1"})
     assert b'"count":1' in await asyncio.wait_for(anext(watcher), 1)
