@@ -10,9 +10,11 @@ as bench_entries.py does, and runs two parts (``--parts``):
   then entries at a fixed 500 a second (open loop, bench/paced.py) for 20 s, timing each
   entry from its 201 to the moment the last watcher has a count that includes it; then
   the closed-loop load again with the watchers connected, and once more after they have
-  left (the drop is read against the mean of the two runs without watchers, so the
-  host's drift during the part does not count as their cost). As a floor, the paced
-  load is repeated with a single watcher.
+  left. That pair is repeated (``--rounds``, a fresh watcher process each time), and
+  each run with watchers is read against the mean of the runs without them just before
+  and after it, so the host's drift during the part does not count as their cost; the
+  drop is the median of the rounds. As a floor, the paced load is repeated with a
+  single watcher.
 - **search**: a second giveaway filled with 10^6 GitHub-like logins through the real
   ``enter`` script (pipelined), 1,000 prefix searches of 2-4 characters over HTTP as
   the draw's manager, the same searches against the store alone, and the store memory
@@ -29,6 +31,7 @@ import argparse
 import asyncio
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -109,19 +112,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=0.1,
         help="feed: FAIRDRAW_LIVE_COUNT_INTERVAL_SECONDS, least time between two count messages",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="feed: closed-loop runs with the watchers, each between two without them",
+    )
     parser.add_argument("--warmup", type=float, default=5.0, help="feed: wrk warm-up seconds")
     parser.add_argument("--connections", type=int, default=64, help="feed: wrk connections")
     parser.add_argument("--threads", type=int, default=2, help="feed: wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="fairdraw serve --workers")
     parser.add_argument(
-        "--profiles", type=int, default=250_000, help="feed: profiles pre-filled in the cache"
+        "--profiles", type=int, default=600_000, help="feed: profiles pre-filled in the cache"
     )
     parser.add_argument(
         "--entrants", type=int, default=1_000_000, help="search: entries in the searched draw"
     )
     parser.add_argument("--searches", type=int, default=1000, help="search: searches timed")
     harness.add_wait_idle_option(parser, "each part")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    return args
 
 
 def options_of(args: argparse.Namespace) -> list[str]:
@@ -132,6 +144,7 @@ def options_of(args: argparse.Namespace) -> list[str]:
         f"--rate={args.rate:g}",
         f"--seconds={args.seconds:g}",
         f"--count-interval={args.count_interval:g}",
+        f"--rounds={args.rounds}",
         f"--warmup={args.warmup:g}",
         f"--connections={args.connections}",
         f"--threads={args.threads}",
@@ -241,9 +254,9 @@ def cores_line(cores: dict[str, float]) -> str:
 
 @dataclass
 class FeedPart:
-    quiet: HttpFigures
-    watched: HttpFigures
-    quiet_after: HttpFigures
+    # Closed loops, alternating: quiet[0], watched[0], quiet[1], watched[1], quiet[2] …
+    quiet: list[HttpFigures]
+    watched: list[HttpFigures]
     rss_without: int
     rss_with: int
     clients_without: StoreClients
@@ -252,28 +265,48 @@ class FeedPart:
     paced: PacedRun
     paced_cores: dict[str, float]
     feed: FeedFigures
-    after_load: FeedFigures
+    # What every watcher had after each closed loop with watchers.
+    after_loads: list[FeedFigures]
     floor_paced: PacedRun
     floor_feed: FeedFigures
     watchers: int
 
+    def quiet_rate(self, round_: int) -> float:
+        """Entries/s with nobody watching around round ``round_``: the mean of the runs
+        just before the watchers joined and just after they left, so that the host's
+        drift during the part does not read as the watchers' cost."""
+        before, after = self.quiet[round_], self.quiet[round_ + 1]
+        return (before.measured.requests_per_second + after.measured.requests_per_second) / 2
+
     @property
-    def quiet_rate(self) -> float:
-        """Entries/s with nobody watching: the mean of the runs before the watchers
-        joined and after they left, so that the host's drift during the part does not
-        read as the watchers' cost."""
-        return (
-            self.quiet.measured.requests_per_second + self.quiet_after.measured.requests_per_second
-        ) / 2
+    def drops(self) -> list[float]:
+        """Each round's drop of entries/s with the watchers, in %."""
+        drops = []
+        for round_, watched in enumerate(self.watched):
+            quiet = self.quiet_rate(round_)
+            rate = watched.measured.requests_per_second
+            drops.append((1 - rate / quiet) * 100 if quiet else 0.0)
+        return drops
 
     @property
     def drop_percent(self) -> float:
-        quiet = self.quiet_rate
-        return (1 - self.watched.measured.requests_per_second / quiet) * 100 if quiet else 0.0
+        """The median of the rounds' drops."""
+        return statistics.median(self.drops)
+
+    @property
+    def loads_clean(self) -> bool:
+        return all(run.measured.errors == 0 for run in (*self.quiet, *self.watched))
 
     @property
     def bytes_per_watcher(self) -> float:
         return (self.rss_with - self.rss_without) / self.watchers if self.watchers else 0.0
+
+
+@dataclass
+class WatchedLoad:
+    figures: HttpFigures
+    # What every watcher had once the load's entries were all answered.
+    after_load: FeedFigures
 
 
 class FeedLoads:
@@ -324,6 +357,33 @@ class FeedLoads:
             self._server, watchers, lambda: uvloop.run(paced_entries(url, logins, args.rate))
         )
 
+    def watched_closed_loop(self, watchers: WatcherProcess, round_: int) -> WatchedLoad:
+        """The closed loop with ``watchers`` connected, and whether each then had every
+        count its worker sent and the last one."""
+        args = self._args
+        cpu.settle(args.wait_idle, IDLE_THRESHOLD)
+        figures = self.closed_loop(watchers)
+        # Entries wrk left in flight are still answered: wait for the ledger to settle.
+        final = settled_length(self._store, Keys().ledger(self._draw_id))
+        drained = drain(watchers, final)
+        after_load = feed_latency(watchers.dump(), [(final, time.monotonic())], args.workers)
+        print_http(
+            f"entries, closed loop, {args.watchers:,} watchers connected (round {round_})",
+            figures,
+        )
+        print_short_lived(figures)
+        print(f"watchers         {states_line(after_load)}")
+        print(f"last count       {drain_line(*drained)}")
+        return WatchedLoad(figures, after_load)
+
+    def quiet_closed_loop(self, round_: int) -> HttpFigures:
+        """The closed loop once the watchers of round ``round_`` have left."""
+        cpu.settle(self._args.wait_idle, IDLE_THRESHOLD)
+        figures = self.closed_loop(None)
+        print_http(f"entries, closed loop, 0 watchers again (round {round_}: they left)", figures)
+        print_short_lived(figures)
+        return figures
+
     def check_profiles(self) -> None:
         if self._next > self._args.profiles:
             print(
@@ -342,12 +402,11 @@ def run_feed(args: argparse.Namespace, server: FairdrawServer, store: redis.Redi
     feed_url = f"{server.base_url}/api/v1/draws/{draw_id}/events"
 
     cpu.settle(args.wait_idle, IDLE_THRESHOLD)
-    quiet = loads.closed_loop(None)
-    print_http(f"entries, closed loop, 0 watchers (fairdraw serve --workers {args.workers})", quiet)
-    print(
-        f"short-lived      {unseen_cores(quiet.cores_used):.2f} cores "
-        "(processes that came and went)"
+    quiet = [loads.closed_loop(None)]
+    print_http(
+        f"entries, closed loop, 0 watchers (fairdraw serve --workers {args.workers})", quiet[0]
     )
+    print_short_lived(quiet[0])
 
     time.sleep(1.0)
     web = web_processes(server.pid)
@@ -368,24 +427,15 @@ def run_feed(args: argparse.Namespace, server: FairdrawServer, store: redis.Redi
                 feed,
                 paced_drain,
             )
-            cpu.settle(args.wait_idle, IDLE_THRESHOLD)
-            watched = loads.closed_loop(watchers)
-            # Entries wrk left in flight are still answered: wait for the ledger to settle.
-            final = settled_length(store, Keys().ledger(draw_id))
-            watched_drain = drain(watchers, final)
-            after_load = feed_latency(watchers.dump(), [(final, time.monotonic())], args.workers)
+            watched = [loads.watched_closed_loop(watchers, 1)]
             connect_seconds = watchers.connect_seconds
-        print_http(f"entries, closed loop, {args.watchers:,} watchers connected", watched)
-        print(
-            f"short-lived      {unseen_cores(watched.cores_used):.2f} cores "
-            "(processes that came and went)"
-        )
-        print(f"watchers         {states_line(after_load)}")
-        print(f"last count       {drain_line(*watched_drain)}")
-
-        cpu.settle(args.wait_idle, IDLE_THRESHOLD)
-        quiet_after = loads.closed_loop(None)
-        print_http("entries, closed loop, 0 watchers again (they have left)", quiet_after)
+        quiet.append(loads.quiet_closed_loop(1))
+        for round_ in range(2, args.rounds + 1):
+            with WatcherProcess(feed_url, args.watchers, Path(tmp)) as watchers:
+                time.sleep(2.0)
+                watchers.dump()
+                watched.append(loads.watched_closed_loop(watchers, round_))
+            quiet.append(loads.quiet_closed_loop(round_))
 
         cpu.settle(args.wait_idle, IDLE_THRESHOLD)
         with WatcherProcess(feed_url, 1, Path(tmp)) as single:
@@ -403,8 +453,7 @@ def run_feed(args: argparse.Namespace, server: FairdrawServer, store: redis.Redi
     loads.check_profiles()
     part = FeedPart(
         quiet=quiet,
-        watched=watched,
-        quiet_after=quiet_after,
+        watched=[w.figures for w in watched],
         rss_without=rss_without,
         rss_with=rss_with,
         clients_without=clients_without,
@@ -413,7 +462,7 @@ def run_feed(args: argparse.Namespace, server: FairdrawServer, store: redis.Redi
         paced=paced,
         paced_cores=paced_cores,
         feed=feed,
-        after_load=after_load,
+        after_loads=[w.after_load for w in watched],
         floor_paced=floor_paced,
         floor_feed=floor_feed,
         watchers=args.watchers,
@@ -443,14 +492,25 @@ def run_feed(args: argparse.Namespace, server: FairdrawServer, store: redis.Redi
     )
     print(f"store, 0         {clients_without.line()}")
     print(f"store, {args.watchers:<9} {clients_with.line()}")
+    for round_, drop in enumerate(part.drops):
+        print(
+            f"entries/s, {round_ + 1:<6}{part.quiet_rate(round_):,.0f} with 0 watchers (mean of "
+            f"{quiet[round_].measured.requests_per_second:,.0f} before and "
+            f"{quiet[round_ + 1].measured.requests_per_second:,.0f} after), "
+            f"{watched[round_].figures.measured.requests_per_second:,.0f} with "
+            f"{args.watchers:,}: {drop:+.1f} % drop"
+        )
     print(
-        f"entries/s        {part.quiet_rate:,.0f} with 0 watchers (mean of "
-        f"{quiet.measured.requests_per_second:,.0f} before and "
-        f"{quiet_after.measured.requests_per_second:,.0f} after), "
-        f"{watched.measured.requests_per_second:,.0f} with {args.watchers:,}: "
-        f"{part.drop_percent:+.1f} % drop"
+        f"drop             {part.drop_percent:+.1f} %, the median of {len(part.drops)} rounds "
+        f"({', '.join(f'{d:+.1f}' for d in part.drops)})"
     )
     return part
+
+
+def print_short_lived(run: HttpFigures) -> None:
+    print(
+        f"short-lived      {unseen_cores(run.cores_used):.2f} cores (processes that came and went)"
+    )
 
 
 def drain(watchers: WatcherProcess, count: int) -> tuple[int, float | None]:
@@ -720,18 +780,17 @@ def run(args: argparse.Namespace) -> int:
         p99 = percentile(feed.feed.to_last_ms, 0.99)
         delivered = all(
             f.undelivered == 0 and f.complete == f.reached == f.watchers
-            for f in (feed.feed, feed.after_load)
+            for f in (feed.feed, *feed.after_loads)
         )
-        clean = feed.paced.errors == 0 and feed.quiet.measured.errors == 0
-        clean = clean and feed.watched.measured.errors == 0
-        clean = clean and feed.quiet_after.measured.errors == 0
+        clean = feed.paced.errors == 0 and feed.loads_clean
         readers = feed.clients_with.xread <= args.workers
         print(
             f"feed p99 < {TARGET_FEED_P99_MS:g} ms: {verdict(p99 < TARGET_FEED_P99_MS)} ({p99:.1f})"
         )
         print(
             f"throughput drop < {TARGET_DROP_PERCENT:g} %: "
-            f"{verdict(feed.drop_percent < TARGET_DROP_PERCENT)} ({feed.drop_percent:.1f} %)"
+            f"{verdict(feed.drop_percent < TARGET_DROP_PERCENT)} ({feed.drop_percent:.1f} %, "
+            f"the median of {', '.join(f'{d:.1f}' for d in feed.drops)})"
         )
         print(
             f"every watcher saw every state: {verdict(delivered)}; one blocked reader per "
