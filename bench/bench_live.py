@@ -109,13 +109,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--count-interval",
         type=float,
-        default=0.1,
+        default=0.2,
         help="feed: FAIRDRAW_LIVE_COUNT_INTERVAL_SECONDS, least time between two count messages",
     )
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
+        default=5,
         help="feed: closed-loop runs with the watchers, each between two without them",
     )
     parser.add_argument("--warmup", type=float, default=5.0, help="feed: wrk warm-up seconds")

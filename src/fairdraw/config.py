@@ -163,7 +163,7 @@ class Settings(BaseSettings):
         description="Draws one process may watch at once (one store connection each).",
     )
     live_count_interval_seconds: Annotated[float, Field(ge=0, le=10)] = Field(
-        default=0.1, description="Least time between two public entry-count messages."
+        default=0.2, description="Least time between two public entry-count messages."
     )
 
     # -- retries -------------------------------------------------------------------------

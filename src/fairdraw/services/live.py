@@ -164,7 +164,7 @@ class LiveHub:
         queue_size: int = 1024,
         buffer_bytes: int = 256 * 1024,
         block_ms: int = LIVE_BLOCK_MS,
-        count_interval: float = 0.1,
+        count_interval: float = 0.2,
         ping_seconds: float = 15.0,
         connections_per_address: int = 20,
     ) -> None:
