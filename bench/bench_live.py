@@ -123,7 +123,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="feed: wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="fairdraw serve --workers")
     parser.add_argument(
-        "--profiles", type=int, default=600_000, help="feed: profiles pre-filled in the cache"
+        "--profiles", type=int, default=1_000_000, help="feed: profiles pre-filled in the cache"
     )
     parser.add_argument(
         "--entrants", type=int, default=1_000_000, help="search: entries in the searched draw"
