@@ -6,7 +6,10 @@ port, so every lookup must hit the cache), opens a draw through the JSON API and
 it with wrk: 64 connections, every request a distinct entrant. In the same run it
 measures the ceilings the figure is read against, each one layer less than the last:
 
-1. a bare FastAPI endpoint doing the one ``enter`` script call (bench/bare_app.py);
+1. a bare FastAPI endpoint doing the one ``enter`` script call (bench/bare_app.py),
+   run in turn with fairdraw (``--rounds`` pairs, both servers up throughout), so each
+   round's share of the ceiling compares two runs a minute apart, and the share read is
+   the median of the rounds: the host's speed drifts by more than the figure's margin;
 2. ``DrawStore.enter`` called from one Python process, 64 at a time (no HTTP);
 3. the ``enter`` script alone from redis-benchmark (EVALSHA over the unix socket);
 4. PING from redis-benchmark.
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,18 +79,28 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--entrants", type=int, default=200_000, help="profiles pre-filled in the cache"
+        "--entrants", type=int, default=600_000, help="profiles pre-filled in the cache"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="runs of fairdraw, each followed by one of the bare app",
     )
     harness.add_load_options(parser, "enter", client_calls="DrawStore.enter")
     harness.add_wait_idle_option(parser, "starting")
     parser.add_argument("--no-bare-app", action="store_true", help="skip the bare FastAPI ceiling")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    return args
 
 
 def options_of(args: argparse.Namespace) -> list[str]:
     """Every option spelled out, so the printed command repeats this exact run."""
     options = [
         f"--entrants={args.entrants}",
+        f"--rounds={args.rounds}",
         *harness.load_options(args),
         f"--wait-idle={args.wait_idle:g}",
     ]
@@ -102,10 +117,12 @@ def drive(
     store: redis.Redis,
     ledger: str,
     load: Load = "entries",
+    base: int = 0,
 ) -> HttpFigures:
-    """A warm-up run, then the measured run on fresh entrants (or claimants)."""
+    """A warm-up run, then the measured run, on fresh entrants (or claimants) from
+    number ``base`` on."""
     common = {"threads": args.threads, "connections": args.connections, "load": load}
-    warmup = run_entry_load(wrk, server.base_url, path, base=0, seconds=args.warmup, **common)
+    warmup = run_entry_load(wrk, server.base_url, path, base=base, seconds=args.warmup, **common)
     measured, cores = measure_load(
         server,
         lambda: run_entry_load(
@@ -238,28 +255,46 @@ def run(args: argparse.Namespace) -> int:
             client_draw = api.create_open_draw("bench: store layer ceiling", PRIZES)
 
         keys = Keys()
-        http = drive(
-            wrk,
-            server,
-            f"/api/v1/draws/{http_draw}/entries",
-            args,
-            store,
-            keys.ledger(http_draw),
-        )
-        print_http(f"fairdraw serve --workers {args.workers}: POST /api/v1/draws/ID/entries", http)
-        if http.measured.next_base > args.entrants:
-            print(
-                f"WARNING: the run needed {http.measured.next_base:,} entrants but only "
-                f"{args.entrants:,} were cached; raise --entrants"
-            )
-
-        bare: HttpFigures | None = None
-        if not args.no_bare_app:
-            with BareAppServer(args.workers, server.store_url, server.data_dir) as app:
-                bare = drive(wrk, app, f"/enter/{bare_draw}", args, store, keys.ledger(bare_draw))
-            print_http(
-                f"ceiling: bare FastAPI, one enter script call, {args.workers} workers", bare
-            )
+        runs: list[HttpFigures] = []
+        bares: list[HttpFigures] = []
+        with contextlib.ExitStack() as stack:
+            app = None
+            if not args.no_bare_app:
+                app = stack.enter_context(
+                    BareAppServer(args.workers, server.store_url, server.data_dir)
+                )
+            for round_ in range(1, args.rounds + 1):
+                base = runs[-1].measured.next_base if runs else 0
+                http = drive(
+                    wrk,
+                    server,
+                    f"/api/v1/draws/{http_draw}/entries",
+                    args,
+                    store,
+                    keys.ledger(http_draw),
+                    base=base,
+                )
+                runs.append(http)
+                print_http(
+                    f"fairdraw serve --workers {args.workers}: POST /api/v1/draws/ID/entries"
+                    f" (round {round_})",
+                    http,
+                )
+                if http.measured.next_base > args.entrants:
+                    print(
+                        f"WARNING: the run needed {http.measured.next_base:,} entrants but "
+                        f"only {args.entrants:,} were cached; raise --entrants"
+                    )
+                if app is not None:
+                    base = bares[-1].measured.next_base if bares else 0
+                    ledger = keys.ledger(bare_draw)
+                    bare = drive(wrk, app, f"/enter/{bare_draw}", args, store, ledger, base=base)
+                    bares.append(bare)
+                    print_http(
+                        f"ceiling: bare FastAPI, one enter script call, {args.workers} workers"
+                        f" (round {round_})",
+                        bare,
+                    )
 
         client = run_client_ceiling(
             server.store_url, client_draw, args.client_calls, args.connections
@@ -286,23 +321,35 @@ def run(args: argparse.Namespace) -> int:
         )
         print_store(f"ceiling: PING, {args.connections} clients, unix socket", ping)
 
+    # The round of the median rate stands for the run; every round must be clean.
+    http = sorted(runs, key=lambda r: r.measured.requests_per_second)[(len(runs) - 1) // 2]
     measured = http.measured
     print_section("reading")
-    if bare is not None:
-        share = measured.requests_per_second / bare.measured.requests_per_second
-        print(f"fairdraw / bare app        {share:.0%}")
+    rates = ", ".join(f"{r.measured.requests_per_second:,.0f}" for r in runs)
+    print(f"fairdraw entries/s         {measured.requests_per_second:,.0f}, the median of {rates}")
+    if bares:
+        shares = [
+            r.measured.requests_per_second / b.measured.requests_per_second
+            for r, b in zip(runs, bares, strict=True)
+        ]
+        print(
+            f"fairdraw / bare app        {statistics.median(shares):.0%}, the median of the "
+            f"rounds' {', '.join(f'{s:.0%}' for s in shares)} (bare: "
+            f"{', '.join(f'{b.measured.requests_per_second:,.0f}' for b in bares)} entries/s)"
+        )
     print(
         f"fairdraw / enter.lua alone {measured.requests_per_second / enter.requests_per_second:.1%}"
     )
+    clean = all(r.measured.errors == 0 and r.warmup.errors == 0 for r in runs)
     print(
         f"target >= {TARGET_ENTRIES_PER_SECOND:,} entries/s: "
         f"{verdict(measured.requests_per_second >= TARGET_ENTRIES_PER_SECOND)}; "
         f"p99 < {TARGET_P99_MS:g} ms: {verdict(measured.p99_ms < TARGET_P99_MS)}; "
-        f"0 errors: {verdict(measured.errors == 0 and http.warmup.errors == 0)}"
+        f"0 errors: {verdict(clean)}"
     )
     print_section("reproduce (from the repository root)")
     print(reproduce_command("bench_entries.py", options_of(args)))
-    return 0 if measured.errors == 0 else 1
+    return 0 if clean else 1
 
 
 async def _prefill(store_url: str, entrants: int) -> None:
