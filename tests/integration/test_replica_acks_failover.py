@@ -81,7 +81,8 @@ def test_cluster_writes_wait_for_the_owning_masters_replica(cluster: ValkeyClust
 
 
 async def write_on_a_cluster(cluster: ValkeyCluster) -> None:
-    client = connect(cluster.url, replica_acks=1, replica_acks_timeout_ms=300)
+    # Long enough for a replica on a busy machine; the stalled one below waits it out.
+    client = connect(cluster.url, replica_acks=1, replica_acks_timeout_ms=2000)
     try:
         keys = [f"{{d:{n}}}:meta" for n in range(12)]  # spread over the three masters
         for key in keys:
