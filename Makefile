@@ -19,6 +19,7 @@ PYTEST_ARGS ?=
 # itself is installed editable, so source changes never need a reinstall.
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: run test test-cluster lint fmt bench messages clean venv deps dev-deps
 
@@ -53,7 +54,7 @@ fmt: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(RUN_STAMP)
+bench: $(BENCH_STAMP)
 	@set -e; found=0; \
 	for script in bench/bench_*.py; do \
 		[ -e "$$script" ] || continue; \
@@ -91,4 +92,8 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+	touch $@
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[bench]'
 	touch $@

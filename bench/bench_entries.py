@@ -14,6 +14,10 @@ measures the ceilings the figure is read against, each one layer less than the l
 3. the ``enter`` script alone from redis-benchmark (EVALSHA over the unix socket);
 4. PING from redis-benchmark.
 
+Beside them, in the same rounds, the seed app (bench/seed_app.py): the same job as the
+small Flask + redis-py app fairdraw replaces, three round trips per entry and no proof,
+under gunicorn on the same store (fsync on every write for both).
+
 Needs wrk and redis-benchmark: apt-get install -y wrk redis-tools.
 Run from the repository root: .venv/bin/python bench/bench_entries.py [--help]
 """
@@ -46,9 +50,11 @@ from bench.harness import (
     require_tool,
 )
 from bench.machine import describe_machine
-from bench.profiles import prefill_profiles
+from bench.profiles import bench_login, prefill_profiles
 from bench.redis_benchmark import StoreRun, run_store_benchmark
-from bench.server import AdminApi, BareAppServer, FairdrawServer, HttpServer
+from bench.seed_app import key as seed_key
+from bench.seed_app import open_draw as open_seed_draw
+from bench.server import AdminApi, BareAppServer, FairdrawServer, HttpServer, SeedAppServer
 from bench.wrk import Load, WrkRun, run_entry_load
 from fairdraw.store.connection import connect
 from fairdraw.store.draws import enter_keys
@@ -57,8 +63,12 @@ from fairdraw.store.scripts import script_source
 
 TARGET_ENTRIES_PER_SECOND = 3000
 TARGET_P99_MS = 100.0
+# fairdraw's entries/s against the seed app's, both stores fsyncing every write.
+TARGET_TIMES_SEED = 1.5
 PRIZES = [{"name": "Sticker pack", "quantity": 3}]
 IDLE_THRESHOLD = 0.10
+# The seed app's entries: a set (the "ledger length" printed for its runs is its size).
+SEED_ENTRANTS = seed_key("entrants")
 PROCESS_GROUPS = {"valkey-server": "store", "redis-server": "store"}
 
 
@@ -90,6 +100,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     harness.add_load_options(parser, "enter", client_calls="DrawStore.enter")
     harness.add_wait_idle_option(parser, "starting")
     parser.add_argument("--no-bare-app", action="store_true", help="skip the bare FastAPI ceiling")
+    parser.add_argument(
+        "--seed-entrants",
+        type=int,
+        default=300_000,
+        help="profiles pre-filled in the seed app's cache",
+    )
+    parser.add_argument(
+        "--seed-threads", type=int, default=16, help="gunicorn threads per seed app worker"
+    )
+    parser.add_argument("--no-seed-app", action="store_true", help="skip the seed app")
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -106,6 +126,10 @@ def options_of(args: argparse.Namespace) -> list[str]:
     ]
     if args.no_bare_app:
         options.append("--no-bare-app")
+    if args.no_seed_app:
+        options.append("--no-seed-app")
+    else:
+        options += [f"--seed-entrants={args.seed_entrants}", f"--seed-threads={args.seed_threads}"]
     return options
 
 
@@ -129,7 +153,9 @@ def drive(
             wrk, server.base_url, path, base=warmup.next_base, seconds=args.duration, **common
         ),
     )
-    return HttpFigures(warmup, measured, int(store.llen(ledger)), cores)
+    # The seed app's entries are a set's members, the others' a ledger list's items.
+    length = store.scard(ledger) if load == "seed" else store.llen(ledger)
+    return HttpFigures(warmup, measured, int(length), cores)
 
 
 def measure_load(server: HttpServer, load: Callable[[], WrkRun]) -> tuple[WrkRun, dict[str, float]]:
@@ -248,6 +274,12 @@ def run(args: argparse.Namespace) -> int:
         with Stopwatch() as prefill:
             asyncio.run(_prefill(server.store_url, args.entrants))
         print(f"\nprofile cache: {args.entrants:,} profiles in {prefill.seconds:.1f} s")
+        if not args.no_seed_app:
+            with Stopwatch() as seed_prefill:
+                open_seed_draw(store, ((bench_login(n), n) for n in range(args.seed_entrants)))
+            print(
+                f"seed app cache: {args.seed_entrants:,} profiles in {seed_prefill.seconds:.1f} s"
+            )
         with AdminApi(server.base_url, server.admin_password) as api:
             http_draw = api.create_open_draw("bench: entries over HTTP", PRIZES)
             bare_draw = api.create_open_draw("bench: bare app ceiling", PRIZES)
@@ -257,11 +289,19 @@ def run(args: argparse.Namespace) -> int:
         keys = Keys()
         runs: list[HttpFigures] = []
         bares: list[HttpFigures] = []
+        seeds: list[HttpFigures] = []
         with contextlib.ExitStack() as stack:
             app = None
             if not args.no_bare_app:
                 app = stack.enter_context(
                     BareAppServer(args.workers, server.store_url, server.data_dir)
+                )
+            seed = None
+            if not args.no_seed_app:
+                seed = stack.enter_context(
+                    SeedAppServer(
+                        args.workers, args.seed_threads, server.store_url, server.data_dir
+                    )
                 )
             for round_ in range(1, args.rounds + 1):
                 base = runs[-1].measured.next_base if runs else 0
@@ -295,6 +335,23 @@ def run(args: argparse.Namespace) -> int:
                         f" (round {round_})",
                         bare,
                     )
+                if seed is not None:
+                    base = seeds[-1].measured.next_base if seeds else 0
+                    figures = drive(
+                        wrk, seed, "/enter/", args, store, SEED_ENTRANTS, "seed", base=base
+                    )
+                    seeds.append(figures)
+                    print_http(
+                        f"the seed app: Flask + redis-py under gunicorn, {args.workers} workers"
+                        f" x {args.seed_threads} threads, GET /enter/LOGIN (round {round_})",
+                        figures,
+                    )
+                    if figures.measured.next_base > args.seed_entrants:
+                        print(
+                            f"WARNING: the seed app needed {figures.measured.next_base:,} "
+                            f"entrants but only {args.seed_entrants:,} were cached; raise "
+                            "--seed-entrants"
+                        )
 
         client = run_client_ceiling(
             server.store_url, client_draw, args.client_calls, args.connections
@@ -337,6 +394,19 @@ def run(args: argparse.Namespace) -> int:
             f"rounds' {', '.join(f'{s:.0%}' for s in shares)} (bare: "
             f"{', '.join(f'{b.measured.requests_per_second:,.0f}' for b in bares)} entries/s)"
         )
+    times_seed: float | None = None
+    if seeds:
+        ratios = [
+            r.measured.requests_per_second / s.measured.requests_per_second
+            for r, s in zip(runs, seeds, strict=True)
+        ]
+        times_seed = statistics.median(ratios)
+        print(
+            f"fairdraw / seed app        {times_seed:.2f}x, the median of the rounds' "
+            f"{', '.join(f'{x:.2f}x' for x in ratios)} (seed app: "
+            f"{', '.join(f'{s.measured.requests_per_second:,.0f}' for s in seeds)} entries/s,"
+            f" p99 {', '.join(f'{s.measured.p99_ms:.0f}' for s in seeds)} ms)"
+        )
     print(
         f"fairdraw / enter.lua alone {measured.requests_per_second / enter.requests_per_second:.1%}"
     )
@@ -346,6 +416,11 @@ def run(args: argparse.Namespace) -> int:
         f"{verdict(measured.requests_per_second >= TARGET_ENTRIES_PER_SECOND)}; "
         f"p99 < {TARGET_P99_MS:g} ms: {verdict(measured.p99_ms < TARGET_P99_MS)}; "
         f"0 errors: {verdict(clean)}"
+        + (
+            f"; >= {TARGET_TIMES_SEED:g}x the seed app: {verdict(times_seed >= TARGET_TIMES_SEED)}"
+            if times_seed is not None
+            else ""
+        )
     )
     print_section("reproduce (from the repository root)")
     print(reproduce_command("bench_entries.py", options_of(args)))

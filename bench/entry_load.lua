@@ -9,13 +9,16 @@
 -- LOAD "claims": the request claims a raffle ticket, with no body, from the client
 -- address 10.0.0.0 + N named in X-Forwarded-For (the server trusts its loopback peer as
 -- a proxy), so that every claim comes from a different anonymous claimant.
+-- LOAD "seed": the request enters login b<N> into the seed app (bench/seed_app.py) with
+-- GET PATH..b<N>, and succeeds with 200, not 201.
 -- LOAD "ballots": the request casts a lottery ballot, with no body, as the logged-in
 -- user whose API access token is line (N mod lines) + 1 of TOKENS_FILE (one per line), so
 -- consecutive requests carry different "Authorization: Bearer" headers.
 -- Usage: wrk -t THREADS -c CONNS -d SECS -s entry_load.lua URL -- PATH BASE THREADS
 --        [LOAD [TOKENS_FILE]]
 -- (PATH: /api/v1/draws/DRAW_ID/entries, /api/v1/draws/DRAW_ID/tickets or
--- /api/v1/lotteries/LOTTERY_ID/ballots, or the bare app's /enter/DRAW_ID or /claim/DRAW_ID)
+-- /api/v1/lotteries/LOTTERY_ID/ballots, the bare app's /enter/DRAW_ID or /claim/DRAW_ID, or
+-- the seed app's /enter/)
 -- done() prints one line, "RESULT key=value ...", that bench/wrk.py reads.
 
 local threads = {}
@@ -36,6 +39,11 @@ function init(args)
   load = args[4] or "entries"
   wrk.method = "POST"
   wrk.path = args[1]
+  expected = 201
+  if load == "seed" then
+    wrk.method = "GET"
+    expected = 200
+  end
   if load == "entries" then wrk.headers["Content-Type"] = "application/json" end
   tokens = {}
   if load == "ballots" then
@@ -66,11 +74,14 @@ function request()
     wrk.headers["Authorization"] = tokens[(n % #tokens) + 1]
     return wrk.format(nil, nil, nil, "")
   end
+  if load == "seed" then
+    return wrk.format(nil, wrk.path .. "b" .. n)
+  end
   return wrk.format(nil, nil, nil, '{"github":"b' .. n .. '"}')
 end
 
 function response(status, headers, body)
-  if status ~= 201 then
+  if status ~= expected then
     unexpected = unexpected + 1
     if first_unexpected == "" then
       first_unexpected = status .. " " .. string.sub(body or "", 1, 200)

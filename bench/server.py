@@ -218,6 +218,38 @@ class BareAppServer(HttpServer):
         return {**os.environ, STORE_URL_VARIABLE: self._store_url}
 
 
+class SeedAppServer(HttpServer):
+    """``bench/seed_app.py`` (Flask) under gunicorn: ``workers`` processes of ``threads``
+    threads each, talking to the given store."""
+
+    name = "the seed app"
+
+    def __init__(self, workers: int, threads: int, store_url: str, log_dir: Path) -> None:
+        super().__init__(log_dir / "seed_app.log", "/ready")
+        self.workers = workers
+        self.threads = threads
+        self._store_url = store_url
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bench.seed_app:create_app()",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
+            "--log-level",
+            "warning",
+        ]
+
+    def environment(self) -> Mapping[str, str]:
+        return {**os.environ, STORE_URL_VARIABLE: self._store_url}
+
+
 class AdminApi:
     """The calls the benchmark makes as the administrator, through the public JSON API."""
 

@@ -17,7 +17,7 @@ from bench.harness import BenchError
 
 ENTRY_SCRIPT = Path(__file__).with_name("entry_load.lua")
 # What each request does (entry_load.lua's header says how).
-Load = Literal["entries", "claims", "ballots"]
+Load = Literal["entries", "claims", "ballots", "seed"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class WrkRun:
 
     @property
     def errors(self) -> int:
-        """Every request that did not end in 201 Created."""
+        """Every request that did not end in 201 Created (200 OK for the seed load)."""
         return self.non_201 + self.socket_errors + self.timeouts
 
 
@@ -66,8 +66,9 @@ def run_entry_load(
     tokens_file: Path | None = None,
 ) -> WrkRun:
     """POST logins b<base>, b<base+1>, ... to ``path`` for ``seconds``; with ``load``
-    "claims", POST nothing, from client addresses 10.0.0.0 + base, + base+1, ...; with
-    "ballots", POST nothing under the bearer tokens of ``tokens_file`` in turn."""
+    "seed", GET ``path`` + b<base>, ...; with "claims", POST nothing, from client
+    addresses 10.0.0.0 + base, + base+1, ...; with "ballots", POST nothing under the
+    bearer tokens of ``tokens_file`` in turn."""
     script_args = [path, str(base), str(threads), load]
     if load == "ballots":
         if tokens_file is None:
