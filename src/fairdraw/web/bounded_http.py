@@ -14,20 +14,77 @@ its request target and headers before the app sees it. A head not complete
 :data:`~fairdraw.web.limits.HEAD_TIMEOUT_SECONDS` after the connection opened (or after
 its first byte, on a kept-alive connection) is answered 408, or closed without a word if
 nothing arrived at all. Both answers are problem+json, and the connection is closed.
-Everything after the head (bodies, responses, live feeds) is uvicorn's own code.
+
+One more change, to what is written: uvicorn writes a response's status line and headers,
+then its body, each with a system call of its own, and (the socket has ``TCP_NODELAY``)
+each in a TCP segment of its own that the client must read apart. The connection's
+writes are collected until the end of the event loop's turn and sent together
+(:class:`CoalescedWrites`), so a response sent whole goes out as one segment.
+Everything else after the head (bodies, responses, live feeds) is uvicorn's own code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from fairdraw.domain.errors import FairdrawError
 from fairdraw.web.limits import HEAD_TIMEOUT_SECONDS, MAX_HEAD_BYTES
 from fairdraw.web.problems import PROBLEM_JSON, HeadersTooLarge, RequestTimeout, problem_document
+
+# Collected writes go out at once when they reach this size, whatever the turn: a stream
+# whose producer never yields to the loop must not pile up in memory.
+COALESCE_LIMIT_BYTES = 64 * 1024
+
+
+class CoalescedWrites:
+    """A connection's transport whose writes of one turn of the event loop are sent as
+    one write at the end of the turn (or as soon as they reach
+    :data:`COALESCE_LIMIT_BYTES`), in order. ``close()`` sends what is collected first, as
+    a transport's ``close()`` sends what it buffered; ``abort()`` drops it. Everything
+    else is the transport's own."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(bytes(data))
+        self._size += len(data)
+        if self._size >= COALESCE_LIMIT_BYTES:
+            self.flush()
+
+    def writelines(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    def flush(self) -> None:
+        """Send what is collected (nothing if the connection is closing: the peer is gone)."""
+        pending, self._pending, self._size = self._pending, [], 0
+        if not pending or self._transport.is_closing():
+            return
+        self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._pending, self._size = [], 0
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -46,7 +103,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(cast(asyncio.Transport, CoalescedWrites(transport, self.loop)))
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
