@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
 from fairdraw.i18n import N_
-from fairdraw.web.acting import ActingDep
+from fairdraw.web.acting import BEARER_SECURITY, acting_of, created
 from fairdraw.web.api.schemas import DrawIn, DrawOut, EntryIn, PrizeIn, ReceiptOut, draw_out
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
-from fairdraw.web.idempotency import REPLAYED_HEADER
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/draws", tags=["draws"], dependencies=[Depends(check_api_csrf)])
-# The entry route: its one dependency (ActingDep) checks CSRF itself, in the same node.
+# The entry route: no dependency (web/acting.py); acting_of checks CSRF itself.
 entries_router = APIRouter(prefix="/api/v1/draws", tags=["draws"])
 
 MANAGE = (errors.NotAuthenticated, errors.Forbidden, errors.NetworkNotAllowed, errors.CsrfFailed)
@@ -165,10 +164,9 @@ async def draw_winners(draw_id: str, visitor: VisitorDep, services: ServicesDep)
         errors.NotAuthenticated,
         errors.RateLimited,
     ),
+    openapi_extra=BEARER_SECURITY,
 )
-async def enter_draw(
-    draw_id: str, body: EntryIn, response: Response, acting: ActingDep
-) -> dict[str, object]:
+async def enter_draw(draw_id: str, body: EntryIn, request: Request) -> Response:
     """Enter with a GitHub username, or — for draws entered with accounts — as the
     logged-in caller. A second entry answers 409 ``already_entered``: for an account
     draw with the caller's original receipt, for a GitHub username with nothing about
@@ -177,12 +175,11 @@ async def enter_draw(
     ``github_sign_in_required``, whose ``sign_in`` names the page to sign in on. With an
     ``Idempotency-Key``, the entry and its answer are stored together: a retry gets this
     201 again, even if the server stopped before answering."""
+    acting = await acting_of(request)
     receipt = await acting.services.entering.enter(
         draw_id, github=body.github, caller=acting.visitor.caller, retry=acting.retry
     )
-    if receipt.replayed:
-        response.headers[REPLAYED_HEADER] = "true"
-    return receipt.to_json()  # validated once, against response_model
+    return created(receipt.to_json(), replayed=receipt.replayed)
 
 
 @router.get(

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
 from fairdraw.services.lotteries import HISTORY_MAX
-from fairdraw.web.acting import ActingDep
+from fairdraw.web.acting import BEARER_SECURITY, acting_of, created
 from fairdraw.web.api.lottery_schemas import (
     BallotOut,
     LotteryIn,
@@ -25,11 +25,10 @@ from fairdraw.web.api.lottery_schemas import (
     scheduler_out,
 )
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
-from fairdraw.web.idempotency import REPLAYED_HEADER
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(tags=["lotteries"], dependencies=[Depends(check_api_csrf)])
-# The ballot route: its one dependency (ActingDep) checks CSRF itself, in the same node.
+# The ballot route: no dependency (web/acting.py); acting_of checks CSRF itself.
 ballots_router = APIRouter(tags=["lotteries"])
 
 BASE = "/api/v1/lotteries"
@@ -89,18 +88,18 @@ async def get_lottery(lottery_id: str, visitor: VisitorDep, services: ServicesDe
         errors.InvalidToken,
         errors.CsrfFailed,
     ),
+    openapi_extra=BEARER_SECURITY,
 )
-async def cast_ballot(lottery_id: str, response: Response, acting: ActingDep) -> dict[str, object]:
+async def cast_ballot(lottery_id: str, request: Request) -> Response:
     """Cast one ballot, as the logged-in caller, in today's round; as many as you like.
     409 ``lottery_not_running`` before the start date and after the end date. With an
     ``Idempotency-Key``, the ballot and its answer are stored together: a retry gets the
     same ballot, even after midnight or if the server stopped before answering."""
+    acting = await acting_of(request)
     ballot = await acting.services.lotteries.cast(
         lottery_id, acting.visitor.caller, retry=acting.retry
     )
-    if ballot.replayed:
-        response.headers[REPLAYED_HEADER] = "true"
-    return ballot.to_json()  # validated once, against response_model
+    return created(ballot.to_json(), replayed=ballot.replayed)
 
 
 @router.get(

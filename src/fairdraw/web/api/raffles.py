@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
-from fairdraw.web.acting import ActingDep
+from fairdraw.web.acting import BEARER_SECURITY, acting_of, created
 from fairdraw.web.api.draws import MANAGE, ONE_DRAW
 from fairdraw.web.api.schemas import (
     DrawOut,
@@ -22,12 +22,12 @@ from fairdraw.web.api.schemas import (
 )
 from fairdraw.web.client import client_address
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
-from fairdraw.web.idempotency import REPLAYED_HEADER
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(tags=["raffles"])
 
 CSRF = [Depends(check_api_csrf)]
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 @router.post(
@@ -73,8 +73,9 @@ async def create_raffle(body: RaffleIn, visitor: VisitorDep, services: ServicesD
         errors.CsrfFailed,
         errors.RateLimited,
     ),
+    openapi_extra=BEARER_SECURITY,
 )
-async def claim_ticket(draw_id: str, response: Response, acting: ActingDep) -> dict[str, object]:
+async def claim_ticket(draw_id: str, request: Request) -> Response:
     """Claim the next ticket of an open raffle: anyone for anonymous raffles (one
     address holds up to ``per_claimant`` tickets), the logged-in caller for account
     raffles. The answer holds the ticket's verification code, which is shown only
@@ -84,12 +85,10 @@ async def claim_ticket(draw_id: str, response: Response, acting: ActingDep) -> d
     code sealed under your key, which the server does not keep), so a retry with the
     same key gets the same ticket and code for 24 h, even if the answer was lost or the
     server stopped before answering. Without one, a lost answer is a lost code."""
+    acting = await acting_of(request)
     ticket = await acting.services.raffles.claim(draw_id, acting.visitor.caller, acting.retry)
     # The code is a secret that exists nowhere else: no cache may keep a copy.
-    response.headers["Cache-Control"] = "no-store"
-    if ticket.replayed:
-        response.headers[REPLAYED_HEADER] = "true"
-    return ticket.to_json()  # validated once, against response_model
+    return created(ticket.to_json(), replayed=ticket.replayed, headers=NO_STORE)
 
 
 # No CSRF check: the answer is the same whoever asks, so a session cookie lends this
