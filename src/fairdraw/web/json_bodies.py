@@ -13,6 +13,7 @@ cost of one scan.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from email.message import Message as ContentType
@@ -28,9 +29,11 @@ _MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+@functools.lru_cache(maxsize=64)
 def is_json(content_type: str | None) -> bool:
     """Whether a body of ``content_type`` is read as JSON: ``application/json`` or
-    ``application/*+json``."""
+    ``application/*+json``. Remembered for the last few types: parsing one costs more
+    than the rest of the middleware, and a client sends the same few."""
     if not content_type:
         return False
     parsed = ContentType()

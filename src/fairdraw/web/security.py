@@ -95,6 +95,12 @@ def is_https(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+_POLICY = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
+_DOCS_POLICY = (b"content-security-policy", DOCS_CONTENT_SECURITY_POLICY.encode())
+_ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
+_NO_FRAMES = (b"x-frame-options", b"DENY")
+
+
 class SecurityHeaders:
     """Adds the security headers to every response (pure ASGI, no body buffering).
 
@@ -110,21 +116,22 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        policy = (
-            DOCS_CONTENT_SECURITY_POLICY
-            if path in ("/docs/swagger", "/redoc")
-            else CONTENT_SECURITY_POLICY
-        )
+        policy = _DOCS_POLICY if path in ("/docs/swagger", "/redoc") else _POLICY
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                own = headers.get("Content-Security-Policy")
-                headers.setdefault("Content-Security-Policy", policy)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                if own is None or "frame-ancestors 'none'" in own:
-                    headers.setdefault("X-Frame-Options", "DENY")
+                # The raw headers, scanned once (this runs on every response): what the
+                # response set itself stands, the rest is added.
+                raw = message["headers"] = list(message.get("headers", ()))
+                present = {name.lower(): value for name, value in raw}
+                own = present.get(b"content-security-policy")
+                if own is None:
+                    raw.append(policy)
+                raw.extend(header for header in _ALWAYS if header[0] not in present)
+                if b"x-frame-options" not in present and (
+                    own is None or b"frame-ancestors 'none'" in own
+                ):
+                    raw.append(_NO_FRAMES)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
