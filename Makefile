@@ -35,12 +35,10 @@ test: $(DEV_STAMP)
 # The store, service and HTTP tests once more, on a cluster of three masters with a
 # replica each started from the same valkey-server (tests/support/cluster.py): a script
 # or transaction whose keys span hash slots fails there. The API fuzzer is left out: it
-# asks the same store calls as the tests, 20,000 times over. So is the kill test: it
-# starts and kills its own embedded store, so the cluster plays no part in it.
+# asks the same store calls as the tests, 20,000 times over.
 test-cluster: $(DEV_STAMP)
 	FAIRDRAW_TEST_CLUSTER=1 $(BIN)/pytest tests/integration \
-		--deselect tests/integration/test_api_fuzz.py \
-		--deselect tests/integration/test_kill_under_load.py $(PYTEST_ARGS)
+		--deselect tests/integration/test_api_fuzz.py $(PYTEST_ARGS)
 
 # Every checker runs even when an earlier one fails, so one run shows every problem.
 lint: $(DEV_STAMP)

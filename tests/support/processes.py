@@ -1,4 +1,10 @@
-"""``fairdraw serve`` as a real process: started on a free port, stopped by a signal."""
+"""``fairdraw serve`` as a real process: started on a free port, stopped by a signal.
+
+Its output (logs, one access line per request) is read as it comes, by a thread: a
+server that writes to a pipe nobody reads blocks in its log call, event loop and all,
+once the pipe holds 64 KiB, and every request then hangs. ``communicate()`` returns all
+of it, as a plain pipe's would.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -21,11 +29,43 @@ def free_port() -> int:
         return port
 
 
+class ServeProcess(subprocess.Popen[str]):
+    """A process whose output a thread reads into memory from the start (see the
+    module's description); ``communicate()`` waits for the process and returns it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._output: list[str] = []
+        self._reader = threading.Thread(target=self._read, name="serve-output", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.stdout is not None
+        with self.stdout:
+            for line in self.stdout:
+                self._output.append(line)
+
+    def communicate(
+        self, input: str | None = None, timeout: float | None = None
+    ) -> tuple[str, Any]:
+        """The whole output once the process has exited and its pipe is closed, and None
+        (errors go to the output); raises ``TimeoutExpired`` as ``Popen.communicate``
+        does. ``input`` is not supported."""
+        assert input is None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self.wait(timeout)
+        self._reader.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if self._reader.is_alive():
+            assert timeout is not None
+            raise subprocess.TimeoutExpired(self.args, timeout)
+        return "".join(self._output), None
+
+
 def start_serve(
     data_dir: Path, port: int, env: dict[str, str], *options: str
 ) -> subprocess.Popen[str]:
     """``fairdraw serve --port PORT [options]`` in ``data_dir``'s parent, once it answers."""
-    process = subprocess.Popen(
+    process = ServeProcess(
         [sys.executable, "-m", "fairdraw", "serve", "--port", str(port), *options],
         env=env,
         cwd=data_dir.parent,
