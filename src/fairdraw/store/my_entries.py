@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from fairdraw.store.keys import Keys
+from fairdraw.store.scripts import Scripts
 
 # Each user keeps this many of their newest items; older ones drop off the list (they
 # stay in their draws: only the index forgets them).
@@ -62,14 +63,16 @@ class MyEntriesStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
+        self._scripts = Scripts(redis)
 
     async def add(self, username: str, item: IndexedItem) -> None:
         """Add ``item`` to ``username``'s list (harmless to repeat), keeping the newest."""
-        key = self._keys.my_entries(username)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {item.member: item.at_ms})
-            pipe.zremrangebyrank(key, 0, -(KEPT_PER_USER + 1))
-            await pipe.execute()
+        # A script, not MULTI: it shares a round trip with other requests' commands.
+        await self._scripts.call(
+            "remember_entry",
+            [self._keys.my_entries(username)],
+            [item.member, item.at_ms, KEPT_PER_USER],
+        )
 
     async def page(self, username: str, offset: int, limit: int) -> tuple[int, list[IndexedItem]]:
         """The total and the items ``offset .. offset+limit-1``, newest first."""
