@@ -206,6 +206,8 @@ def day_bounds(zone: ZoneInfo, day: date) -> tuple[int, int]:
     return _day_start(zone, day), _day_start(zone, day + _ONE_DAY)
 
 
+# Every ballot asks for the bounds of its day: the few days in use are remembered.
+@functools.lru_cache(maxsize=1024)
 def _day_start(zone: ZoneInfo, day: date) -> int:
     """The first instant whose wall-clock date is ``day`` or later."""
     midnight = datetime.combine(day, time(), tzinfo=zone)
@@ -277,6 +279,7 @@ def state_of_date(terms: LotteryTerms, day: date, now_ms: int) -> RoundState:
     return RoundState.due
 
 
+@functools.lru_cache(maxsize=1024)
 def round_draw_id(lottery_id: str, day: date) -> str:
     """The id of the draw of the lottery's round of ``day``.
 
