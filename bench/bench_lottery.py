@@ -68,6 +68,7 @@ from fairdraw.store.keys import Keys
 from fairdraw.store.scripts import script_source
 
 PARTS = ("http", "round")
+TARGET_BALLOTS_PER_SECOND = 2500
 IDLE_THRESHOLD = 0.10
 
 
@@ -184,6 +185,8 @@ def print_http_reading(result: HttpBallots) -> None:
     rate = result.fairdraw.measured.requests_per_second
     print_section("reading: ballots over HTTP")
     print(f"fairdraw / cast_ballot.lua       {rate / result.script.requests_per_second:.1%}")
+    met = "met" if rate >= TARGET_BALLOTS_PER_SECOND else "NOT met"
+    print(f"target >= {TARGET_BALLOTS_PER_SECOND:,} ballots/s: {met}")
 
 
 def print_round(f: RoundFigures) -> None:
