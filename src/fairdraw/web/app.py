@@ -152,6 +152,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     # their requests are not tried against every other route before them.
     app.include_router(draws_api.entries_router)
     app.include_router(lotteries_api.ballots_router)
+    app.include_router(raffles_api.claims_router)
     app.include_router(raffles_api.router)
     app.include_router(draws_api.router)
     app.include_router(lotteries_api.router)

@@ -94,6 +94,17 @@ bearer_scheme = OAuth2PasswordBearer(
 BearerToken = Annotated[str | None, Depends(bearer_scheme)]
 
 
+def bearer_of(request: Request) -> str | None:
+    """The token that :data:`bearer_scheme` reads from ``request`` (the first
+    ``Authorization`` header, if its scheme is ``Bearer``), found in the raw headers: a
+    request without one costs the scheme a ``KeyError`` raised and caught."""
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else None
+    return None
+
+
 @dataclass(frozen=True)
 class Visitor:
     """Who sent the request: a logged-in user with their session, or nobody.

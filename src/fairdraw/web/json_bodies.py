@@ -71,6 +71,15 @@ def holds_unpaired_surrogate(body: bytes) -> bool:
     return False
 
 
+def _content_type(scope: Scope) -> str | None:
+    """The request's first ``Content-Type``, read from the raw headers (as ``Headers.get``
+    would, without building them)."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return str(value.decode("latin-1"))
+    return None
+
+
 class JsonText:
     """Pure ASGI middleware: a JSON body with an unpaired surrogate is 400."""
 
@@ -81,8 +90,7 @@ class JsonText:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        if not is_json(request.headers.get("content-type")):
+        if not is_json(_content_type(scope)):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -97,7 +105,7 @@ class JsonText:
                 break
         if holds_unpaired_surrogate(b"".join(chunks)):
             error = MalformedRequest("The JSON body holds a lone surrogate (\\uD800 to \\uDFFF).")
-            await problem_response(error, request)(scope, receive, send)
+            await problem_response(error, Request(scope))(scope, receive, send)
             return
 
         async def replay() -> Message:

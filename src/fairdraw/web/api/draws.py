@@ -11,14 +11,14 @@ from pydantic import BaseModel, Field
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
 from fairdraw.i18n import N_
-from fairdraw.web.acting import BEARER_SECURITY, acting_of, created
+from fairdraw.web.acting import BEARER_SECURITY, DirectRoute, acting_of, created
 from fairdraw.web.api.schemas import DrawIn, DrawOut, EntryIn, PrizeIn, ReceiptOut, draw_out
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/draws", tags=["draws"], dependencies=[Depends(check_api_csrf)])
-# The entry route: no dependency (web/acting.py); acting_of checks CSRF itself.
-entries_router = APIRouter(prefix="/api/v1/draws", tags=["draws"])
+# The entry route: called directly, no dependency (web/acting.py); acting_of checks CSRF.
+entries_router = APIRouter(prefix="/api/v1/draws", tags=["draws"], route_class=DirectRoute)
 
 MANAGE = (errors.NotAuthenticated, errors.Forbidden, errors.NetworkNotAllowed, errors.CsrfFailed)
 ONE_DRAW = (errors.DrawNotFound,)

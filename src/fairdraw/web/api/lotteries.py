@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
 from fairdraw.services.lotteries import HISTORY_MAX
-from fairdraw.web.acting import BEARER_SECURITY, acting_of, created
+from fairdraw.web.acting import BEARER_SECURITY, DirectRoute, acting_of, created
 from fairdraw.web.api.lottery_schemas import (
     BallotOut,
     LotteryIn,
@@ -28,8 +28,8 @@ from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(tags=["lotteries"], dependencies=[Depends(check_api_csrf)])
-# The ballot route: no dependency (web/acting.py); acting_of checks CSRF itself.
-ballots_router = APIRouter(tags=["lotteries"])
+# The ballot route: called directly, no dependency (web/acting.py); acting_of checks CSRF.
+ballots_router = APIRouter(tags=["lotteries"], route_class=DirectRoute)
 
 BASE = "/api/v1/lotteries"
 MANAGE = (errors.NotAuthenticated, errors.Forbidden, errors.NetworkNotAllowed, errors.CsrfFailed)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
-from fairdraw.web.acting import BEARER_SECURITY, acting_of, created
+from fairdraw.web.acting import BEARER_SECURITY, DirectRoute, acting_of, created
 from fairdraw.web.api.draws import MANAGE, ONE_DRAW
 from fairdraw.web.api.schemas import (
     DrawOut,
@@ -25,6 +25,8 @@ from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(tags=["raffles"])
+# The claim route: called directly, no dependency (web/acting.py); acting_of checks CSRF.
+claims_router = APIRouter(tags=["raffles"], route_class=DirectRoute)
 
 CSRF = [Depends(check_api_csrf)]
 NO_STORE = {"Cache-Control": "no-store"}
@@ -58,7 +60,7 @@ async def create_raffle(body: RaffleIn, visitor: VisitorDep, services: ServicesD
     return draw_out(draw, now_ms())
 
 
-@router.post(
+@claims_router.post(
     "/api/v1/draws/{draw_id}/tickets",
     status_code=201,
     response_model=TicketOut,
