@@ -7,6 +7,7 @@ and ``octocat`` are one entrant (``gh:583231``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,7 +67,14 @@ def normalize_github_login(raw: str) -> str:
 
 def _https_url(value: object) -> str | None:
     """``value`` if it is a printable absolute https URL, else None."""
-    if not isinstance(value, str) or not value.isprintable() or " " in value:
+    return _https_text(value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _https_text(value: str) -> str | None:
+    """:func:`_https_url` of a string. Remembered for the last few: a profile read from
+    the cache checks each of its URLs twice (reading it, then building it)."""
+    if not value.isprintable() or " " in value:
         return None
     try:
         parts = urlsplit(value)

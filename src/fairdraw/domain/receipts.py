@@ -126,7 +126,7 @@ def _signed(value: object, fields: Fields, what: str) -> dict[str, Any]:
 
 def receipt_statement(
     draw_id: str, index: int, ref: str, entered_at: str, key_id: str
-) -> dict[str, Any]:
+) -> dict[str, str | int]:
     """The ``receipt`` statement the instance signs for entry ``index`` of a fairdraw/2
     draw: its promise that the entry, with this ref, is in the ledger."""
     return {
@@ -146,7 +146,7 @@ def sign_receipt(
     """The instance's signed receipt of entry ``index`` (an entry, a claim or a ballot).
     Ed25519 signatures are deterministic: the same entry always gets the same receipt."""
     statement = receipt_statement(draw_id, index, ref, iso(entered_ms), signing.key_id)
-    return dict(signing.sign_statement(statement))
+    return signing.sign_flat(statement)
 
 
 def signed_receipt(receipt: object) -> dict[str, Any]:

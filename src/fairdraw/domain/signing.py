@@ -139,6 +139,11 @@ class SigningKey:
         """
         statement = dict(statement)
         _reject_floats(statement)
+        return self.sign_flat(statement)
+
+    def sign_flat(self, statement: dict[str, str | int]) -> dict[str, Any]:
+        """:meth:`sign_statement` of a statement of strings and integers only (a receipt),
+        which holds no float by its type: signed as it is, neither copied nor walked."""
         signature = self._private.sign(signed_message(statement))
         return {"statement": statement, "signature": signature.hex()}
 
