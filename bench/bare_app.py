@@ -28,6 +28,7 @@ from fairdraw.store.draws import NO_ATTEMPT_LIMIT, enter_keys
 from fairdraw.store.keys import Keys
 from fairdraw.store.raffles import claim_keys
 from fairdraw.store.scripts import Scripts
+from fairdraw.web.app import NO_FRAMEWORK_TELEMETRY
 
 STORE_URL_VARIABLE = "FAIRDRAW_BENCH_STORE_URL"
 # A fixed reference and code hash of the real lengths: the scripts store them, they do
@@ -56,7 +57,14 @@ def create_app() -> FastAPI:
         finally:
             await redis.aclose()
 
-    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    # FastAPI's own telemetry as fairdraw sets it (off), for the same reason as above.
+    app = FastAPI(
+        **NO_FRAMEWORK_TELEMETRY,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
 
     @app.get("/ready")
     async def ready() -> dict[str, bool]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -65,6 +67,16 @@ def create_templates() -> Jinja2Templates:
     # Every instant as one <time> element (the `when` filter) and the zone picker.
     install_time_format(templates.env)
     return templates
+
+
+# FastAPI's own OpenTelemetry (in its newer releases), off: fairdraw's metrics are its
+# Prometheus counters (/metrics, docs/operations.md), and with telemetry on, every request
+# looks up the global OpenTelemetry providers (about 1.5 % of an entry's web CPU).
+NO_FRAMEWORK_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI).parameters
+    else {}
+)
 
 
 def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
@@ -126,6 +138,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
             await runtime.aclose()
 
     app = live_api.LiveFastAPI(
+        **NO_FRAMEWORK_TELEMETRY,
         title="fairdraw",
         version=__version__,
         description="Provably fair prize draws. Errors are RFC 9457 problem+json documents "
