@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from fairdraw.web.acting import DirectRoute
+from fairdraw.web.acting import DirectRoute, DirectRoutes
 
 
 class Body(BaseModel):
@@ -35,8 +35,12 @@ async def claim(draw_id: str, request: Request) -> Response:
 def _post(route_class: type[APIRoute], path: str, **request: Any) -> tuple[int, Any]:
     """POST to an app whose two routes are of ``route_class``: the status and JSON."""
 
+    return _post_to(_app(route_class), path, **request)
+
+
+def _post_to(app: FastAPI, path: str, **request: Any) -> tuple[int, Any]:
     async def post() -> tuple[int, Any]:
-        transport = httpx.ASGITransport(app=_app(route_class))
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
             answer = await client.post(path, **request)
             return answer.status_code, answer.json()
@@ -112,3 +116,19 @@ def test_a_direct_route_refuses_a_dependency() -> None:
     router = APIRouter(route_class=DirectRoute, dependencies=[Depends(lambda: None)])
     with pytest.raises(TypeError, match="no dependency"):
         router.add_api_route("/{draw_id}", claim, methods=["POST"])
+
+
+def test_direct_routes_are_added_to_the_router_given_as_direct_routes() -> None:
+    routes = DirectRoutes(tags=["draws"])
+    routes.post("/api/{draw_id}/tickets", status_code=201, summary="Claim")(claim)
+    app = FastAPI()
+    routes.add_to(app.router)
+    (route,) = [r for r in app.router.routes if getattr(r, "path", "") == "/api/{draw_id}/tickets"]
+    assert isinstance(route, DirectRoute)
+    assert (route.methods, route.tags, route.status_code, route.summary) == (
+        {"POST"},
+        ["draws"],
+        201,
+        "Claim",
+    )
+    assert _post_to(app, "/api/d1/tickets") == (201, {"draw_id": "d1", "method": "POST"})

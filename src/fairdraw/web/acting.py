@@ -19,7 +19,10 @@ OpenAPI operation:
   JSON body read straight into the body's model, without FastAPI's request handler
   (its body reading, dependency solving and telemetry spans). Whatever does not read
   straight (no body, another content type, a body the model refuses) goes to FastAPI's
-  own handler, so every error answer is the one FastAPI gives.
+  own handler, so every error answer is the one FastAPI gives;
+- :class:`DirectRoutes` declares them in their modules and adds them to the app's own
+  router, ahead of the included routers, which FastAPI matches through a layer of
+  their own on every request.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ import inspect
 import typing
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
@@ -143,3 +146,29 @@ def _direct_parameters(
                 "parameter, the request, one body model)"
             )
     return tuple(path_names), request_name, body
+
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+class DirectRoutes:
+    """POST routes on :class:`DirectRoute`, declared with :meth:`post` (which takes what
+    ``APIRouter.post`` takes) and added to a router by :meth:`add_to`: the app's own, so
+    that no included router stands between the app and them."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._routes: list[tuple[str, Callable[..., Any], dict[str, Any]]] = []
+
+    def post(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        def declare(endpoint: Endpoint) -> Endpoint:
+            self._routes.append((path, endpoint, {**self._options, **options}))
+            return endpoint
+
+        return declare
+
+    def add_to(self, router: APIRouter) -> None:
+        for path, endpoint, options in self._routes:
+            router.add_api_route(
+                path, endpoint, methods=["POST"], route_class_override=DirectRoute, **options
+            )

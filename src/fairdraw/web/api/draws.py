@@ -11,14 +11,14 @@ from pydantic import BaseModel, Field
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
 from fairdraw.i18n import N_
-from fairdraw.web.acting import BEARER_SECURITY, DirectRoute, acting_of, created
+from fairdraw.web.acting import BEARER_SECURITY, DirectRoutes, acting_of, created
 from fairdraw.web.api.schemas import DrawIn, DrawOut, EntryIn, PrizeIn, ReceiptOut, draw_out
 from fairdraw.web.deps import ServicesDep, VisitorDep, check_api_csrf
 from fairdraw.web.problems import problem_responses
 
 router = APIRouter(prefix="/api/v1/draws", tags=["draws"], dependencies=[Depends(check_api_csrf)])
 # The entry route: called directly, no dependency (web/acting.py); acting_of checks CSRF.
-entries_router = APIRouter(prefix="/api/v1/draws", tags=["draws"], route_class=DirectRoute)
+entries = DirectRoutes(tags=["draws"])
 
 MANAGE = (errors.NotAuthenticated, errors.Forbidden, errors.NetworkNotAllowed, errors.CsrfFailed)
 ONE_DRAW = (errors.DrawNotFound,)
@@ -148,8 +148,8 @@ async def draw_winners(draw_id: str, visitor: VisitorDep, services: ServicesDep)
     return draw_out(await services.drawing.draw_winners(visitor.caller, draw_id), now_ms())
 
 
-@entries_router.post(
-    "/{draw_id}/entries",
+@entries.post(
+    "/api/v1/draws/{draw_id}/entries",
     status_code=201,
     response_model=ReceiptOut,
     responses=problem_responses(

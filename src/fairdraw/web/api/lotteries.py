@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
 from fairdraw.services.lotteries import HISTORY_MAX
-from fairdraw.web.acting import BEARER_SECURITY, DirectRoute, acting_of, created
+from fairdraw.web.acting import BEARER_SECURITY, DirectRoutes, acting_of, created
 from fairdraw.web.api.lottery_schemas import (
     BallotOut,
     LotteryIn,
@@ -29,7 +29,7 @@ from fairdraw.web.problems import problem_responses
 
 router = APIRouter(tags=["lotteries"], dependencies=[Depends(check_api_csrf)])
 # The ballot route: called directly, no dependency (web/acting.py); acting_of checks CSRF.
-ballots_router = APIRouter(tags=["lotteries"], route_class=DirectRoute)
+ballots = DirectRoutes(tags=["lotteries"])
 
 BASE = "/api/v1/lotteries"
 MANAGE = (errors.NotAuthenticated, errors.Forbidden, errors.NetworkNotAllowed, errors.CsrfFailed)
@@ -76,7 +76,7 @@ async def get_lottery(lottery_id: str, visitor: VisitorDep, services: ServicesDe
     return lottery_out(lottery, now_ms(), mine)
 
 
-@ballots_router.post(
+@ballots.post(
     BASE + "/{lottery_id}/ballots",
     status_code=201,
     response_model=BallotOut,

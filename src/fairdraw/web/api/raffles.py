@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from fairdraw.domain import errors
 from fairdraw.domain.moments import now_ms
-from fairdraw.web.acting import BEARER_SECURITY, DirectRoute, acting_of, created
+from fairdraw.web.acting import BEARER_SECURITY, DirectRoutes, acting_of, created
 from fairdraw.web.api.draws import MANAGE, ONE_DRAW
 from fairdraw.web.api.schemas import (
     DrawOut,
@@ -26,7 +26,7 @@ from fairdraw.web.problems import problem_responses
 
 router = APIRouter(tags=["raffles"])
 # The claim route: called directly, no dependency (web/acting.py); acting_of checks CSRF.
-claims_router = APIRouter(tags=["raffles"], route_class=DirectRoute)
+claims = DirectRoutes(tags=["raffles"])
 
 CSRF = [Depends(check_api_csrf)]
 NO_STORE = {"Cache-Control": "no-store"}
@@ -60,7 +60,7 @@ async def create_raffle(body: RaffleIn, visitor: VisitorDep, services: ServicesD
     return draw_out(draw, now_ms())
 
 
-@claims_router.post(
+@claims.post(
     "/api/v1/draws/{draw_id}/tickets",
     status_code=201,
     response_model=TicketOut,
