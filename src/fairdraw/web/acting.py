@@ -3,10 +3,10 @@
 FastAPI resolves every node of a route's dependency graph on every request, and checks
 and serializes what a route returns against its response model. For the three routes
 that take most of the traffic, that machinery cost about a sixth of an entry's web CPU
-(docs/benchmarks.md, "Entries without the dependency graph"), and FastAPI's request
-handler (reading the body, solving the parameters, its telemetry spans) about a tenth
-more ("Entries called directly"). So these routes take nothing from FastAPI but their
-OpenAPI operation:
+(docs/benchmarks.md, "Entries without the dependency graph"), FastAPI's request handler
+(reading the body, solving the parameters, its telemetry spans) about a twentieth more,
+and matching them through an included router about as much again ("Entries called
+directly"). So these routes take nothing from FastAPI but their OpenAPI operation:
 
 - :func:`acting_of` does the work of ``VisitorDep`` + ``ServicesDep`` +
   ``check_api_csrf`` + ``RetryDep`` and the bearer scheme (whose token ``bearer_of``
