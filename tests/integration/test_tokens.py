@@ -27,14 +27,14 @@ from fairdraw.services.ratelimit import RateLimits
 from fairdraw.services.tokens import TokenService
 from fairdraw.store.accounts import AccountStore
 from fairdraw.store.keys import FAMILY_ID_PATTERN, Keys
-from fairdraw.store.tokens import Holder, TokenStore, family_of
+from fairdraw.store.tokens import Holder, TokenStore, family_of, named_user
 from tests.support.app import ADMIN, MANAGER, PARTICIPANT, login, make_settings
 from tests.support.store import everything_stored
 
 KEYS = Keys()
 SECRET = b"s" * 48
 PASSWORD = "correct horse battery"
-TOKEN = re.compile(rf"{FAMILY_ID_PATTERN}\.[A-Za-z0-9_-]{{43}}")
+TOKEN = re.compile(rf"{FAMILY_ID_PATTERN}\.[A-Za-z0-9_-]{{43}}~{re.escape(MANAGER[0])}")
 DRAW = {"title": "Token giveaway", "prizes": [{"name": "Mug", "quantity": 1}]}
 
 
@@ -743,3 +743,92 @@ async def test_well_formed_tokens_do_reach_the_store(unreachable_store: TokenSto
     # The counterpart of the test above: the unreachable store does fail when used.
     with pytest.raises(StoreConnectionError):
         await unreachable_store.access_holder("a" * 26 + "." + "b" * 43)
+
+
+# -- tokens that name their user -------------------------------------------------------------
+
+
+async def _stored_pair(
+    token_store: TokenStore, redis: Redis, holder: Holder, name: str | None = None
+) -> tuple[str, str]:
+    """An access and refresh token of a family of ``holder`` written straight to the store,
+    naming ``name``: none, as they were issued before tokens named their user
+    (``FID.SECRET``), or another user than the family's, as fairdraw never issues them."""
+    family_id = family_of(f"{'a' * 26}.{'b' * 43}")
+    assert family_id is not None
+    suffix = "" if name is None else f"~{name}"
+    access, refresh_token = (f"{family_id}.{secrets.token_urlsafe(32)}{suffix}" for _ in range(2))
+    refresh_hash = token_store._hash(refresh_token)
+    await token_store._scripts.call(
+        "issue_tokens",
+        [
+            KEYS.token_family(family_id),
+            KEYS.access_token(family_id, token_store._hash(access)),
+            KEYS.refresh_token(family_id, refresh_hash),
+        ],
+        [holder.username, refresh_hash, 60, 3600, holder.epoch],
+    )
+    return access, refresh_token
+
+
+async def test_tokens_name_their_user_and_the_name_is_part_of_the_token(
+    token_store: TokenStore,
+    accounts: AccountService,
+    account_store: AccountStore,
+    alice: User,
+    limits: RateLimits,
+) -> None:
+    bob = await accounts.create_user("bob", PASSWORD, Role.manager)
+    service = token_service(token_store, accounts, account_store, limits)
+    grant = await service.password_grant("alice", PASSWORD)
+    assert named_user(grant.access_token) == named_user(grant.refresh_token) == "alice"
+    assert await service.user_for_access_token(grant.access_token) == alice
+
+    # The same family and secret naming someone else, or no one, is an unknown token.
+    secret_part = grant.access_token.rpartition("~")[0]
+    for forged in (f"{secret_part}~{bob.username}", secret_part, f"{secret_part}~Alice"):
+        with pytest.raises(InvalidToken):
+            await service.user_for_access_token(forged)
+    # None of those tries revoked alice's family.
+    assert await service.user_for_access_token(grant.access_token) == alice
+
+    rotated = await service.refresh_grant(grant.refresh_token)
+    assert named_user(rotated.access_token) == named_user(rotated.refresh_token) == "alice"
+    assert await service.user_for_access_token(rotated.access_token) == alice
+
+
+async def test_tokens_issued_without_a_name_still_work_and_rotate_without_one(
+    token_store: TokenStore,
+    accounts: AccountService,
+    account_store: AccountStore,
+    alice: User,
+    limits: RateLimits,
+    redis: Redis,
+) -> None:
+    service = token_service(token_store, accounts, account_store, limits)
+    access, refresh_token = await _stored_pair(token_store, redis, Holder("alice", 0))
+    assert named_user(access) is None
+
+    assert await service.user_for_access_token(access) == alice
+    rotated = await service.refresh_grant(refresh_token)
+    assert named_user(rotated.access_token) is None
+    assert await service.user_for_access_token(rotated.access_token) == alice
+    # A name added to an unnamed token makes it an unknown one.
+    with pytest.raises(InvalidToken):
+        await service.user_for_access_token(f"{rotated.access_token}~alice")
+
+
+async def test_a_token_naming_another_user_than_its_family_acts_for_no_one(
+    token_store: TokenStore,
+    accounts: AccountService,
+    account_store: AccountStore,
+    alice: User,
+    limits: RateLimits,
+    redis: Redis,
+) -> None:
+    await accounts.create_user("bob", PASSWORD, Role.manager)
+    service = token_service(token_store, accounts, account_store, limits)
+    access, _ = await _stored_pair(token_store, redis, Holder("alice", 0), name="bob")
+
+    with pytest.raises(InvalidToken):
+        await service.user_for_access_token(access)

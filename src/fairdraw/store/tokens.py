@@ -5,10 +5,14 @@ the refresh token rotates it, adding a new access and refresh token to the same 
 All keys of a family share the hash tag ``{f:FID}`` (see :mod:`fairdraw.store.keys`), so
 every change of a family is one Lua script.
 
-A token is ``"<family id>.<secret>"``: the family id says which keys to look at, the
-secret (``secrets.token_urlsafe(32)``) makes it unguessable. As with browser sessions,
-a token's key is named after ``HMAC-SHA256(secret key, token)``; the store never holds a
-token, so reading the store does not let anyone act as a user.
+A token is ``"<family id>.<secret>~<username>"``: the family id says which keys to look
+at, the secret (``secrets.token_urlsafe(32)``) makes it unguessable, and the username
+lets a check read the token's user in the same round trip as its family (the user's
+keys are in another hash slot). As with browser sessions, a token's key is named after
+``HMAC-SHA256(secret key, token)``, username included: the store never holds a token, so
+reading the store does not let anyone act as a user, and a token whose name was changed
+is an unknown token. Tokens issued without ``~<username>`` (before it was added) are
+still read: their user is read after their family.
 
 Every check of a token reads its family's status, so revoking the family (on request,
 or when a used refresh token comes back) stops all of its tokens at once. The family
@@ -27,14 +31,18 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from fairdraw.domain.accounts import USERNAME_PATTERN
 from fairdraw.domain.errors import InvalidToken
 from fairdraw.store.keys import FAMILY_ID_PATTERN, Keys
 from fairdraw.store.scripts import Scripts
 
 _FAMILY_ID_BYTES = 16
 _SECRET_BYTES = 32
-# "<family id>.<secret>"; the secret is 32 bytes as 43 unpadded base64url characters.
-TOKEN_PATTERN = re.compile(rf"({FAMILY_ID_PATTERN})\.[A-Za-z0-9_-]{{43}}", re.ASCII)
+# "<family id>.<secret>~<username>"; the secret is 32 bytes as 43 unpadded base64url
+# characters, and the username is left out of tokens issued before it was added.
+TOKEN_PATTERN = re.compile(
+    rf"({FAMILY_ID_PATTERN})\.[A-Za-z0-9_-]{{43}}(?:~({USERNAME_PATTERN.pattern}))?", re.ASCII
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,15 @@ def family_of(token: str) -> str | None:
     return match.group(1) if match else None
 
 
+def named_user(token: str) -> str | None:
+    """The username a well-formed token names, or None: for anything else, and for a
+    token issued without one."""
+    if not isinstance(token, str):
+        return None
+    match = TOKEN_PATTERN.fullmatch(token)
+    return match.group(2) if match else None
+
+
 def new_family_id() -> str:
     """16 random bytes in lower-case base32 without padding (26 characters)."""
     raw = base64.b32encode(secrets.token_bytes(_FAMILY_ID_BYTES)).decode("ascii")
@@ -104,7 +121,7 @@ class TokenStore:
         """Start a new family for ``holder`` with its first access and refresh token."""
         _check_lifetimes(access_seconds, refresh_seconds)
         family_id = new_family_id()
-        pair = _new_pair(family_id)
+        pair = _new_pair(family_id, holder.username)
         refresh_hash = self._hash(pair.refresh_token)
         await self._scripts.call(
             "issue_tokens",
@@ -129,7 +146,9 @@ class TokenStore:
         _check_lifetimes(access_seconds, refresh_seconds)
         family_id = _family_or_refuse(refresh_token)
         presented_hash = self._hash(refresh_token)
-        pair = _new_pair(family_id)
+        # The new pair names the user the presented token names (none, for a family
+        # issued before tokens named their user): the family's user never changes.
+        pair = _new_pair(family_id, named_user(refresh_token))
         new_refresh_hash = self._hash(pair.refresh_token)
         outcome, username, epoch = await self._scripts.call(
             "refresh_tokens",
@@ -181,11 +200,12 @@ class TokenStore:
         return hmac.new(self._secret, token.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def _new_pair(family_id: str) -> TokenPair:
+def _new_pair(family_id: str, username: str | None) -> TokenPair:
+    name = "" if username is None else f"~{username}"
     return TokenPair(
         family_id=family_id,
-        access_token=f"{family_id}.{secrets.token_urlsafe(_SECRET_BYTES)}",
-        refresh_token=f"{family_id}.{secrets.token_urlsafe(_SECRET_BYTES)}",
+        access_token=f"{family_id}.{secrets.token_urlsafe(_SECRET_BYTES)}{name}",
+        refresh_token=f"{family_id}.{secrets.token_urlsafe(_SECRET_BYTES)}{name}",
     )
 
 
