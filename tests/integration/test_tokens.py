@@ -771,15 +771,20 @@ async def _stored_pair(
     return access, refresh_token
 
 
-async def test_tokens_name_their_user_and_the_name_is_part_of_the_token(
+@pytest.fixture
+def service(
     token_store: TokenStore,
     accounts: AccountService,
     account_store: AccountStore,
-    alice: User,
     limits: RateLimits,
+) -> TokenService:
+    return token_service(token_store, accounts, account_store, limits)
+
+
+async def test_tokens_name_their_user_and_the_name_is_part_of_the_token(
+    service: TokenService, accounts: AccountService, alice: User
 ) -> None:
     bob = await accounts.create_user("bob", PASSWORD, Role.manager)
-    service = token_service(token_store, accounts, account_store, limits)
     grant = await service.password_grant("alice", PASSWORD)
     assert named_user(grant.access_token) == named_user(grant.refresh_token) == "alice"
     assert await service.user_for_access_token(grant.access_token) == alice
@@ -798,14 +803,8 @@ async def test_tokens_name_their_user_and_the_name_is_part_of_the_token(
 
 
 async def test_tokens_issued_without_a_name_still_work_and_rotate_without_one(
-    token_store: TokenStore,
-    accounts: AccountService,
-    account_store: AccountStore,
-    alice: User,
-    limits: RateLimits,
-    redis: Redis,
+    service: TokenService, token_store: TokenStore, alice: User, redis: Redis
 ) -> None:
-    service = token_service(token_store, accounts, account_store, limits)
     access, refresh_token = await _stored_pair(token_store, redis, Holder("alice", 0))
     assert named_user(access) is None
 
@@ -819,15 +818,13 @@ async def test_tokens_issued_without_a_name_still_work_and_rotate_without_one(
 
 
 async def test_a_token_naming_another_user_than_its_family_acts_for_no_one(
+    service: TokenService,
     token_store: TokenStore,
     accounts: AccountService,
-    account_store: AccountStore,
     alice: User,
-    limits: RateLimits,
     redis: Redis,
 ) -> None:
     await accounts.create_user("bob", PASSWORD, Role.manager)
-    service = token_service(token_store, accounts, account_store, limits)
     access, _ = await _stored_pair(token_store, redis, Holder("alice", 0), name="bob")
 
     with pytest.raises(InvalidToken):
