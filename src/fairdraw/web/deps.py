@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.templating import Jinja2Templates
+from starlette.types import Scope
 
 from fairdraw.config import Settings
 from fairdraw.domain.accounts import Session, User
@@ -94,15 +95,24 @@ bearer_scheme = OAuth2PasswordBearer(
 BearerToken = Annotated[str | None, Depends(bearer_scheme)]
 
 
+def raw_header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header ``name`` (lower case), read from the raw headers of
+    ``scope`` without building a ``Headers``."""
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
 def bearer_of(request: Request) -> str | None:
     """The token that :data:`bearer_scheme` reads from ``request`` (the first
     ``Authorization`` header, if its scheme is ``Bearer``), found in the raw headers: a
     request without one costs the scheme a ``KeyError`` raised and caught."""
-    for name, value in request.scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" else None
-    return None
+    authorization = raw_header(request.scope, b"authorization")
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
 
 
 @dataclass(frozen=True)

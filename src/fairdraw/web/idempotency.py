@@ -37,7 +37,7 @@ from fairdraw.domain.idempotency import (
     RetryKey,
 )
 from fairdraw.services.idempotency import KeptResponse, Started
-from fairdraw.web.deps import Services, bearer_scheme, get_visitor, services_of
+from fairdraw.web.deps import Services, bearer_scheme, get_visitor, raw_header, services_of
 from fairdraw.web.problems import problem_response
 
 log = logging.getLogger("fairdraw.web")
@@ -72,13 +72,6 @@ def retry_of(request: Request) -> RetryKey | None:
 
 
 RetryDep = Annotated[RetryKey | None, Depends(request_retry)]
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
 
 
 async def _read_body(receive: Receive) -> tuple[list[Message], bytes | None]:
@@ -161,7 +154,7 @@ class IdempotencyMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        raw_key = _header(scope, HEADER.lower().encode())
+        raw_key = raw_header(scope, HEADER.lower().encode())
         if raw_key is None:
             await self.app(scope, receive, send)
             return
@@ -190,7 +183,7 @@ class IdempotencyMiddleware:
                 scope["method"],
                 target,
                 body,
-                _header(scope, b"content-type") or "",
+                raw_header(scope, b"content-type") or "",
             )
             started = await services.idempotency.begin(retry)
         except errors.FairdrawError as error:  # StoreError too: 503 with Retry-After

@@ -21,6 +21,7 @@ from email.message import Message as ContentType
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fairdraw.web.deps import raw_header
 from fairdraw.web.problems import MalformedRequest, problem_response
 
 # A surrogate escape (paired or not: the decoded text says which), or the UTF-8 encoding
@@ -71,15 +72,6 @@ def holds_unpaired_surrogate(body: bytes) -> bool:
     return False
 
 
-def _content_type(scope: Scope) -> str | None:
-    """The request's first ``Content-Type``, read from the raw headers (as ``Headers.get``
-    would, without building them)."""
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return str(value.decode("latin-1"))
-    return None
-
-
 class JsonText:
     """Pure ASGI middleware: a JSON body with an unpaired surrogate is 400."""
 
@@ -90,7 +82,7 @@ class JsonText:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        if not is_json(_content_type(scope)):
+        if not is_json(raw_header(scope, b"content-type")):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
